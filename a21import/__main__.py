@@ -1,0 +1,3 @@
+from a21import.cli import main
+
+main()

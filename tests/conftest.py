@@ -1,0 +1,87 @@
+"""Shared test fixtures: one system Chromium for the session, a clean set of tabs per test,
+logging in through an app's own form, and running the real CLI as a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.chromium import Chromium
+from tests.fixtures.portal import Portal
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    with Chromium() as browser:
+        yield browser
+
+
+@pytest.fixture(scope="session")
+def cdp_browser(playwright, chromium):
+    """The test's own CDP connection to the Chromium the CLI attaches to (to act as the user)."""
+    browser = playwright.chromium.connect_over_cdp(chromium.cdp_url)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def user_context(cdp_browser):
+    """The user's browser: tabs opened in a test are closed and cookies cleared afterwards."""
+    context = cdp_browser.contexts[0]
+    yield context
+    for page in list(context.pages):
+        if page.url != "about:blank":
+            page.close()
+    context.clear_cookies()
+
+
+def login(context, portal: Portal, *, host: str | None = None, fields: dict[str, str] | None = None):
+    """Opens the portal's login page in a new tab and logs in through its form, as a user would.
+    Returns the tab, left on the page the app went to after login."""
+    page = context.new_page()
+    page.goto(portal.url(portal.LOGIN_PATH, host=host))
+    form = page.locator(portal.LOGIN_FORM)
+    for name, value in (fields or portal.LOGIN_FIELDS).items():
+        form.locator(f'[name="{name}"]').fill(value)
+    with page.expect_navigation():
+        form.locator('[type="submit"]').click()
+    page.wait_for_load_state("load")
+    return page
+
+
+@pytest.fixture
+def db_path(tmp_path) -> Path:
+    return tmp_path / "agent21.db"
+
+
+@pytest.fixture
+def run_cli(chromium, db_path):
+    """Runs `python -m a21import ARGS` against the session's Chromium and the test's database."""
+
+    def run(*args: str, input: str | None = None, env: dict[str, str] | None = None, timeout: float = 120):
+        full_env = {
+            **os.environ,
+            "A21IMPORT_CDP": chromium.cdp_url,
+            "A21IMPORT_DB": str(db_path),
+            "COLUMNS": "200",
+            "PYTHONIOENCODING": "utf-8",
+            **(env or {}),
+        }
+        return subprocess.run(
+            [sys.executable, "-m", "a21import", *args],
+            input=input,
+            capture_output=True,
+            text=True,
+            env=full_env,
+            cwd=ROOT,
+            timeout=timeout,
+        )
+
+    return run
