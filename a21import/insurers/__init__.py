@@ -46,9 +46,3 @@ def available() -> list[type[Adapter]]:
                 raise
     return found
 
-
-def for_host(host: str) -> type[Adapter] | None:
-    for adapter in available():
-        if adapter.matches_host(host):
-            return adapter
-    return None

@@ -88,6 +88,20 @@ class Adapter(ABC):
         """How a tab of this app is named when several are open (e.g. to say which to keep)."""
         return f"{cls.title} ({host})"
 
+    @classmethod
+    def refresh_target(cls, source_system: str | None, insurer: str) -> tuple[str | None, str | None]:
+        """For a stored policy: the --source to read it with and the identity/section the tab must show."""
+        source = source_system.lower() if source_system and source_system.lower() in cls.sources else None
+        identity = next((code for code in (insurer, source_system) if code in cls.identities), None)
+        return source, identity
+
+    def switch_instruction(self, expected: str, actual: str | None) -> str:
+        """A whole sentence telling the user what to switch in the app to get `expected`."""
+        return (
+            f"The {self.title} tab shows {actual or 'another identity'}, but {expected} is needed. "
+            f"Switch to {expected} in {self.title}."
+        )
+
     @abstractmethod
     async def context(self) -> AppContext:
         """Reads the tab's DOM: logged in? which identity/section? Raises NotLoggedIn / NoRights."""

@@ -1,0 +1,200 @@
+"""The local database of DATABASE.md, written with sqlite-utils.
+
+The shape is declared once (`SCHEMA`) and applied by one idempotent function; `save_policy`
+writes a policy with its client(s), vehicle, installments and coverages in one transaction.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from a21import.errors import DatabaseProblem, PolicyError
+from a21import.model import Policy
+
+BUSY_TIMEOUT_S = 30.0
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+# Table → (columns, primary key, foreign keys). Extra columns beyond DATABASE.md: clients.ids_invalid
+# (identifiers whose checksum fails, kept and flagged) and vehicles.vin_invalid.
+SCHEMA: dict[str, tuple[dict[str, type], Any, list[tuple[str, str, str]]]] = {
+    "clients": (
+        {"id": str, "kind": str, "name": str, "pesel": str, "nip": str, "regon": str, "street": str,
+         "postal_code": str, "city": str, "phone": str, "email": str, "ids_invalid": str},
+        "id",
+        [],
+    ),
+    "vehicles": (
+        {"id": str, "registration": str, "vin": str, "make": str, "model": str, "production_year": int,
+         "vin_invalid": int},
+        "id",
+        [],
+    ),
+    "policies": (
+        {"id": str, "number": str, "insurer": str, "source_app": str, "source_system": str,
+         "product_line": str, "product": str, "status": str, "issue_date": str, "start_date": str,
+         "end_date": str, "premium_gr": int, "currency": str, "holder_id": str, "vehicle_id": str,
+         "insured_id": str, "imported_at": str},
+        "id",
+        [("holder_id", "clients", "id"), ("vehicle_id", "vehicles", "id"), ("insured_id", "clients", "id")],
+    ),
+    "installments": (
+        {"policy_id": str, "seq": int, "due_date": str, "amount_gr": int, "paid": int},
+        ("policy_id", "seq"),
+        [("policy_id", "policies", "id")],
+    ),
+    "coverages": (
+        {"policy_id": str, "code": str, "name": str, "sum_insured_gr": int, "premium_gr": int},
+        ("policy_id", "code"),
+        [("policy_id", "policies", "id")],
+    ),
+}
+INDEXES = (("policies", ["number"]), ("policies", ["issue_date"]), ("installments", ["due_date"]))
+
+
+def default_path() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("a21import", appauthor=False)) / "agent21.db"
+
+
+def open_db(path: str | os.PathLike[str]) -> sqlite_utils.Database:
+    """Opens (creating it private to the user: file 0600, new folder 0700) and shapes the database.
+    Refuses, touching nothing, a file that is not SQLite."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise DatabaseProblem(f"The database path {path} is a folder. Give a file name with --db.")
+    if path.exists() and path.stat().st_size > 0:
+        with open(path, "rb") as handle:
+            if handle.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
+                raise DatabaseProblem(
+                    f"The file {path} is not a SQLite database, so a21import will not touch it. "
+                    "Give another file with --db."
+                )
+    try:
+        if not path.parent.exists():
+            path.parent.mkdir(parents=True, mode=0o700)
+        if not path.exists():
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S)
+    except OSError as exc:
+        raise DatabaseProblem(f"The database {path} cannot be created: {exc.strerror}.") from exc
+    db = sqlite_utils.Database(conn)
+    db.label = str(path)  # for messages
+    with translate_errors(path):
+        ensure_schema(db)
+    return db
+
+
+@contextmanager
+def translate_errors(path: Any) -> Iterator[None]:
+    """SQLite's operational errors become one clear sentence."""
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            message = (f"The database {path} stayed locked by another program for {BUSY_TIMEOUT_S:.0f} seconds. "
+                       "Close the program that uses it and run the command again.")
+        elif "readonly" in text or "read-only" in text:
+            message = f"The database {path} is not writable. Check its permissions or give another file with --db."
+        elif "not a database" in text or "malformed" in text:
+            message = f"The file {path} is not a usable SQLite database. Give another file with --db."
+        else:
+            message = f"The database {path} reported an error: {text}."
+        raise DatabaseProblem(message) from exc
+
+
+def ensure_schema(db: sqlite_utils.Database) -> None:
+    """Creates what is missing; running it again changes nothing."""
+    for name, (columns, pk, foreign_keys) in SCHEMA.items():
+        table = db[name]
+        if not table.exists():
+            db.create_table(name, columns, pk=pk, foreign_keys=foreign_keys, if_not_exists=True)
+        else:
+            missing = {c: t for c, t in columns.items() if c not in table.columns_dict}
+            for column, kind in missing.items():
+                table.add_column(column, kind)
+    for name, columns in INDEXES:
+        db[name].create_index(columns, if_not_exists=True)
+
+
+def _label(db: sqlite_utils.Database) -> str:
+    return getattr(db, "label", "in use")
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def save_policy(db: sqlite_utils.Database, policy: Policy, *, now: datetime | None = None) -> str:
+    """Upserts the policy and everything that belongs to it, all or nothing. Returns policies.id."""
+    codes = [c.code for c in policy.coverages]
+    duplicate = next((c for c in codes if codes.count(c) > 1), None)
+    if duplicate is not None:
+        raise PolicyError(f"The app lists the risk {duplicate} twice on policy {policy.number}.")
+    imported_at = (now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+    with translate_errors(_label(db)), db.atomic():
+        db["clients"].upsert(policy.holder.row(), pk="id")
+        insured_id = None
+        if policy.insured is not None:
+            insured_id = policy.insured.id
+            if insured_id != policy.holder.id:
+                db["clients"].upsert(policy.insured.row(), pk="id")
+        vehicle_id = None
+        if policy.vehicle is not None and policy.vehicle.id is not None:
+            vehicle_id = policy.vehicle.id
+            db["vehicles"].upsert(policy.vehicle.row(), pk="id")
+        db["policies"].upsert(
+            {
+                "id": policy.id,
+                "number": policy.number,
+                "insurer": policy.insurer,
+                "source_app": policy.source_app,
+                "source_system": policy.source_system,
+                "product_line": policy.product_line,
+                "product": policy.product,
+                "status": policy.status,
+                "issue_date": _iso(policy.issue_date),
+                "start_date": _iso(policy.start_date),
+                "end_date": _iso(policy.end_date),
+                "premium_gr": policy.premium_gr,
+                "currency": policy.currency,
+                "holder_id": policy.holder.id,
+                "vehicle_id": vehicle_id,
+                "insured_id": insured_id,
+                "imported_at": imported_at,
+            },
+            pk="id",
+        )
+        db.execute("DELETE FROM installments WHERE policy_id = ?", [policy.id])
+        db.execute("DELETE FROM coverages WHERE policy_id = ?", [policy.id])
+        db["installments"].insert_all(
+            ({"policy_id": policy.id, "seq": i.seq, "due_date": _iso(i.due_date), "amount_gr": i.amount_gr,
+              "paid": int(i.paid)} for i in policy.installments),
+            pk=("policy_id", "seq"),
+        )
+        db["coverages"].insert_all(
+            ({"policy_id": policy.id, "code": c.code, "name": c.name, "sum_insured_gr": c.sum_insured_gr,
+              "premium_gr": c.premium_gr} for c in policy.coverages),
+            pk=("policy_id", "code"),
+        )
+    return policy.id
+
+
+def stored_ids(db: sqlite_utils.Database) -> set[str]:
+    with translate_errors(_label(db)):
+        return {row["id"] for row in db.query("SELECT id FROM policies")}
+
+
+def find_stored(db: sqlite_utils.Database, number: str) -> list[dict[str, Any]]:
+    """Stored policies with this number (several only when insurers share a number)."""
+    with translate_errors(_label(db)):
+        return list(db.query("SELECT * FROM policies WHERE number = ? ORDER BY id", [number]))

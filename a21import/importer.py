@@ -1,0 +1,407 @@
+"""The import itself, free of any terminal code: choose the app's tab, confirm who is logged in,
+list the policies, let the user choose, then read each one and store it.
+
+The CLI passes a `UI` (prompts, the live table); tests can pass their own. Policies are read
+with up to `concurrency` in-page fetches in flight and each is written as soon as it is read,
+so a stop in the middle keeps everything imported before it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Protocol
+
+import sqlite_utils
+
+from a21import import db as database
+from a21import import insurers
+from a21import.browser import Browser, PageTab, attach
+from a21import.errors import (
+    A21Error,
+    BadInput,
+    EnvironmentProblem,
+    NoTab,
+    NotLoggedIn,
+    PolicyError,
+    Throttled,
+    WrongIdentity,
+)
+from a21import.insurers.base import Adapter
+from a21import.model import AppContext, ListedPolicy
+from a21import.periods import windows
+
+MAX_CONCURRENCY = 8
+THROTTLE_RETRIES = 3
+THROTTLE_BACKOFF_S = 1.0
+
+
+class State(str, enum.Enum):
+    MARKED = "marked"  # will be imported
+    STORED = "stored"  # already in the database, left out
+    SKIPPED = "skipped"  # outside what is imported (reason says why)
+    EXCLUDED = "excluded"  # deselected by the user
+    READING = "reading"
+    DONE = "done"
+    FAILED = "failed"
+    NOT_READ = "not read"  # the import stopped before this one
+
+
+@dataclass
+class Row:
+    index: int  # 1-based, as shown to the user
+    item: ListedPolicy
+    state: State
+    reason: str | None = None
+
+
+@dataclass
+class Summary:
+    rows: list[Row]
+    stopped: A21Error | None = None  # the environment problem that stopped the import
+    context: AppContext | None = None
+
+    def count(self, state: State) -> int:
+        return sum(1 for row in self.rows if row.state is state)
+
+    @property
+    def failed(self) -> list[Row]:
+        return [row for row in self.rows if row.state is State.FAILED]
+
+
+@dataclass
+class Options:
+    cdp: str
+    db_path: Path
+    app: str | None = None
+    source: str | None = None
+    identity: str | None = None
+    yes: bool = False
+    include_stored: bool = False
+    exclude: Sequence[str] = ()
+    concurrency: int = 1
+    host: str | None = None  # a tab's host, when the user picked one of several
+
+
+class UI(Protocol):
+    """What the import asks of the person at the keyboard (or of `--yes`)."""
+
+    interactive: bool
+
+    def note(self, message: str) -> None: ...
+
+    def choose(self, question: str, options: list[tuple[str, str]]) -> str:
+        """Returns the value of the chosen (value, label) option."""
+
+    def confirm_context(self, context: AppContext) -> bool: ...
+
+    def wait_for_switch(self, message: str) -> None:
+        """Shows what to switch in the app and waits until the user says it is done."""
+
+    def select(self, rows: list[Row]) -> None:
+        """Shows the listed policies; the user may set marked rows to EXCLUDED."""
+
+    def import_started(self, rows: list[Row]) -> None: ...
+
+    def row_changed(self, row: Row) -> None: ...
+
+    def import_finished(self, summary: Summary) -> None: ...
+
+
+class Cancelled(A21Error):
+    exit_code = 2
+
+
+# -- checking options before the browser is touched -------------------------------------------------
+def check_options(options: Options) -> None:
+    if options.app is not None:
+        adapter = insurers.get(options.app)
+        if options.source is not None and options.source not in adapter.sources:
+            raise BadInput(_no_such_source(adapter, options.source))
+        if options.identity is not None and options.identity not in adapter.identities:
+            raise BadInput(_no_such_identity(adapter, options.identity))
+    elif options.source is not None:
+        known = sorted({s for a in insurers.available() for s in a.sources})
+        if options.source not in known:
+            raise BadInput(f"The source {options.source!r} is not known. Known sources are: {', '.join(known)}.")
+    if not 1 <= options.concurrency <= MAX_CONCURRENCY:
+        raise BadInput(f"--concurrency must be between 1 and {MAX_CONCURRENCY}.")
+
+
+def _no_such_source(adapter: type[Adapter], source: str) -> str:
+    if not adapter.sources:
+        return f"{adapter.title} has no --source; leave the option out."
+    return f"{adapter.title} has no source {source!r}. Use one of: {', '.join(adapter.sources)}."
+
+
+def _no_such_identity(adapter: type[Adapter], identity: str) -> str:
+    if not adapter.identities:
+        return f"{adapter.title} has no identity to choose; leave --identity out."
+    return f"{adapter.title} has no identity {identity!r}. Use one of: {', '.join(adapter.identities)}."
+
+
+# -- finding the tab and confirming who is logged in ------------------------------------------------
+async def connect(browser: Browser, options: Options, ui: UI, *, for_period: bool) -> tuple[Adapter, AppContext]:
+    """The adapter over the right, logged-in tab, after the user confirmed identity or section."""
+    adapter_cls, tabs, source = _choose_tab(browser, options, ui)
+    if for_period and adapter_cls.period_needs_source and source is None:
+        source = _ask(ui, options, f"Which system of {adapter_cls.title} should be listed?",
+                      list(adapter_cls.sources.items()), "--source")
+    adapter = await _logged_in(adapter_cls, tabs, source)
+    context = await _confirm(adapter, options, ui)
+    return adapter, context
+
+
+def _ask(ui: UI, options: Options, question: str, choices: list[tuple[str, str]], flag: str) -> str:
+    if ui.interactive and not options.yes:
+        return ui.choose(question, choices)
+    names = ", ".join(value for value, _ in choices)
+    raise BadInput(f"{question} Choose one with {flag}: {names}.")
+
+
+def _choose_tab(browser: Browser, options: Options, ui: UI) -> tuple[type[Adapter], list[PageTab], str | None]:
+    candidates = [insurers.get(options.app)] if options.app is not None else insurers.available()
+    found = [(cls, tab) for tab in browser.tabs() for cls in candidates if cls.matches_host(tab.host)]
+    if options.app is not None:
+        wanted = candidates[0]
+        if not found:
+            raise NoTab(f"No tab of {wanted.title} is open in the browser. Open {wanted.title} in the browser, "
+                        "log in, and run the command again.")
+    if not found:
+        raise NoTab("No tab of a supported sales app is open in the browser. Open the app, log in, and run the "
+                    "command again.")
+    apps = list(dict.fromkeys(cls for cls, _ in found))
+    adapter_cls = apps[0]
+    if len(apps) > 1:
+        chosen = _ask(ui, options, "Tabs of several apps are open.",
+                      [(cls.app_id, cls.title) for cls in apps], "--app")
+        adapter_cls = insurers.get(chosen)
+    tabs = [tab for cls, tab in found if cls is adapter_cls]
+    source = options.source
+    if source is not None:
+        by_host = [tab for tab in tabs if adapter_cls.source_of_host(tab.host) in (None, source)]
+        if not by_host:
+            raise NoTab(f"No tab of {adapter_cls.title} for {source!r} is open. Open it in the browser, log in, "
+                        "and run the command again.")
+        tabs = by_host
+    hosts = list(dict.fromkeys(tab.host for tab in tabs))
+    if options.host is not None and options.host in hosts:
+        hosts = [options.host]
+    if len(hosts) > 1:
+        flag = "--source" if any(adapter_cls.source_of_host(h) for h in hosts) else "one tab (close the others)"
+        if ui.interactive and not options.yes:
+            host = ui.choose(f"Tabs of {adapter_cls.title} on several hosts are open. Which one should be read?",
+                             [(h, adapter_cls.tab_label(h)) for h in hosts])
+        else:
+            names = ", ".join(adapter_cls.tab_label(h) for h in hosts)
+            raise BadInput(f"Tabs of {adapter_cls.title} on several hosts are open: {names}. "
+                           f"Choose with {flag}, then run the command again.")
+        hosts = [host]
+    tabs = [tab for tab in tabs if tab.host == hosts[0]]
+    if source is None:
+        source = adapter_cls.source_of_host(hosts[0])
+    return adapter_cls, tabs, source
+
+
+async def _logged_in(adapter_cls: type[Adapter], tabs: list[PageTab], source: str | None) -> Adapter:
+    """The first tab of the host that is logged in (sessionStorage apps differ from tab to tab)."""
+    first_problem: NotLoggedIn | None = None
+    for tab in tabs:
+        adapter = adapter_cls(tab, source)
+        try:
+            await adapter.context()
+            return adapter
+        except NotLoggedIn as exc:
+            first_problem = first_problem or exc
+    assert first_problem is not None
+    raise first_problem
+
+
+async def _confirm(adapter: Adapter, options: Options, ui: UI) -> AppContext:
+    expected = options.identity
+    while True:
+        context = await adapter.context()
+        if expected is not None and context.identity != expected:
+            message = adapter.switch_instruction(expected, context.identity_label or context.identity)
+            if not ui.interactive or options.yes:
+                raise WrongIdentity(f"{message} Then run the command again.", expected=expected,
+                                    actual=context.identity)
+            ui.wait_for_switch(message)
+            continue
+        if ui.interactive and not options.yes and not ui.confirm_context(context):
+            if not adapter.identities:
+                raise Cancelled("Nothing was imported, as you asked.")
+            expected = ui.choose("Which identity do you need?", [(code, code) for code in adapter.identities])
+            continue
+        return context
+
+
+# -- the import --------------------------------------------------------------------------------------
+def _row(index: int, item: ListedPolicy, stored: set[str], options: Options, *, overwrite: bool) -> Row:
+    if item.error:
+        return Row(index, item, State.FAILED, item.error)
+    if item.skip_reason:
+        return Row(index, item, State.SKIPPED, item.skip_reason)
+    if item.number in options.exclude:
+        return Row(index, item, State.EXCLUDED, "Left out with --exclude.")
+    if item.key in stored and not (overwrite or options.include_stored):
+        return Row(index, item, State.STORED, "Already in the database.")
+    return Row(index, item, State.MARKED)
+
+
+async def import_rows(adapter: Adapter, db: sqlite_utils.Database, rows: list[Row], ui: UI,
+                      concurrency: int = 1) -> A21Error | None:
+    """Reads and stores the marked rows; returns the environment problem that stopped it, if any."""
+    gate = asyncio.Semaphore(concurrency)
+    stop: list[A21Error] = []
+
+    async def one(row: Row) -> None:
+        async with gate:
+            if stop:
+                row.state, row.reason = State.NOT_READ, "Not read: the import stopped before this policy."
+                ui.row_changed(row)
+                return
+            row.state = State.READING
+            ui.row_changed(row)
+            try:
+                policy = await _read_with_backoff(adapter, row.item)
+                database.save_policy(db, policy)
+                row.state, row.reason = State.DONE, None
+            except PolicyError as exc:
+                row.state, row.reason = State.FAILED, exc.reason
+            except A21Error as exc:
+                stop.append(exc)
+                row.state, row.reason = State.NOT_READ, "Not read: the import stopped at this policy."
+            except Exception as exc:  # one policy's surprise never stops the others
+                row.state = State.FAILED
+                row.reason = f"The app's answer for this policy could not be read ({type(exc).__name__}: {exc})."
+            ui.row_changed(row)
+
+    await asyncio.gather(*(one(row) for row in rows if row.state is State.MARKED))
+    return stop[0] if stop else None
+
+
+async def _read_with_backoff(adapter: Adapter, item: ListedPolicy):
+    for attempt in range(1, THROTTLE_RETRIES + 1):
+        try:
+            return await adapter.read_policy(item)
+        except Throttled:
+            if attempt == THROTTLE_RETRIES:
+                raise
+            await asyncio.sleep(THROTTLE_BACKOFF_S * 2 ** (attempt - 1))
+    raise AssertionError("unreachable")
+
+
+async def _run(adapter: Adapter, context: AppContext, db: sqlite_utils.Database, rows: list[Row], ui: UI,
+               options: Options, *, select: bool) -> Summary:
+    if select:
+        ui.select(rows)
+    ui.import_started(rows)
+    summary = Summary(rows, context=context)
+    summary.stopped = await import_rows(adapter, db, rows, ui, options.concurrency)
+    for row in rows:
+        if row.state is State.MARKED:
+            row.state, row.reason = State.NOT_READ, "Not read: the import stopped before this policy."
+    ui.import_finished(summary)
+    return summary
+
+
+async def run_period(options: Options, ui: UI, start: date, end: date) -> Summary:
+    check_options(options)
+    db = database.open_db(options.db_path)
+    async with attach(options.cdp) as browser:
+        adapter, context = await connect(browser, options, ui, for_period=True)
+        stored = database.stored_ids(db)
+        rows: list[Row] = []
+        seen: set[str] = set()
+        for first, last in windows(start, end):
+            async for item in adapter.list_policies(first, last):
+                if item.key in seen and item.insurer is not None:
+                    continue
+                seen.add(item.key)
+                rows.append(_row(len(rows) + 1, item, stored, options, overwrite=False))
+        return await _run(adapter, context, db, rows, ui, options, select=True)
+
+
+def _check_number(number: str) -> str:
+    value = (number or "").strip()
+    if not value:
+        raise BadInput("The policy number is empty. Give the number as the app shows it.")
+    if any(ch.isspace() or not ch.isprintable() for ch in value):
+        raise BadInput(f"The policy number {number!r} contains spaces or control characters.")
+    return value
+
+
+async def run_policy(options: Options, ui: UI, number: str) -> Summary:
+    number = _check_number(number)
+    check_options(options)
+    db = database.open_db(options.db_path)
+    async with attach(options.cdp) as browser:
+        adapter, context = await connect(browser, options, ui, for_period=False)
+        while True:
+            try:
+                number = adapter.check_number(number)
+                break
+            except WrongIdentity as exc:
+                if not ui.interactive or options.yes:
+                    raise
+                ui.wait_for_switch(exc.message)
+                context = await _confirm(adapter, options, ui)
+        return await _lookup_and_import(adapter, context, db, ui, options, number, only_key=None)
+
+
+async def _lookup_and_import(adapter: Adapter, context: AppContext, db: sqlite_utils.Database, ui: UI,
+                             options: Options, number: str, only_key: str | None) -> Summary:
+    try:
+        items = await adapter.lookup(number)
+        if only_key is not None:
+            items = [item for item in items if item.key == only_key]
+            if not items:
+                raise PolicyError(f"{adapter.title} no longer finds the policy {only_key}.")
+    except PolicyError as exc:
+        row = Row(1, ListedPolicy(number=number, insurer=None), State.FAILED, exc.reason)
+        summary = Summary([row], context=context)
+        ui.import_started(summary.rows)
+        ui.import_finished(summary)
+        return summary
+    rows = [_row(i, item, set(), options, overwrite=True) for i, item in enumerate(items, 1)]
+    for row in rows:
+        if row.state is State.SKIPPED:  # asked for by number, but outside the import's scope: a failure
+            row.state = State.FAILED
+            row.reason = f"Not imported: {row.reason}"
+    return await _run(adapter, context, db, rows, ui, options, select=False)
+
+
+async def run_refresh(options: Options, ui: UI, number: str) -> Summary:
+    number = _check_number(number)
+    db = database.open_db(options.db_path)
+    stored = database.find_stored(db, number)
+    if options.app is not None:
+        stored = [row for row in stored if row["source_app"] == options.app] or stored
+    if not stored:
+        raise BadInput(f"The policy {number} is not in the database. Import it first with: a21import policy {number}")
+    if len(stored) > 1:
+        choices = [(row["id"], f"{row['id']} ({row['source_app']})") for row in stored]
+        chosen = _ask(ui, options, f"Several stored policies have the number {number}.", choices, "--app")
+        stored = [row for row in stored if row["id"] == chosen]
+    policy = stored[0]
+    adapter_cls = insurers.get(policy["source_app"])
+    source, identity = adapter_cls.refresh_target(policy["source_system"], policy["insurer"])
+    if options.app is not None and options.app != policy["source_app"]:
+        raise BadInput(f"The policy {policy['id']} came from {policy['source_app']}, not from {options.app}. "
+                       "Leave --app out to refresh it from where it came from.")
+    if options.source is not None and source is not None and options.source != source:
+        raise BadInput(f"The policy {policy['id']} came from source {source}, not {options.source}. "
+                       "Leave --source out to refresh it from where it came from.")
+    if options.identity is not None and identity is not None and options.identity != identity:
+        raise BadInput(f"The policy {policy['id']} belongs to {identity}, not {options.identity}.")
+    options.app, options.source, options.identity = policy["source_app"], source, identity
+    check_options(options)
+    async with attach(options.cdp) as browser:
+        adapter, context = await connect(browser, options, ui, for_period=False)
+        return await _lookup_and_import(adapter, context, db, ui, options, number, only_key=policy["id"])
+

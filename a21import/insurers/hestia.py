@@ -1,0 +1,361 @@
+"""Ergo Hestia iHestia / iPegaz (docs/portals/hestia.md): server-rendered HTML, no JavaScript.
+
+The identity (ERGO Hestia, MTU, YCD) belongs to the session and is shown in the page header;
+it is read from the tab, re-checked on every fetched page, and never switched by us.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+from selectolax.lexbor import LexborHTMLParser as HTMLParser
+from selectolax.lexbor import LexborNode as Node
+
+from a21import.errors import BadInput, EnvironmentProblem, NotLoggedIn, ParseError, PolicyError, PolicyNotFound, WrongIdentity
+from a21import.formats import (
+    clean_registration,
+    clean_vin,
+    digits_or_none,
+    empty_to_none,
+    fmt_pl_date,
+    optional_pl_amount_to_gr,
+    pl_amount_to_gr,
+    pl_date,
+    split_address,
+)
+from a21import.insurers.base import Adapter, FetchResponse
+from a21import.model import AppContext, Client, Coverage, Installment, ListedPolicy, Policy, Vehicle
+
+HOST = "ihestia.ergohestia.pl"
+SEARCH_PATH = "/polisy/szukaj"
+POLICY_PATH = "/polisa/{number}"
+INSTALLMENTS_PATH = "/polisa/{number}/raty"
+LOGIN_PATH = "/login"
+
+IDENTITIES = {"ERGO Hestia": "ERGO_HESTIA", "MTU": "MTU", "YCD": "YCD"}
+IDENTITY_LABELS = {code: label for label, code in IDENTITIES.items()}
+SYSTEMS = {"iHestia": "IHESTIA", "Jupiter": "JUPITER", "HestiaBiznes": "HESTIABIZNES", "iPegaz": "IPEGAZ"}
+SEARCH_SYSTEMS = {"ihestia": "IHESTIA", "ipegaz": "IPEGAZ"}
+NUMBER_FORMATS = {
+    "ERGO_HESTIA": re.compile(r"^(909|911|460)\d{9}$"),
+    "MTU": re.compile(r"^71\d{8}$"),
+    "YCD": re.compile(r"^YCD\d{8}$"),
+}
+PRODUCT_LINES = {
+    "Auto Pakiet": "motor", "OC Komunikacyjne": "motor", "MTU Auto": "motor", "YCD Auto": "motor",
+    "ERGO 4": "property", "Dom i Mieszkanie": "property", "MTU Dom": "property", "Biznes Pakiet": "property",
+    "Rolnik Pakiet": "property", "Bezpieczne Podróże": "travel", "MTU Podróże": "travel",
+    "NNW Szkolne": "other", "OC w Życiu Prywatnym": "other",
+}
+LIST_COLUMNS = ("Numer polisy", "System", "Produkt", "Ubezpieczający", "Data wystawienia", "Składka łączna", "Status")
+PAGE_COUNT = re.compile(r"^Strona (\d+) z (\d+)$")
+PERSON, COMPANY = "Osoba fizyczna", "Firma"
+
+
+# -- pure parse functions ---------------------------------------------------------------------------
+def _text(node: Node | None) -> str | None:
+    """A cell's text (entities decoded, U+00A0 kept inside), None for an empty cell."""
+    if node is None:
+        return None
+    return empty_to_none(node.text(deep=True))
+
+
+def page_identity(tree: HTMLParser) -> str | None:
+    """The identity label in the header, or None when the page is not a logged-in page."""
+    node = tree.css_first("#naglowek #tozsamosc")
+    return None if node is None else node.text(deep=True).strip()
+
+
+def parse_header(html: str) -> tuple[str | None, str | None]:
+    """(identity label, agent number) of a page; identity None when not logged in."""
+    tree = HTMLParser(html)
+    return page_identity(tree), _text(tree.css_first("#nrAgenta"))
+
+
+def labelled(table: Node | None) -> dict[str, str | None]:
+    """Rows `<tr><th>label</th><td>value</td></tr>` of a `table.dane`, by label."""
+    values: dict[str, str | None] = {}
+    if table is None:
+        return values
+    for row in table.css("tr"):
+        label, value = row.css_first("th"), row.css_first("td")
+        if label is not None and value is not None:
+            values[label.text(deep=True).strip()] = _text(value)
+    return values
+
+
+def _required(values: dict[str, str | None], label: str, where: str) -> str:
+    value = values.get(label)
+    if value is None:
+        raise ParseError(f"The {where} has no value for {label!r}.")
+    return value
+
+
+def parse_search_page(html: str, insurer: str) -> tuple[list[ListedPolicy], int, int]:
+    """A result page → (rows, current page, last page). No results → ([], 1, 0).
+    A validation message of the app raises EnvironmentProblem (our request was refused)."""
+    tree = HTMLParser(html)
+    refused = tree.css_first("div.komunikat.walidacja")
+    if refused is not None:
+        raise EnvironmentProblem(f"iHestia refused the search: {refused.text(deep=True).strip()}")
+    table = tree.css_first("table#wyniki")
+    if table is None:
+        if tree.css_first("#brakWynikow") is not None:
+            return [], 1, 0
+        raise ParseError("The iHestia search page has neither a result table nor a no-results message.")
+    headers = tuple(th.text(deep=True).strip() for th in table.css("thead th"))
+    if headers != LIST_COLUMNS:
+        raise ParseError(f"The iHestia result table has unexpected columns: {', '.join(headers)}.")
+    counter = tree.css_first("div.pager span.strony")
+    match = PAGE_COUNT.match(counter.text(deep=True).strip()) if counter is not None else None
+    current, last = (int(match.group(1)), int(match.group(2))) if match else (1, 1)
+    items = []
+    for tr in table.css("tbody tr"):
+        cells = dict(zip(LIST_COLUMNS, (_text(td) for td in tr.css("td"))))
+        number = cells.get("Numer polisy")
+        if not number:
+            raise ParseError("A row of the iHestia result table has no policy number.")
+        items.append(ListedPolicy(
+            number=number,
+            insurer=insurer,
+            product=cells.get("Produkt"),
+            holder_name=cells.get("Ubezpieczający"),
+            issue_date=pl_date(cells.get("Data wystawienia")),
+            premium_gr=pl_amount_to_gr(cells.get("Składka łączna")),
+        ))
+    return items, current, last
+
+
+def page_error(tree: HTMLParser, number: str) -> None:
+    """Raises for the app's per-policy messages: not found, or the back end failed."""
+    if tree.css_first("#brakPolisy") is not None:
+        raise PolicyNotFound(f"iHestia does not find the policy {number} under the current identity.")
+    failure = tree.css_first("#bladSystemu")
+    if failure is not None:
+        raise PolicyError(f"iHestia reported a system error for this policy: {failure.text(deep=True).strip()}")
+
+
+def parse_client(values: dict[str, str | None]) -> Client:
+    kind = _required(values, "Rodzaj", "policyholder table")
+    street, postal_code, city = split_address(values.get("Adres"))
+    common = dict(street=street, postal_code=postal_code, city=city, phone=values.get("Telefon"),
+                  email=values.get("E-mail"))
+    if kind == PERSON:
+        return Client(kind="person", name=_required(values, "Imię i nazwisko", "policyholder table"),
+                      pesel=digits_or_none(values.get("PESEL")), **common)
+    if kind == COMPANY:
+        return Client(kind="company", name=_required(values, "Nazwa", "policyholder table"),
+                      nip=digits_or_none(values.get("NIP")), regon=digits_or_none(values.get("REGON")), **common)
+    raise ParseError(f"The policyholder kind {kind!r} is neither {PERSON!r} nor {COMPANY!r}.")
+
+
+def parse_vehicle(values: dict[str, str | None]) -> Vehicle | None:
+    vehicle = Vehicle(
+        registration=clean_registration(values.get("Numer rejestracyjny")),
+        vin=clean_vin(values.get("VIN")),
+        make=values.get("Marka"),
+        model=values.get("Model"),
+        production_year=_year(values.get("Rok produkcji")),
+    )
+    return vehicle if vehicle.id is not None else None
+
+
+def _year(text: str | None) -> int | None:
+    if text is None:
+        return None
+    if not re.fullmatch(r"\d{4}", text):
+        raise ParseError(f"The production year {text!r} is not a year.")
+    return int(text)
+
+
+def parse_coverages(table: Node | None) -> tuple[Coverage, ...]:
+    if table is None:
+        raise ParseError("The policy page has no table of risks.")
+    coverages = []
+    for tr in table.css("tbody tr"):
+        cells = [_text(td) for td in tr.css("td")]
+        if len(cells) != 4 or not cells[0]:
+            raise ParseError("A row of the table of risks does not have its four cells.")
+        coverages.append(Coverage(code=cells[0], name=cells[1], sum_insured_gr=optional_pl_amount_to_gr(cells[2]),
+                                  premium_gr=optional_pl_amount_to_gr(cells[3])))
+    if not coverages:
+        raise ParseError("The table of risks is empty.")
+    return tuple(coverages)
+
+
+def parse_policy_page(html: str, number: str, insurer: str) -> Policy:
+    """The policy page → Policy without installments (they come from their own page)."""
+    tree = HTMLParser(html)
+    page_error(tree, number)
+    data = labelled(tree.css_first("table#danePolisy"))
+    if not data:
+        raise ParseError("The policy page has no policy data table (it may be cut short).")
+    where = "policy data table"
+    shown = _required(data, "Numer polisy", where)
+    if shown != number:
+        raise ParseError(f"The policy page shows the number {shown}, not {number}.")
+    system_label = _required(data, "System", where)
+    if system_label not in SYSTEMS:
+        raise ParseError(f"The system {system_label!r} of the policy is not one iHestia is known to have.")
+    product = _required(data, "Produkt", where)
+    if product not in PRODUCT_LINES:
+        raise ParseError(f"The product {product!r} is not in the list of Ergo Hestia products.")
+    period = _required(data, "Okres ubezpieczenia", where)
+    start_text, sep, end_text = period.partition(" - ")
+    if not sep:
+        raise ParseError(f"The period of cover {period!r} is not in the form dd.mm.yyyy - dd.mm.yyyy.")
+    holder_values = labelled(tree.css_first("table#ubezpieczajacy"))
+    if not holder_values:
+        raise ParseError("The policy page has no policyholder table.")
+    vehicle_table = tree.css_first("table#pojazd")
+    return Policy(
+        number=number,
+        insurer=insurer,
+        source_app="hestia",
+        source_system=SYSTEMS[system_label],
+        product_line=PRODUCT_LINES[product],
+        product=product,
+        status=data.get("Status"),
+        issue_date=pl_date(data.get("Data wystawienia")),
+        start_date=pl_date(start_text),
+        end_date=pl_date(end_text),
+        premium_gr=pl_amount_to_gr(data.get("Składka łączna")),
+        holder=parse_client(holder_values),
+        vehicle=parse_vehicle(labelled(vehicle_table)) if vehicle_table is not None else None,
+        coverages=parse_coverages(tree.css_first("table#ryzyka")),
+    )
+
+
+def parse_installments_page(html: str, number: str) -> tuple[Installment, ...]:
+    tree = HTMLParser(html)
+    page_error(tree, number)
+    table = tree.css_first("table#raty")
+    if table is None:
+        raise ParseError("The installments page has no installments table.")
+    installments = []
+    for tr in table.css("tbody tr"):
+        cells = [_text(td) for td in tr.css("td")]
+        if len(cells) != 4:
+            raise ParseError("A row of the installments table does not have its four cells.")
+        seq, due, amount, paid = cells
+        if seq is None or not seq.isdigit():
+            raise ParseError(f"The installment number {seq!r} is not a number.")
+        if paid not in ("tak", "nie"):
+            raise ParseError(f"The paid mark {paid!r} of an installment is neither 'tak' nor 'nie'.")
+        installments.append(Installment(seq=int(seq), due_date=pl_date(due), amount_gr=pl_amount_to_gr(amount),
+                                        paid=paid == "tak"))
+    if not installments:
+        raise ParseError("The installments table is empty.")
+    return tuple(installments)
+
+
+# -- the reader -------------------------------------------------------------------------------------
+class HestiaAdapter(Adapter):
+    app_id = "hestia"
+    title = "Ergo Hestia iHestia"
+    sources = {"ihestia": "iHestia (with Jupiter and HestiaBiznes)", "ipegaz": "iPegaz"}
+    period_needs_source = True
+    identities = tuple(NUMBER_FORMATS)
+
+    def __init__(self, tab: Any, source: str | None = None):
+        super().__init__(tab, source)
+        self.identity: str | None = None
+
+    @classmethod
+    def matches_host(cls, host: str) -> bool:
+        return host == HOST
+
+    @classmethod
+    def refresh_target(cls, source_system: str | None, insurer: str) -> tuple[str | None, str | None]:
+        # A look-up by number finds the policy whatever its system; only the identity matters.
+        return None, insurer if insurer in NUMBER_FORMATS else None
+
+    def switch_instruction(self, expected: str, actual: str | None) -> str:
+        return (
+            f"The iHestia tab shows the identity {actual or 'unknown'}, but this needs {IDENTITY_LABELS[expected]}. "
+            f"In iHestia, choose {IDENTITY_LABELS[expected]} in the identity list at the top of the page "
+            "(next to your agent number) and confirm it."
+        )
+
+    async def context(self) -> AppContext:
+        label, agent = parse_header(await self.tab.html())
+        if label is None:
+            raise NotLoggedIn("The iHestia tab is not logged in. Log in to iHestia in that tab and run the command again.")
+        if label not in IDENTITIES:
+            raise EnvironmentProblem(f"The iHestia header shows the identity {label!r}, which a21import does not know.")
+        self.identity = IDENTITIES[label]
+        system = f", system {self.sources[self.source]}" if self.source in self.sources else ""
+        return AppContext(
+            app_id=self.app_id,
+            user=agent,
+            description=f"iHestia is logged in as agent {agent or 'unknown'} with the identity {label}{system}.",
+            identity=self.identity,
+            identity_label=label,
+        )
+
+    def check_number(self, number: str) -> str:
+        owner = next((code for code, pattern in NUMBER_FORMATS.items() if pattern.match(number)), None)
+        if owner is None:
+            raise BadInput(
+                f"{number!r} is not an Ergo Hestia policy number. ERGO Hestia numbers are 909, 911 or 460 and 9 "
+                "digits, MTU numbers 71 and 8 digits, YCD numbers YCD and 8 digits."
+            )
+        if self.identity is not None and owner != self.identity:
+            raise WrongIdentity(
+                f"The policy {number} belongs to {IDENTITY_LABELS[owner]}. "
+                + self.switch_instruction(owner, IDENTITY_LABELS[self.identity]),
+                expected=owner, actual=self.identity,
+            )
+        return number
+
+    async def _get(self, path: str) -> str:
+        """Fetches a page in the tab and checks session and identity; returns its HTML."""
+        response: FetchResponse = await self.tab.fetch(path)
+        tree = HTMLParser(response.text)
+        label = page_identity(tree)
+        if response.path == LOGIN_PATH or label is None:
+            if response.path == LOGIN_PATH or tree.css_first("form#loginForm") is not None:
+                raise NotLoggedIn("The iHestia session has expired. Log in to iHestia again in the same tab and run "
+                                  "the command again; the policies imported so far are kept.")
+            raise ParseError(f"iHestia answered {response.path} with a page that is not an iHestia page "
+                             "(it may be cut short).")
+        if IDENTITIES.get(label) != self.identity:
+            raise WrongIdentity(
+                f"The identity in iHestia changed from {IDENTITY_LABELS.get(self.identity or '', '?')} to {label} "
+                "during the import. Switch back in the iHestia header and run the command again; "
+                "the policies imported so far are kept.",
+                expected=self.identity, actual=IDENTITIES.get(label),
+            )
+        return response.text
+
+    async def list_policies(self, date_from: date, date_to: date) -> AsyncIterator[ListedPolicy]:
+        if self.source not in SEARCH_SYSTEMS:
+            raise BadInput("Listing iHestia policies needs the system: --source ihestia or --source ipegaz.")
+        page, last = 1, 1
+        while page <= last:
+            path = (f"{SEARCH_PATH}?system={SEARCH_SYSTEMS[self.source]}&dataOd={fmt_pl_date(date_from)}"
+                    f"&dataDo={fmt_pl_date(date_to)}&strona={page}")
+            html = await self._get(path)
+            items, _, last = parse_search_page(html, self.identity or "")
+            for item in items:
+                yield item
+            page += 1
+
+    async def lookup(self, number: str) -> list[ListedPolicy]:
+        page = await self._get(POLICY_PATH.format(number=number))
+        policy = parse_policy_page(page, number, self.identity or "")
+        return [ListedPolicy(number=number, insurer=policy.insurer, product=policy.product,
+                             holder_name=policy.holder.name, issue_date=policy.issue_date,
+                             premium_gr=policy.premium_gr, ref=policy)]
+
+    async def read_policy(self, item: ListedPolicy) -> Policy:
+        policy = item.ref
+        if not isinstance(policy, Policy):
+            page = await self._get(POLICY_PATH.format(number=item.number))
+            policy = parse_policy_page(page, item.number, self.identity or "")
+        page = await self._get(INSTALLMENTS_PATH.format(number=item.number))
+        return replace(policy, installments=parse_installments_page(page, item.number))

@@ -1,0 +1,496 @@
+"""ASF Premium Hiperio: a motor-only, multi-insurer sales app with a JSON API (docs/portals/hiperio.md).
+
+The list answer carries whole records, so a period import needs no detail call: each listed item's
+`ref` is its record and `read_policy` only parses it. The list is capped at 100 records
+(`"obcieto": true`); a truncated window is split in halves until no answer is truncated.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+from datetime import date, timedelta
+from typing import Any
+
+from selectolax.lexbor import LexborHTMLParser as HTMLParser
+
+from a21import.errors import BadInput, NotLoggedIn, ParseError, PolicyError, PolicyNotFound
+from a21import.formats import clean_registration, clean_vin, decimal_to_gr, empty_to_none, iso_date
+from a21import.insurers.base import Adapter, FetchResponse
+from a21import.model import AppContext, Client, Coverage, Installment, ListedPolicy, Policy, Vehicle
+
+APP_ID = "hiperio"
+TITLE = "ASF Premium Hiperio"
+HOST = "hiperio.asfpremium.pl"
+
+# -- the tab -------------------------------------------------------------------------------------
+USER_SELECTOR = "#zalogowany"
+OFFICE_SELECTOR = "#kancelaria"
+LOGIN_FORM_SELECTOR = "form#hiperio-login"
+
+# -- the API -------------------------------------------------------------------------------------
+LIST_PATH = "/api/sprzedaz/polisy"
+POLICY_PATH = "/api/sprzedaz/polisy/{numer}"
+API_HEADERS = {"Accept": "application/json"}
+LIST_CAP = 100
+NUMBER_FORMAT = re.compile(r"[A-Za-z0-9-]{1,30}")
+
+KEY_POLICIES = "polisy"
+KEY_TRUNCATED = "obcieto"
+KEY_POLICY = "polisa"
+KEY_ERROR = "blad"
+KEY_ERROR_CODE = "kod"
+KEY_ERROR_MESSAGE = "komunikat"
+
+SESSION_EXPIRED = "SESJA_WYGASLA"
+NOT_FOUND = "NIE_ZNALEZIONO"
+INSURER_FAILURE = "BLAD_TOWARZYSTWA"
+BAD_PARAMETERS = "NIEPRAWIDLOWE_PARAMETRY"
+
+MOTOR_KIND = "KOMUNIKACJA"
+CURRENCY = "PLN"
+PERSON = "OSOBA"
+COMPANY = "FIRMA"
+
+# `towarzystwo` exactly as the app writes it → canonical insurer code (the app has only motor insurers).
+INSURERS: dict[str, str] = {
+    "PZU": "PZU",
+    "WARTA": "WARTA",
+    "ALLIANZ": "ALLIANZ",
+    "LINK4": "LINK4",
+    "UNIQA": "UNIQA",
+    "COMPENSA": "COMPENSA",
+    "INTERRISK": "INTERRISK",
+    "WIENER": "WIENER",
+    "TRASTI": "TRASTI",
+    "BALCIA": "BALCIA",
+    "BEESAFE": "BEESAFE",
+    "GENERALI": "GENERALI",
+    "HESTIA": "ERGO_HESTIA",
+    "MTU": "MTU",
+    "YOU CAN DRIVE": "YCD",
+    "PROAMA": "PROAMA",
+    "TUZ": "TUZ",
+    "HDI": "HDI",
+    "EUROINS": "EUROINS",
+    "BENEFIA": "BENEFIA",
+    "AXA": "AXA",
+    "GOTHAER": "GOTHAER",
+    "AVIVA": "AVIVA",
+}
+
+MSG_NOT_LOGGED_IN = (
+    "The ASF Premium Hiperio tab is not logged in. Log in to Hiperio in that tab and run the command again."
+)
+MSG_SESSION_EXPIRED = (
+    "The Hiperio session has expired; the app answered: {message} Log in to Hiperio again in its tab and run "
+    "the command again; the policies imported so far are kept."
+)
+MSG_BAD_NUMBER = (
+    "The policy number {number!r} is not a Hiperio number: Hiperio numbers are 1 to 30 letters, digits or "
+    "hyphens, such as 908012399871."
+)
+MSG_UNKNOWN_INSURER = (
+    "The insurer name {name!r} is not known to a21import, so policy {number} was not imported; "
+    "the Hiperio insurer table needs this name."
+)
+MSG_APP_FAILED = "Hiperio could not read policy {number} ({code}): {message}"
+MSG_INCOMPLETE_DAY = (
+    "Hiperio returned only the first {cap} policies issued on {day}; the rest of that day could not be read."
+)
+MSG_LIST_FAILED = "Hiperio did not list the policies issued from {date_from} to {date_to}: {reason}"
+MSG_NOT_FOUND = "Hiperio has no policy numbered {number}; the app answered: {message}"
+MSG_NOT_MOTOR = (
+    "Policy {number} has rodzaj {kind!r} instead of KOMUNIKACJA, which breaks Hiperio's motor-only "
+    "contract, so it was not imported."
+)
+MSG_CURRENCY = "Policy {number} is in currency {currency!r}; only PLN policies are imported."
+
+
+# -- pure parse functions --------------------------------------------------------------------------
+def parse_context(html: str) -> AppContext:
+    """The logged-in user and office from the header every logged-in page has."""
+    tree = HTMLParser(html)
+    user_node = tree.css_first(USER_SELECTOR)
+    if user_node is None:
+        raise NotLoggedIn(MSG_NOT_LOGGED_IN)
+    user = empty_to_none(user_node.text())
+    office_node = tree.css_first(OFFICE_SELECTOR)
+    office = empty_to_none(office_node.text()) if office_node is not None else None
+    who = user or "an unnamed user"
+    description = (
+        f"Logged in to {TITLE} as {who} of {office}." if office else f"Logged in to {TITLE} as {who}."
+    )
+    return AppContext(app_id=APP_ID, user=user, description=description)
+
+
+def insurer_code(name: object, number: str) -> str:
+    """`towarzystwo` → canonical code; a name not in the table is a policy error, never a guess."""
+    code = INSURERS.get(name) if isinstance(name, str) else None
+    if code is None:
+        raise PolicyError(MSG_UNKNOWN_INSURER.format(name=name, number=number))
+    return code
+
+
+def parse_error(text: str) -> tuple[str, str] | None:
+    """`{"blad":{"kod":…,"komunikat":…}}` → (kod, komunikat); None when the text is no such body."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    return _error_of(data.get(KEY_ERROR))
+
+
+def parse_list(text: str) -> tuple[list[ListedPolicy], bool]:
+    """The list answer → (items in the app's order, whether it was truncated at 100)."""
+    data = _load_json(text, "the list of policies")
+    records = data.get(KEY_POLICIES)
+    truncated = data.get(KEY_TRUNCATED)
+    if not isinstance(records, list):
+        raise ParseError(f"The list of policies has no '{KEY_POLICIES}' array.")
+    if not isinstance(truncated, bool):
+        raise ParseError(f"The list of policies has no true or false '{KEY_TRUNCATED}'.")
+    return [parse_list_record(record, position) for position, record in enumerate(records, 1)], truncated
+
+
+def parse_list_record(record: object, position: int = 1) -> ListedPolicy:
+    """One record of the list (or of a look-up). A short record with `blad`, or an insurer name not in the
+    table, becomes an item carrying its error; anything else wrong shows when `parse_policy` reads it."""
+    number = record.get("numer") if isinstance(record, dict) else None
+    if not isinstance(number, str) or not number.strip():
+        return ListedPolicy(
+            number=f"(record {position})", insurer=None,
+            error=f"Hiperio listed a record without a policy number at position {position} of its answer.",
+        )
+    name = record.get("towarzystwo")
+    code = INSURERS.get(name) if isinstance(name, str) else None
+    failure = _error_of(record.get(KEY_ERROR))
+    if failure is None and record.get(KEY_ERROR) is not None:
+        failure = ("?", "the record's 'blad' has no kod and komunikat.")
+    if failure is not None:
+        kod, message = failure
+        return ListedPolicy(
+            number=number, insurer=code, issue_date=_lenient(iso_date, record.get("dataWystawienia")),
+            error=MSG_APP_FAILED.format(number=number, message=message, code=kod),
+        )
+    if code is None:
+        return ListedPolicy(number=number, insurer=None, error=MSG_UNKNOWN_INSURER.format(name=name, number=number))
+    holder = record.get("ubezpieczajacy")
+    return ListedPolicy(
+        number=number,
+        insurer=code,
+        product=record.get("produkt") if isinstance(record.get("produkt"), str) else None,
+        holder_name=_lenient(_holder_name, holder),
+        issue_date=_lenient(iso_date, record.get("dataWystawienia")),
+        premium_gr=_lenient(decimal_to_gr, record.get("skladka")),
+        ref=record,
+    )
+
+
+def parse_single(text: str) -> dict[str, Any]:
+    """The look-up answer `{"polisa": {…}}` → the record."""
+    data = _load_json(text, "the policy")
+    record = data.get(KEY_POLICY)
+    if not isinstance(record, dict):
+        raise ParseError(f"The answer for one policy has no '{KEY_POLICY}' object.")
+    return record
+
+
+def parse_policy(record: dict[str, Any]) -> Policy:
+    """One complete record → Policy. Raises PolicyError (app failure, unknown insurer, not motor, not PLN)
+    or ParseError (anything not in the documented shape)."""
+    if not isinstance(record, dict):
+        raise ParseError("The policy record is not a JSON object.")
+    number = _text(record, "numer", "the policy record")
+    where = f"the record of policy {number}"
+    failure = _error_of(record.get(KEY_ERROR))
+    if failure is not None:
+        raise PolicyError(MSG_APP_FAILED.format(number=number, message=failure[1], code=failure[0]))
+    insurer = insurer_code(record.get("towarzystwo"), number)
+    kind = record.get("rodzaj")
+    if kind != MOTOR_KIND:
+        if kind is None:
+            raise ParseError(f"In {where}, 'rodzaj' is missing.")
+        raise PolicyError(MSG_NOT_MOTOR.format(number=number, kind=kind))
+    currency = _text(record, "waluta", where)
+    if currency != CURRENCY:
+        raise PolicyError(MSG_CURRENCY.format(number=number, currency=currency))
+    return Policy(
+        number=number,
+        insurer=insurer,
+        source_app=APP_ID,
+        source_system=None,
+        product_line="motor",
+        product=_text(record, "produkt", where),
+        status=_optional_text(record, "status", where),
+        issue_date=_date(record, "dataWystawienia", where),
+        start_date=_date(record, "ochronaOd", where),
+        end_date=_date(record, "ochronaDo", where),
+        premium_gr=_amount(record, "skladka", where),
+        currency=currency,
+        holder=parse_holder(record.get("ubezpieczajacy"), number),
+        vehicle=parse_vehicle(record.get("pojazd"), number),
+        coverages=parse_coverages(record.get("ryzyka"), number),
+        installments=parse_installments(record.get("raty"), number),
+    )
+
+
+def parse_holder(holder: object, number: str) -> Client:
+    where = f"the policyholder of policy {number}"
+    if not isinstance(holder, dict):
+        raise ParseError(f"The record of policy {number} has no 'ubezpieczajacy' object.")
+    kind = holder.get("typ")
+    if kind not in (PERSON, COMPANY):
+        raise ParseError(f"In {where}, 'typ' is {kind!r} instead of OSOBA or FIRMA.")
+    return Client(
+        kind="person" if kind == PERSON else "company",
+        name=_holder_name(holder, where),
+        pesel=_optional_text(holder, "pesel", where),
+        nip=_optional_text(holder, "nip", where),
+        regon=_optional_text(holder, "regon", where),
+        street=_optional_text(holder, "ulica", where),
+        postal_code=_optional_text(holder, "kodPocztowy", where),
+        city=_optional_text(holder, "miejscowosc", where),
+        phone=_optional_text(holder, "telefon", where),
+        email=_optional_text(holder, "email", where),
+    )
+
+
+def parse_vehicle(vehicle: object, number: str) -> Vehicle | None:
+    """`pojazd` is always an object; with neither VIN nor registration there is no vehicle to store."""
+    where = f"the vehicle of policy {number}"
+    if not isinstance(vehicle, dict):
+        raise ParseError(f"The record of policy {number} has no 'pojazd' object.")
+    registration = clean_registration(_optional_text(vehicle, "nrRejestracyjny", where))
+    vin = clean_vin(_optional_text(vehicle, "vin", where))
+    year = vehicle.get("rokProdukcji")
+    if year is not None and (isinstance(year, bool) or not isinstance(year, int)):
+        raise ParseError(f"In {where}, 'rokProdukcji' is {year!r} instead of a whole number.")
+    if registration is None and vin is None:
+        return None
+    return Vehicle(
+        registration=registration,
+        vin=vin,
+        make=_optional_text(vehicle, "marka", where),
+        model=_optional_text(vehicle, "model", where),
+        production_year=year,
+    )
+
+
+def parse_coverages(risks: object, number: str) -> tuple[Coverage, ...]:
+    if not isinstance(risks, list) or not risks:
+        raise ParseError(f"The record of policy {number} has no 'ryzyka' with at least one risk.")
+    coverages = []
+    for position, risk in enumerate(risks, 1):
+        where = f"risk {position} of policy {number}"
+        if not isinstance(risk, dict):
+            raise ParseError(f"In policy {number}, risk {position} is not a JSON object.")
+        coverages.append(
+            Coverage(
+                code=_text(risk, "kod", where),
+                name=_optional_text(risk, "nazwa", where),
+                sum_insured_gr=_optional_amount(risk, "suma", where),
+                premium_gr=_optional_amount(risk, "skladka", where),
+            )
+        )
+    return tuple(coverages)
+
+
+def parse_installments(rates: object, number: str) -> tuple[Installment, ...]:
+    if not isinstance(rates, list) or not rates:
+        raise ParseError(f"The record of policy {number} has no 'raty' with at least one installment.")
+    installments = []
+    for position, rate in enumerate(rates, 1):
+        where = f"installment {position} of policy {number}"
+        if not isinstance(rate, dict):
+            raise ParseError(f"In policy {number}, installment {position} is not a JSON object.")
+        seq = rate.get("nr")
+        if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
+            raise ParseError(f"In {where}, 'nr' is {seq!r} instead of a whole number from 1.")
+        paid = rate.get("oplacona")
+        if not isinstance(paid, bool):
+            raise ParseError(f"In {where}, 'oplacona' is {paid!r} instead of true or false.")
+        installments.append(
+            Installment(seq=seq, due_date=_date(rate, "termin", where), amount_gr=_amount(rate, "kwota", where), paid=paid)
+        )
+    return tuple(installments)
+
+
+def incomplete_day_item(day: date) -> ListedPolicy:
+    """The error row of a single day still truncated at 100: its records are imported, the rest is not
+    readable through this app, and the run must say so (exit 1) rather than pass silently."""
+    return ListedPolicy(
+        number=f"({day.isoformat()})", insurer=None, issue_date=day,
+        error=MSG_INCOMPLETE_DAY.format(cap=LIST_CAP, day=day.isoformat()),
+    )
+
+
+def halves(date_from: date, date_to: date) -> tuple[tuple[date, date], tuple[date, date]]:
+    """`[od, m]` and `[m+1, do]` with m = od + ⌊(do − od) / 2⌋ days."""
+    middle = date_from + timedelta(days=(date_to - date_from).days // 2)
+    return (date_from, middle), (middle + timedelta(days=1), date_to)
+
+
+# -- small guarded readers (never a KeyError or TypeError out of a parse function) -------------------
+def _load_json(text: str, what: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except (TypeError, ValueError) as exc:
+        raise ParseError(f"Hiperio answered {what} with text that is not valid JSON.") from exc
+    if not isinstance(data, dict):
+        raise ParseError(f"Hiperio answered {what} with JSON that is not an object.")
+    return data
+
+
+def _error_of(value: object) -> tuple[str, str] | None:
+    if not isinstance(value, dict):
+        return None
+    code, message = value.get(KEY_ERROR_CODE), value.get(KEY_ERROR_MESSAGE)
+    if not isinstance(code, str) or not isinstance(message, str):
+        return None
+    return code, _sentence(message)
+
+
+def _sentence(text: str) -> str:
+    """The app's message as the end of one of our sentences: stripped, with its final stop."""
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def _text(data: dict[str, Any], key: str, where: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise ParseError(f"In {where}, '{key}' is {value!r} instead of text.")
+    return value
+
+
+def _optional_text(data: dict[str, Any], key: str, where: str) -> str | None:
+    value = data.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ParseError(f"In {where}, '{key}' is {value!r} instead of text or null.")
+    return empty_to_none(value)
+
+
+def _date(data: dict[str, Any], key: str, where: str) -> date:
+    try:
+        return iso_date(data.get(key))
+    except ParseError as exc:
+        raise ParseError(f"In {where}, '{key}': {exc.reason}") from exc
+
+
+def _amount(data: dict[str, Any], key: str, where: str) -> int:
+    try:
+        return decimal_to_gr(data.get(key))
+    except ParseError as exc:
+        raise ParseError(f"In {where}, '{key}': {exc.reason}") from exc
+
+
+def _optional_amount(data: dict[str, Any], key: str, where: str) -> int | None:
+    return None if data.get(key) is None else _amount(data, key, where)
+
+
+def _holder_name(holder: object, where: str = "the policyholder") -> str:
+    if not isinstance(holder, dict):
+        raise ParseError(f"{where.capitalize()} is not a JSON object.")
+    if holder.get("typ") == COMPANY:
+        return _text(holder, "nazwa", where)
+    return f"{_text(holder, 'imie', where)} {_text(holder, 'nazwisko', where)}"
+
+
+def _lenient(parse: Any, value: object) -> Any:
+    """For the list's display columns only: the full check happens in parse_policy."""
+    try:
+        return parse(value)
+    except ParseError:
+        return None
+
+
+# -- the reader ------------------------------------------------------------------------------------
+class HiperioAdapter(Adapter):
+    app_id = APP_ID
+    title = TITLE
+
+    @classmethod
+    def matches_host(cls, host: str) -> bool:
+        return (host or "").lower().rstrip(".") == HOST
+
+    async def context(self) -> AppContext:
+        return parse_context(await self.tab.html())
+
+    def check_number(self, number: str) -> str:
+        value = (number or "").strip()
+        if not NUMBER_FORMAT.fullmatch(value):
+            raise BadInput(MSG_BAD_NUMBER.format(number=number))
+        return value
+
+    async def list_policies(self, date_from: date, date_to: date) -> AsyncIterator[ListedPolicy]:
+        async for item in self._list_window(date_from, date_to):
+            yield item
+
+    async def _list_window(self, date_from: date, date_to: date) -> AsyncIterator[ListedPolicy]:
+        try:
+            items, truncated = await self._fetch_list(date_from, date_to)
+        except ParseError as exc:
+            # The whole window is unreadable: one red row naming it, so the run cannot end green.
+            yield ListedPolicy(
+                number=f"({date_from.isoformat()}..{date_to.isoformat()})", insurer=None,
+                error=MSG_LIST_FAILED.format(date_from=date_from, date_to=date_to, reason=exc.reason),
+            )
+            return
+        if truncated and date_from < date_to:
+            # The truncated answer is dropped whole: its records come again from the halves.
+            for half_from, half_to in halves(date_from, date_to):
+                async for item in self._list_window(half_from, half_to):
+                    yield item
+            return
+        for item in items:
+            yield item
+        if truncated:
+            yield incomplete_day_item(date_from)
+
+    async def lookup(self, number: str) -> list[ListedPolicy]:
+        # A 404 raises PolicyNotFound and a 502 or a broken answer PolicyError: the core reports either under
+        # the number asked (an error item would carry no insurer, so `refresh` could not match it).
+        record = await self._fetch_record(self.check_number(number))
+        return [parse_list_record(record)]
+
+    async def read_policy(self, item: ListedPolicy) -> Policy:
+        record = item.ref if isinstance(item.ref, dict) else await self._fetch_record(self.check_number(item.number))
+        return parse_policy(record)
+
+    # -- requests ----------------------------------------------------------------------------------
+    async def _get(self, url: str) -> FetchResponse:
+        response = await self.tab.fetch(url, headers=API_HEADERS)
+        error = parse_error(response.text)
+        if response.status == 401 or (error is not None and error[0] == SESSION_EXPIRED):
+            message = error[1] if error else f"HTTP {response.status}."
+            raise NotLoggedIn(MSG_SESSION_EXPIRED.format(message=message))
+        return response
+
+    async def _fetch_list(self, date_from: date, date_to: date) -> tuple[list[ListedPolicy], bool]:
+        response = await self._get(f"{LIST_PATH}?od={date_from.isoformat()}&do={date_to.isoformat()}")
+        if response.status != 200:
+            raise ParseError(_status_sentence(response))
+        return parse_list(response.text)
+
+    async def _fetch_record(self, number: str) -> dict[str, Any]:
+        response = await self._get(POLICY_PATH.format(numer=number))
+        error = parse_error(response.text)
+        if response.status == 404:
+            message = error[1] if error else f"HTTP {response.status}."
+            raise PolicyNotFound(MSG_NOT_FOUND.format(number=number, message=message))
+        if response.status != 200:
+            if error is not None:
+                raise PolicyError(MSG_APP_FAILED.format(number=number, message=error[1], code=error[0]))
+            raise PolicyError(f"Hiperio could not read policy {number}: {_status_sentence(response)}")
+        return parse_single(response.text)
+
+
+def _status_sentence(response: FetchResponse) -> str:
+    error = parse_error(response.text)
+    if error is not None:
+        return f"the app answered HTTP {response.status} ({error[0]}): {error[1]}"
+    return f"the app answered HTTP {response.status} without its documented error body."

@@ -1,0 +1,485 @@
+"""INSLY (app id `insly`): a multi-insurer SaaS, one tenant per host `<tenant>.insly.com`.
+
+Reads as docs/portals/insly.md tells it: the tab's DOM gives the user and the CSRF token
+(`meta[name="csrf-token"]`), `POST /api/policy/list` lists (JSON filter, dd.mm.yyyy dates,
+page/per_page) and looks up by number, `GET /api/policy/{policy_id}` gives one policy with its
+coverages and installments. Only `product_group` `motor` is imported; the insurer comes from a
+display-name table. The parse functions below are pure; the adapter only fetches.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, ClassVar
+
+from selectolax.lexbor import LexborHTMLParser
+
+from a21import.errors import (
+    BadInput,
+    EnvironmentProblem,
+    NotLoggedIn,
+    OutOfScope,
+    ParseError,
+    PolicyError,
+    PolicyNotFound,
+)
+from a21import.formats import (
+    clean_registration,
+    clean_vin,
+    decimal_to_gr,
+    empty_to_none,
+    fmt_pl_date,
+    optional_decimal_to_gr,
+    pl_date,
+)
+from a21import.insurers.base import Adapter, FetchResponse
+from a21import.model import AppContext, Client, Coverage, Installment, ListedPolicy, Policy, Vehicle
+
+APP_ID = "insly"
+TITLE = "INSLY"
+SOURCE_SYSTEM = None
+
+# Any one-label subdomain of insly.com is a tenant; www is the vendor's own site.
+HOST_PATTERN = re.compile(r"^(?!www\.)[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.insly\.com$")
+
+LIST_PATH = "/api/policy/list"
+DETAIL_PATH = "/api/policy/{policy_id}"
+PER_PAGE = 50
+
+CSRF_META = 'meta[name="csrf-token"]'
+CSRF_HEADER = "X-CSRF-Token"
+USER_SELECTOR = "#topbar .user-name"
+TENANT_SELECTOR = "#topbar .tenant-name"
+LOGIN_FORM_SELECTOR = "form#login-form"
+READ_CSRF_JS = """() => {
+  const meta = document.querySelector('meta[name="csrf-token"]');
+  return meta ? meta.content : null;
+}"""
+
+JSON_TYPE = "application/json"
+STATUS_CSRF_MISMATCH = 419
+STATUS_UNAUTHENTICATED = 401
+STATUS_NOT_FOUND = 404
+
+MOTOR = "motor"
+PRODUCT_GROUPS = ("motor", "property", "travel", "life", "other")
+CUSTOMER_KINDS = {"individual": "person", "company": "company"}
+CURRENCY = "PLN"
+
+# The `insurer` display names of insly.md, exact and case-sensitive; nothing else is guessed.
+INSURER_CODES: dict[str, str] = {
+    "PZU SA": "PZU",
+    "PZU Życie SA": "PZU_ZYCIE",
+    "TUiR Warta S.A.": "WARTA",
+    "TUnŻ Warta S.A.": "WARTA_ZYCIE",
+    "Allianz": "ALLIANZ",
+    "LINK4": "LINK4",
+    "UNIQA": "UNIQA",
+    "Compensa": "COMPENSA",
+    "InterRisk": "INTERRISK",
+    "Wiener": "WIENER",
+    "Trasti": "TRASTI",
+    "Balcia": "BALCIA",
+    "Beesafe": "BEESAFE",
+    "Generali": "GENERALI",
+    "Ergo Hestia": "ERGO_HESTIA",
+    "MTU": "MTU",
+    "You Can Drive": "YCD",
+    "Proama": "PROAMA",
+    "TUZ TUW": "TUZ",
+    "Gothaer": "GOTHAER",
+    "Aviva": "AVIVA",
+    "HDI": "HDI",
+    "Euroins": "EUROINS",
+    "Saltus": "SALTUS",
+    "Benefia": "BENEFIA",
+    "AXA": "AXA",
+}
+
+POLICY_NO_PATTERN = re.compile(r"^[A-Za-z0-9/-]{1,40}$")
+YEAR_PATTERN = re.compile(r"^\d{4}$")
+
+# -- messages ---------------------------------------------------------------------------------
+MSG_BAD_NUMBER = (
+    "The policy number {number!r} is not an Insly policy number: it must be 1 to 40 letters, digits, "
+    "slashes and hyphens, for example 908012345678 or ZD/2026/118833."
+)
+MSG_TAB_NOT_LOGGED_IN = (
+    "The INSLY tab at {host} is not logged in. Log in to Insly in that tab and run the command again."
+)
+MSG_NO_CSRF = (
+    "The INSLY tab at {host} has no CSRF token in its page. Reload the Insly tab, log in if asked, "
+    "and run the command again."
+)
+MSG_CSRF_MISMATCH = (
+    "Insly at {host} refused the request with \"{message}\": the session has expired or the tab's page is "
+    "older than the last login. Log in to Insly, reload the Insly tab, and run the command again; the "
+    "policies imported so far are kept."
+)
+MSG_UNAUTHENTICATED = (
+    "Insly at {host} answered \"{message}\": the session has expired. Log in to Insly, reload the Insly tab, "
+    "and run the command again; the policies imported so far are kept."
+)
+MSG_LIST_FAILED = (
+    "Insly at {host} answered the policy list with HTTP {status} \"{message}\". Check that Insly works in "
+    "the browser and run the command again."
+)
+MSG_LIST_UNREADABLE = "The Insly policy list at {host} could not be read: {reason}"
+MSG_NOT_FOUND = "Insly has no policy number {number}."
+MSG_DETAIL_NOT_FOUND = "Insly answered \"{message}\" for policy {number}."
+MSG_DETAIL_FAILED = "Insly failed to read policy {number}: the app answered HTTP {status} \"{message}\"."
+MSG_UNKNOWN_INSURER = (
+    "The insurer name '{name}' of policy {number} is not known to a21import's Insly table, so the policy "
+    "is not imported; the name must be added to the table first."
+)
+MSG_BAD_GROUP = (
+    "The product group '{group}' of policy {number} is not one of motor, property, travel, life and other, "
+    "so the policy is not imported."
+)
+MSG_CURRENCY = "Policy {number} is in the currency '{currency}'; only PLN policies are imported."
+SKIP_REASON = "product_group {group}"
+
+
+# -- pure parse functions ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class TabPage:
+    """What the Insly tab's DOM tells: who is logged in (None on the login page) and the CSRF token."""
+
+    user: str | None
+    tenant: str | None
+    csrf_token: str | None
+    login_form: bool
+
+
+def parse_tab_page(html: str) -> TabPage:
+    tree = LexborHTMLParser(html or "")
+    user = tree.css_first(USER_SELECTOR)
+    tenant = tree.css_first(TENANT_SELECTOR)
+    meta = tree.css_first(CSRF_META)
+    return TabPage(
+        user=empty_to_none(user.text()) if user is not None else None,
+        tenant=empty_to_none(tenant.text()) if tenant is not None else None,
+        csrf_token=empty_to_none(meta.attributes.get("content")) if meta is not None else None,
+        login_form=tree.css_first(LOGIN_FORM_SELECTOR) is not None,
+    )
+
+
+def parse_message(text: str) -> str | None:
+    """The `message` of an Insly error body (`{"message":"Server Error"}`), None if there is none."""
+    try:
+        body = json.loads(text)
+    except (ValueError, TypeError):
+        return None
+    message = body.get("message") if isinstance(body, dict) else None
+    return message if isinstance(message, str) else None
+
+
+def insurer_code(name: str) -> str | None:
+    """The canonical code of an Insly insurer display name; None when the table does not know it."""
+    return INSURER_CODES.get(name)
+
+
+def parse_list_page(text: str) -> tuple[list[ListedPolicy], int]:
+    """One answer of POST /api/policy/list → its items and `meta.pages`."""
+    body = _json(text, "The Insly policy list")
+    data = body.get("data") if isinstance(body, dict) else None
+    meta = body.get("meta") if isinstance(body, dict) else None
+    if not isinstance(data, list) or not isinstance(meta, dict):
+        raise ParseError("The Insly policy list has no 'data' list or no 'meta' object.")
+    pages = meta.get("pages")
+    if isinstance(pages, bool) or not isinstance(pages, int) or pages < 0:
+        raise ParseError(f"The Insly policy list gives the page count {pages!r}, which is not a whole number.")
+    return [parse_list_item(raw) for raw in data], pages
+
+
+def parse_list_item(raw: Any) -> ListedPolicy:
+    """One item of the list. Raises ParseError only when it has no usable policy number; every other
+    problem makes the item red (`error`) or skipped (`skip_reason`), as insly.md says."""
+    if not isinstance(raw, dict):
+        raise ParseError("The Insly policy list has an item that is not an object.")
+    number = raw.get("policy_no")
+    if not isinstance(number, str) or not number.strip():
+        raise ParseError(f"The Insly policy list has an item without a policy number: policy_id {raw.get('policy_id')!r}.")
+    group = raw.get("product_group")
+    name = raw.get("insurer")
+    code = insurer_code(name) if isinstance(name, str) else None
+    common = dict(number=number, insurer=code, ref=raw.get("policy_id"))
+    summary = dict(
+        product=raw.get("product") if isinstance(raw.get("product"), str) else None,
+        holder_name=raw.get("customer_name") if isinstance(raw.get("customer_name"), str) else None,
+    )
+    if group not in PRODUCT_GROUPS:
+        return ListedPolicy(**common, **summary, error=MSG_BAD_GROUP.format(group=group, number=number))
+    if group != MOTOR:
+        return ListedPolicy(**common, **summary, skip_reason=SKIP_REASON.format(group=group))
+    if code is None:
+        return ListedPolicy(**common, **summary, error=MSG_UNKNOWN_INSURER.format(name=name, number=number))
+    try:
+        issue_date = pl_date(raw.get("issue_date"))
+        premium_gr = decimal_to_gr(raw.get("premium"))
+        policy_id = raw.get("policy_id")
+        if isinstance(policy_id, bool) or not isinstance(policy_id, int):
+            raise ParseError(f"The Insly policy list gives policy {number} the id {policy_id!r}, not a whole number.")
+    except ParseError as exc:
+        return ListedPolicy(**common, **summary, error=f"Policy {number} in the Insly list: {exc.reason}")
+    return ListedPolicy(**common, **summary, issue_date=issue_date, premium_gr=premium_gr)
+
+
+def parse_policy(text: str) -> Policy:
+    """GET /api/policy/{policy_id} → the normalised Policy (coverages and installments inside).
+
+    Raises OutOfScope for another product group, PolicyError for an unknown insurer or a foreign
+    currency, ParseError for anything malformed."""
+    body = _json(text, "The Insly policy detail")
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, dict):
+        raise ParseError("The Insly policy detail has no 'data' object.")
+    number = _text(data, "policy_no", "The Insly policy detail")
+    where = f"The Insly detail of policy {number}"
+    group = data.get("product_group")
+    if group not in PRODUCT_GROUPS:
+        raise PolicyError(MSG_BAD_GROUP.format(group=group, number=number))
+    if group != MOTOR:
+        raise OutOfScope(SKIP_REASON.format(group=group))
+    name = _text(data, "insurer", where)
+    code = insurer_code(name)
+    if code is None:
+        raise PolicyError(MSG_UNKNOWN_INSURER.format(name=name, number=number))
+    currency = _text(data, "currency", where)
+    if currency != CURRENCY:
+        raise PolicyError(MSG_CURRENCY.format(number=number, currency=currency))
+    return Policy(
+        number=number,
+        insurer=code,
+        source_app=APP_ID,
+        source_system=SOURCE_SYSTEM,
+        product_line=MOTOR,
+        product=_text(data, "product", where),
+        status=_optional_text(data, "status", where),
+        issue_date=pl_date(data.get("issue_date")),
+        start_date=pl_date(data.get("start_date")),
+        end_date=pl_date(data.get("end_date")),
+        premium_gr=decimal_to_gr(data.get("premium")),
+        currency=currency,
+        holder=parse_customer(data.get("customer"), where),
+        vehicle=parse_vehicle(data.get("vehicle"), where),
+        coverages=tuple(parse_coverage(raw, where) for raw in _list(data, "coverages", where)),
+        installments=tuple(parse_installment(raw, where) for raw in _list(data, "installments", where)),
+    )
+
+
+def parse_customer(raw: Any, where: str) -> Client:
+    if not isinstance(raw, dict):
+        raise ParseError(f"{where} has no 'customer' object.")
+    kind = CUSTOMER_KINDS.get(raw.get("type"))
+    if kind is None:
+        raise ParseError(f"{where} gives the customer type {raw.get('type')!r}, not individual or company.")
+    address = raw.get("address")
+    if address is None:
+        address = {}
+    if not isinstance(address, dict):
+        raise ParseError(f"{where} gives a customer address that is not an object.")
+    return Client(
+        kind=kind,
+        name=_text(raw, "name", f"{where}, customer"),
+        pesel=_optional_text(raw, "pesel", f"{where}, customer"),
+        nip=_optional_text(raw, "nip", f"{where}, customer"),
+        regon=_optional_text(raw, "regon", f"{where}, customer"),
+        street=_optional_text(address, "street", f"{where}, customer address"),
+        postal_code=_optional_text(address, "zip", f"{where}, customer address"),
+        city=_optional_text(address, "city", f"{where}, customer address"),
+        phone=_optional_text(raw, "phone", f"{where}, customer"),
+        email=_optional_text(raw, "email", f"{where}, customer"),
+    )
+
+
+def parse_vehicle(raw: Any, where: str) -> Vehicle | None:
+    """The `vehicle` object; None when it is null or has neither VIN nor plate (no vehicle row)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ParseError(f"{where} gives a vehicle that is not an object.")
+    what = f"{where}, vehicle"
+    vehicle = Vehicle(
+        registration=clean_registration(_optional_text(raw, "plate", what)),
+        vin=clean_vin(_optional_text(raw, "vin", what)),
+        make=_optional_text(raw, "make", what),
+        model=_optional_text(raw, "model", what),
+        production_year=_year(raw.get("year"), what),
+    )
+    return vehicle if vehicle.id is not None else None
+
+
+def parse_coverage(raw: Any, where: str) -> Coverage:
+    if not isinstance(raw, dict):
+        raise ParseError(f"{where} has a coverage that is not an object.")
+    what = f"{where}, coverage"
+    return Coverage(
+        code=_text(raw, "code", what),
+        name=_optional_text(raw, "name", what),
+        sum_insured_gr=optional_decimal_to_gr(raw.get("sum_insured")),
+        premium_gr=optional_decimal_to_gr(raw.get("premium")),
+    )
+
+
+def parse_installment(raw: Any, where: str) -> Installment:
+    if not isinstance(raw, dict):
+        raise ParseError(f"{where} has an installment that is not an object.")
+    seq, paid = raw.get("no"), raw.get("paid")
+    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
+        raise ParseError(f"{where} has an installment numbered {seq!r}, not 1, 2, ….")
+    if not isinstance(paid, bool):
+        raise ParseError(f"{where} marks installment {seq} as paid {paid!r}, neither true nor false.")
+    return Installment(seq=seq, due_date=pl_date(raw.get("due_date")), amount_gr=decimal_to_gr(raw.get("amount")), paid=paid)
+
+
+def _json(text: str, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except (ValueError, TypeError) as exc:
+        raise ParseError(f"{what} is not valid JSON.") from exc
+
+
+def _text(raw: dict, key: str, what: str) -> str:
+    value = raw.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise ParseError(f"{what} has no '{key}'.")
+    return value.strip()
+
+
+def _optional_text(raw: dict, key: str, what: str) -> str | None:
+    value = raw.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ParseError(f"{what} gives '{key}' as {value!r}, which is not text.")
+    return empty_to_none(value)
+
+
+def _list(raw: dict, key: str, what: str) -> list:
+    value = raw.get(key)
+    if not isinstance(value, list) or not value:
+        raise ParseError(f"{what} has no '{key}' (at least one is required).")
+    return value
+
+
+def _year(value: Any, what: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, str) and YEAR_PATTERN.match(value):
+        return int(value)
+    raise ParseError(f"{what} gives the year {value!r}, not four digits.")
+
+
+# -- the adapter ------------------------------------------------------------------------------
+class InslyAdapter(Adapter):
+    app_id: ClassVar[str] = APP_ID
+    title: ClassVar[str] = TITLE
+
+    def __init__(self, tab, source: str | None = None):
+        super().__init__(tab, source)
+        self._csrf_token: str | None = None
+
+    @classmethod
+    def matches_host(cls, host: str) -> bool:
+        return bool(HOST_PATTERN.match((host or "").lower()))
+
+    async def context(self) -> AppContext:
+        page = parse_tab_page(await self.tab.html())
+        if page.user is None:
+            raise NotLoggedIn(MSG_TAB_NOT_LOGGED_IN.format(host=self.tab.host))
+        if page.csrf_token is None:
+            raise EnvironmentProblem(MSG_NO_CSRF.format(host=self.tab.host))
+        self._csrf_token = page.csrf_token
+        where = f"{page.tenant} ({self.tab.host})" if page.tenant else self.tab.host
+        return AppContext(
+            app_id=APP_ID,
+            user=page.user,
+            description=f"Logged in to INSLY at {where} as {page.user}.",
+        )
+
+    def check_number(self, number: str) -> str:
+        value = (number or "").strip()
+        if not POLICY_NO_PATTERN.match(value):
+            raise BadInput(MSG_BAD_NUMBER.format(number=number))
+        return value
+
+    async def list_policies(self, date_from: date, date_to: date) -> AsyncIterator[ListedPolicy]:
+        window = {"issue_date_from": fmt_pl_date(date_from), "issue_date_to": fmt_pl_date(date_to)}
+        try:
+            async for item in self._all_pages(window):
+                yield item
+        except ParseError as exc:
+            raise EnvironmentProblem(MSG_LIST_UNREADABLE.format(host=self.tab.host, reason=exc.reason)) from exc
+
+    async def lookup(self, number: str) -> list[ListedPolicy]:
+        # The app matches exactly; several insurers may share one number, each a policy of its own.
+        items = [item async for item in self._all_pages({"policy_no": number}) if item.number == number]
+        if not items:
+            raise PolicyNotFound(MSG_NOT_FOUND.format(number=number))
+        return items
+
+    async def read_policy(self, item: ListedPolicy) -> Policy:
+        if item.skip_reason:
+            raise OutOfScope(item.skip_reason)
+        if item.error:
+            raise PolicyError(item.error)
+        if isinstance(item.ref, bool) or not isinstance(item.ref, int):
+            raise ParseError(f"The Insly list gives policy {item.number} no usable policy_id ({item.ref!r}).")
+        response = await self._get(DETAIL_PATH.format(policy_id=item.ref))
+        if response.status == STATUS_NOT_FOUND:
+            message = parse_message(response.text) or "Policy not found."
+            raise PolicyNotFound(MSG_DETAIL_NOT_FOUND.format(message=message, number=item.number))
+        if response.status != 200:
+            message = parse_message(response.text) or "no message"
+            raise PolicyError(MSG_DETAIL_FAILED.format(number=item.number, status=response.status, message=message))
+        policy = parse_policy(response.text)
+        if policy.number != item.number:
+            raise ParseError(f"Insly answered the detail of policy {item.number} with policy {policy.number}.")
+        return policy
+
+    # -- requests -----------------------------------------------------------------------------
+    async def _all_pages(self, filter_: dict[str, str]) -> AsyncIterator[ListedPolicy]:
+        page, pages = 1, 1
+        while page <= pages:
+            response = await self._post(LIST_PATH, {"filter": filter_, "page": page, "per_page": PER_PAGE})
+            if response.status != 200:
+                message = parse_message(response.text) or "no message"
+                raise EnvironmentProblem(
+                    MSG_LIST_FAILED.format(host=self.tab.host, status=response.status, message=message)
+                )
+            items, pages = parse_list_page(response.text)
+            for item in items:
+                yield item
+            page += 1
+
+    async def _post(self, path: str, body: dict) -> FetchResponse:
+        headers = {**await self._headers(), "Content-Type": JSON_TYPE}
+        response = await self.tab.fetch(path, method="POST", headers=headers, body=json.dumps(body))
+        self._check_session(response)
+        return response
+
+    async def _get(self, path: str) -> FetchResponse:
+        response = await self.tab.fetch(path, method="GET", headers=await self._headers())
+        self._check_session(response)
+        return response
+
+    async def _headers(self) -> dict[str, str]:
+        if self._csrf_token is None:
+            # The app's own front end reads the token from the page, never from a cookie.
+            token = await self.tab.evaluate(READ_CSRF_JS)
+            if not isinstance(token, str) or not token:
+                raise EnvironmentProblem(MSG_NO_CSRF.format(host=self.tab.host))
+            self._csrf_token = token
+        return {"Accept": JSON_TYPE, CSRF_HEADER: self._csrf_token}
+
+    def _check_session(self, response: FetchResponse) -> None:
+        # 419 and 401 may come on either method (a stale token or an expired session): both stop the import.
+        if response.status == STATUS_CSRF_MISMATCH:
+            message = parse_message(response.text) or "CSRF token mismatch."
+            raise NotLoggedIn(MSG_CSRF_MISMATCH.format(host=self.tab.host, message=message))
+        if response.status == STATUS_UNAUTHENTICATED:
+            message = parse_message(response.text) or "Unauthenticated."
+            raise NotLoggedIn(MSG_UNAUTHENTICATED.format(host=self.tab.host, message=message))

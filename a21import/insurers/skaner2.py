@@ -1,0 +1,493 @@
+"""Skaner2 of the PUNKTA, ARRANT and PROFI networks (docs/portals/skaner2.md).
+
+One server-rendered app on three hosts, one session per host. Every page carries its data as
+JSON in `<script id="__SKANER_STATE__" type="application/json">`; the reader fetches the app's
+own pages from inside the chosen tab and the pure functions below read that state. A page
+without the state script is the app's login page: the session has expired (HTTP 200, no
+redirect), so every response is checked for it.
+
+The network (and so `source_system`) is the tab's host; the core picks the tab by `--source`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, ClassVar
+from urllib.parse import quote, urlencode
+
+from selectolax.lexbor import LexborHTMLParser
+
+from a21import.errors import BadInput, EnvironmentProblem, NotLoggedIn, ParseError, PolicyError, PolicyNotFound
+from a21import.formats import (
+    clean_registration,
+    clean_vin,
+    empty_to_none,
+    fmt_pl_date,
+    optional_pl_amount_to_gr,
+    pl_amount_to_gr,
+    pl_date,
+)
+from a21import.insurers.base import Adapter, FetchResponse
+from a21import.model import AppContext, Client, Coverage, Installment, ListedPolicy, Policy, Vehicle
+
+APP_ID = "skaner2"
+TITLE = "Skaner2"
+
+# host → --source value → source_system (Overview of the spec).
+HOST_SOURCES = {
+    "skaner2.punkta.pl": "punkta",
+    "skaner2.arrant.pl": "arrant",
+    "skaner2.profi.pl": "profi",
+}
+SOURCE_SYSTEMS = {"punkta": "PUNKTA", "arrant": "ARRANT", "profi": "PROFI"}
+
+LIST_PATH = "/polisy"
+DETAIL_PATH = "/polisy/{id}"
+PARAM_FROM, PARAM_TO, PARAM_PAGE, PARAM_NUMBER = "od", "do", "strona", "numer"
+PAGE_SIZE = 30
+
+STATE_SELECTOR = "script#__SKANER_STATE__"
+AGENT_SELECTOR = "nav#skaner-nav span.agent"
+
+# State keys.
+K_LIST, K_PAGE, K_PAGES, K_TOTAL = "polisy", "strona", "stron", "razem"
+K_POLICY, K_ERROR, K_ERROR_CODE, K_ERROR_MESSAGE = "polisa", "blad", "kod", "komunikat"
+
+ERROR_NOT_FOUND = "NIE_ZNALEZIONO"
+ERROR_BACKEND = "BLAD_TU"
+ERROR_BAD_PARAMETERS = "NIEPRAWIDLOWE_PARAMETRY"
+
+CURRENCY = "PLN"
+HOLDER_PERSON, HOLDER_COMPANY = "osoba", "firma"
+HOLDER_KINDS = {HOLDER_PERSON: "person", HOLDER_COMPANY: "company"}
+
+# `rodzaj` → product line; the keys are NFC and compared exactly (spec: Formats and traps).
+PRODUCT_LINES = {
+    "komunikacyjne": "motor",
+    "majątkowe": "property",
+    "życiowe": "life",
+    "turystyczne": "travel",
+    "inne": "other",
+}
+
+# `towarzystwo` (exact, case-sensitive) → canonical insurer code.
+INSURERS = {
+    "PZU": "PZU",
+    "PZU Życie": "PZU_ZYCIE",
+    "Warta": "WARTA",
+    "Warta Życie": "WARTA_ZYCIE",
+    "Allianz": "ALLIANZ",
+    "Link4": "LINK4",
+    "Uniqa": "UNIQA",
+    "Compensa": "COMPENSA",
+    "InterRisk": "INTERRISK",
+    "Wiener": "WIENER",
+    "Trasti": "TRASTI",
+    "Balcia": "BALCIA",
+    "Beesafe": "BEESAFE",
+    "Generali": "GENERALI",
+    "Ergo Hestia": "ERGO_HESTIA",
+    "MTU": "MTU",
+    "You Can Drive": "YCD",
+    "Proama": "PROAMA",
+    "TUZ": "TUZ",
+    "Gothaer": "GOTHAER",
+    "Aviva": "AVIVA",
+    "HDI": "HDI",
+    "Euroins": "EUROINS",
+    "Saltus": "SALTUS",
+    "Benefia": "BENEFIA",
+    "AXA": "AXA",
+}
+
+# 1–40 letters, digits, `/` and `-`, as the insurer writes them.
+NUMBER_RE = re.compile(r"(?:[^\W\d_]|[0-9/-]){1,40}")
+NUMBER_FORMAT = "1 to 40 letters, digits, slashes and hyphens (for example PL/2026/0012345 or KR-558120)"
+
+
+# -- pure parse functions ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListPage:
+    items: list[ListedPolicy]
+    page: int
+    pages: int
+    total: int
+
+
+def page_state(html: str) -> dict[str, Any] | None:
+    """The JSON state of a Skaner2 page, or None when the page has no state script (login page).
+
+    The script's text is parsed as JSON as it stands: the server escapes `<` inside it, and
+    HTML-unescaping it would corrupt names holding `&amp;`-like text.
+    """
+    nodes = LexborHTMLParser(html or "").css(STATE_SELECTOR)
+    if not nodes:
+        return None
+    if len(nodes) > 1:
+        raise ParseError("The Skaner2 page holds more than one data script (__SKANER_STATE__).")
+    text = nodes[0].text(deep=True)
+    try:
+        state = json.loads(text)
+    except ValueError as exc:
+        raise ParseError("The data script (__SKANER_STATE__) of the Skaner2 page is not valid JSON.") from exc
+    if not isinstance(state, dict):
+        raise ParseError("The data script (__SKANER_STATE__) of the Skaner2 page does not hold a JSON object.")
+    return state
+
+
+def parse_agent(html: str) -> str | None:
+    """The agent's name when the page is a logged-in Skaner2 page, else None.
+
+    Logged in means the DOM has both the agent in `nav#skaner-nav` and the state script; the
+    login page has neither. Returns "" for a logged-in page that shows no name.
+    """
+    tree = LexborHTMLParser(html or "")
+    agent = tree.css_first(AGENT_SELECTOR)
+    if agent is None or tree.css_first(STATE_SELECTOR) is None:
+        return None
+    return " ".join(agent.text(deep=True).split())
+
+
+def state_error(state: dict[str, Any]) -> tuple[str, str] | None:
+    """(kod, komunikat) of the state's `blad`, or None when the state reports no error."""
+    error = state.get(K_ERROR)
+    if error is None:
+        return None
+    if not isinstance(error, dict):
+        raise ParseError("The error (blad) in the Skaner2 page is not an object.")
+    code = error.get(K_ERROR_CODE)
+    message = error.get(K_ERROR_MESSAGE)
+    return (str(code) if code is not None else "?", str(message) if message is not None else "")
+
+
+def insurer_code(name: object) -> str:
+    """`towarzystwo` → canonical insurer code. An unknown name is an error for that policy."""
+    code = INSURERS.get(name) if isinstance(name, str) else None
+    if code is None:
+        raise PolicyError(
+            f"The insurer name {name!r} is not known to a21import, so the policy cannot be stored under an "
+            "insurer; add it to the Skaner2 insurer table."
+        )
+    return code
+
+
+def product_line(kind: object) -> str:
+    """`rodzaj` → product line, compared exactly (NFC). Any other value is an error for that policy."""
+    line = PRODUCT_LINES.get(kind) if isinstance(kind, str) else None
+    if line is None:
+        raise PolicyError(
+            f"The kind of policy (rodzaj) {kind!r} is not one Skaner2 documents "
+            f"({', '.join(PRODUCT_LINES)}), so its product line is unknown."
+        )
+    return line
+
+
+def parse_list_item(raw: object) -> ListedPolicy:
+    """One entry of `polisy`. An entry that names its number but cannot be read becomes an error item."""
+    if not isinstance(raw, dict):
+        raise ParseError("An entry of the Skaner2 policy list is not an object.")
+    number = raw.get("numer")
+    if not isinstance(number, str) or not number:
+        raise ParseError("An entry of the Skaner2 policy list has no policy number (numer).")
+    holder = raw.get("ubezpieczajacy")
+    common = dict(
+        number=number,
+        product=raw.get("produkt") if isinstance(raw.get("produkt"), str) else None,
+        holder_name=holder if isinstance(holder, str) else None,
+        issue_date=_lenient(pl_date, raw.get("dataWystawienia")),
+        premium_gr=_lenient(pl_amount_to_gr, raw.get("skladka")),
+    )
+    try:
+        insurer = insurer_code(raw.get("towarzystwo"))
+    except PolicyError as exc:
+        return ListedPolicy(insurer=None, error=exc.reason, **common)
+    try:
+        product_line(raw.get("rodzaj"))
+        policy_id = raw.get("id")
+        if not isinstance(policy_id, str) or not policy_id:
+            raise ParseError("The Skaner2 list gives no id (id) for this policy, so its detail cannot be read.")
+    except PolicyError as exc:
+        return ListedPolicy(insurer=insurer, error=exc.reason, **common)
+    return ListedPolicy(insurer=insurer, ref=policy_id, **common)
+
+
+def parse_list_state(state: dict[str, Any]) -> ListPage:
+    """The state of `GET /polisy?...`: this page's policies, in the app's order, and the page count."""
+    error = state_error(state)
+    if error is not None:
+        code, message = error
+        raise EnvironmentProblem(
+            f"Skaner2 refused the policy search with the error {code}: {_sentence(message)} "
+            "Check the dates and run the command again."
+        )
+    rows = state.get(K_LIST)
+    if not isinstance(rows, list):
+        raise ParseError("The Skaner2 list page holds no policy list (polisy).")
+    page, pages, total = (state.get(key) for key in (K_PAGE, K_PAGES, K_TOTAL))
+    for key, value in ((K_PAGE, page), (K_PAGES, pages), (K_TOTAL, total)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ParseError(f"The Skaner2 list page gives {key} as {value!r}, not a whole number.")
+    return ListPage(items=[parse_list_item(row) for row in rows], page=page, pages=pages, total=total)
+
+
+def parse_client(raw: object) -> Client:
+    """`ubezpieczajacy` of the detail."""
+    holder = _obj(raw, "The policyholder (ubezpieczajacy)")
+    kind = HOLDER_KINDS.get(holder.get("rodzaj"))
+    if kind is None:
+        raise ParseError(f"The policyholder's kind (rodzaj) {holder.get('rodzaj')!r} is neither osoba nor firma.")
+    name = holder.get("nazwa")
+    if not isinstance(name, str) or not name.strip():
+        raise ParseError("The policyholder has no name (nazwa).")
+    address = holder.get("adres")
+    address = {} if address is None else _obj(address, "The policyholder's address (adres)")
+    return Client(
+        kind=kind,
+        name=name,
+        pesel=_opt_text(holder, "pesel"),
+        nip=_opt_text(holder, "nip"),
+        regon=_opt_text(holder, "regon"),
+        street=_opt_text(address, "ulica"),
+        postal_code=_opt_text(address, "kod"),
+        city=_opt_text(address, "miasto"),
+        phone=_opt_text(holder, "telefon"),
+        email=_opt_text(holder, "email"),
+    )
+
+
+def parse_vehicle(raw: object) -> Vehicle | None:
+    """`pojazd` of the detail; None when absent or when it has neither VIN nor registration."""
+    if raw is None:
+        return None
+    vehicle = _obj(raw, "The vehicle (pojazd)")
+    year = vehicle.get("rok")
+    if year is not None and (isinstance(year, bool) or not isinstance(year, int)):
+        raise ParseError(f"The vehicle's production year (rok) {year!r} is not a whole number.")
+    vin = clean_vin(_opt_text(vehicle, "vin"))
+    registration = clean_registration(_opt_text(vehicle, "rejestracja"))
+    if vin is None and registration is None:
+        return None
+    return Vehicle(
+        registration=registration,
+        vin=vin,
+        make=_opt_text(vehicle, "marka"),
+        model=_opt_text(vehicle, "model"),
+        production_year=year,
+    )
+
+
+def parse_coverages(raw: object) -> tuple[Coverage, ...]:
+    """`ryzyka` of the detail (at least one)."""
+    if not isinstance(raw, list) or not raw:
+        raise ParseError("The policy has no list of risks (ryzyka).")
+    coverages = []
+    for entry in raw:
+        risk = _obj(entry, "A risk (ryzyka)")
+        code = risk.get("kod")
+        if not isinstance(code, str) or not code.strip():
+            raise ParseError("A risk of the policy has no code (kod).")
+        coverages.append(
+            Coverage(
+                code=code,
+                name=_opt_text(risk, "nazwa"),
+                sum_insured_gr=optional_pl_amount_to_gr(_opt_str(risk, "suma")),
+                premium_gr=optional_pl_amount_to_gr(_opt_str(risk, "skladka")),
+            )
+        )
+    return tuple(coverages)
+
+
+def parse_installments(raw: object) -> tuple[Installment, ...]:
+    """`raty` of the detail (at least one)."""
+    if not isinstance(raw, list) or not raw:
+        raise ParseError("The policy has no installments (raty).")
+    installments = []
+    for entry in raw:
+        rate = _obj(entry, "An installment (raty)")
+        seq, paid = rate.get("nr"), rate.get("zaplacona")
+        if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
+            raise ParseError(f"An installment's number (nr) {seq!r} is not a whole number from 1.")
+        if not isinstance(paid, bool):
+            raise ParseError(f"Installment {seq}'s paid flag (zaplacona) {paid!r} is neither true nor false.")
+        installments.append(
+            Installment(seq=seq, due_date=pl_date(rate.get("termin")), amount_gr=pl_amount_to_gr(rate.get("kwota")), paid=paid)
+        )
+    return tuple(installments)
+
+
+def parse_policy_state(state: dict[str, Any], source_system: str, number: str | None = None) -> Policy:
+    """The state of `GET /polisy/{id}` → Policy. `number`: the listed number, checked against the detail."""
+    error = state_error(state)
+    if error is not None:
+        code, message = error
+        if code == ERROR_NOT_FOUND:
+            raise PolicyNotFound(f"Skaner2 does not find this policy ({code}): {_sentence(message)}")
+        if code == ERROR_BACKEND:
+            raise PolicyError(f"Skaner2 could not read the policy from the insurer's system ({code}): {_sentence(message)}")
+        raise PolicyError(f"Skaner2 answered with the error {code}: {_sentence(message)}")
+    raw = state.get(K_POLICY)
+    if raw is None:
+        raise ParseError("The Skaner2 policy page holds no policy (polisa is null) and no error.")
+    policy = _obj(raw, "The policy (polisa)")
+    found = _text(policy, "numer")
+    if number is not None and found != number:
+        raise ParseError(f"Skaner2 showed the policy {found!r} where {number!r} was asked for.")
+    insurer = insurer_code(policy.get("towarzystwo"))
+    line = product_line(policy.get("rodzaj"))
+    currency = _text(policy, "waluta")
+    if currency != CURRENCY:
+        raise PolicyError(f"The policy's currency is {currency!r}; only {CURRENCY} policies are imported.")
+    return Policy(
+        number=found,
+        insurer=insurer,
+        source_app=APP_ID,
+        source_system=source_system,
+        product_line=line,
+        product=_text(policy, "produkt"),
+        status=_opt_str(policy, "status"),
+        issue_date=pl_date(policy.get("dataWystawienia")),
+        start_date=pl_date(policy.get("okresOd")),
+        end_date=pl_date(policy.get("okresDo")),
+        premium_gr=pl_amount_to_gr(policy.get("skladka")),
+        currency=currency,
+        holder=parse_client(policy.get("ubezpieczajacy")),
+        vehicle=parse_vehicle(policy.get("pojazd")),
+        installments=parse_installments(policy.get("raty")),
+        coverages=parse_coverages(policy.get("ryzyka")),
+    )
+
+
+def _obj(value: object, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ParseError(f"{what} in the Skaner2 page is not an object.")
+    return value
+
+
+def _text(obj: dict[str, Any], key: str) -> str:
+    value = obj.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise ParseError(f"The Skaner2 policy has no {key}.")
+    return value
+
+
+def _opt_str(obj: dict[str, Any], key: str) -> str | None:
+    value = obj.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ParseError(f"The field {key} of the Skaner2 policy is {value!r}, not text.")
+    return value
+
+
+def _opt_text(obj: dict[str, Any], key: str) -> str | None:
+    return empty_to_none(_opt_str(obj, key))
+
+
+def _lenient(convert: Any, value: object) -> Any:
+    """A list column shown for information only: unreadable → None (the detail decides)."""
+    try:
+        return convert(value)
+    except ParseError:
+        return None
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
+# -- the reader ------------------------------------------------------------------------------
+
+
+class Skaner2Adapter(Adapter):
+    app_id: ClassVar[str] = APP_ID
+    title: ClassVar[str] = TITLE
+    sources: ClassVar[dict[str, str]] = {
+        source: f"Skaner2 of the {SOURCE_SYSTEMS[source]} network ({host})" for host, source in HOST_SOURCES.items()
+    }
+
+    @classmethod
+    def matches_host(cls, host: str) -> bool:
+        return cls.source_of_host(host) is not None
+
+    @classmethod
+    def source_of_host(cls, host: str) -> str | None:
+        return HOST_SOURCES.get((host or "").lower().rstrip("."))
+
+    @property
+    def source_system(self) -> str:
+        source = self.source_of_host(self.tab.host)
+        if source is None:
+            raise EnvironmentProblem(f"The tab at {self.tab.host} is not a Skaner2 tab of PUNKTA, ARRANT or PROFI.")
+        return SOURCE_SYSTEMS[source]
+
+    @property
+    def _where(self) -> str:
+        return f"Skaner2 of {self.source_system} ({self.tab.host})"
+
+    async def context(self) -> AppContext:
+        agent = parse_agent(await self.tab.html())
+        if agent is None:
+            raise NotLoggedIn(
+                f"The {self._where} tab is not logged in. Log in to Skaner2 in that tab and run the command again."
+            )
+        description = f"Logged in to {self._where} as {agent}." if agent else f"Logged in to {self._where}."
+        return AppContext(app_id=APP_ID, user=agent or None, description=description)
+
+    def check_number(self, number: str) -> str:
+        value = (number or "").strip()
+        if not NUMBER_RE.fullmatch(value):
+            raise BadInput(f"The policy number {number!r} is not a Skaner2 number: expected {NUMBER_FORMAT}.")
+        return value
+
+    async def list_policies(self, date_from: date, date_to: date) -> AsyncIterator[ListedPolicy]:
+        page, pages = 1, 1
+        while page <= pages:
+            query = urlencode({PARAM_FROM: fmt_pl_date(date_from), PARAM_TO: fmt_pl_date(date_to), PARAM_PAGE: page})
+            response = await self.tab.fetch(f"{LIST_PATH}?{query}")
+            try:
+                listing = parse_list_state(self._state(response, policy_page=False))
+            except ParseError as exc:
+                raise EnvironmentProblem(
+                    f"Page {page} of the policy list of {self._where} could not be read: {exc.reason} "
+                    "Run the command again; the policies imported so far are kept."
+                ) from exc
+            if page == 1:
+                pages = listing.pages
+            for item in listing.items:
+                yield item
+            page += 1
+
+    async def lookup(self, number: str) -> list[ListedPolicy]:
+        response = await self.tab.fetch(f"{LIST_PATH}?{PARAM_NUMBER}={quote(number, safe='')}")
+        listing = parse_list_state(self._state(response, policy_page=False))
+        items = [item for item in listing.items if item.number == number]
+        if not items:
+            raise PolicyNotFound(f"No policy numbered {number} was found in {self._where}.")
+        return items
+
+    async def read_policy(self, item: ListedPolicy) -> Policy:
+        if not isinstance(item.ref, str) or not item.ref:
+            raise PolicyError(f"The policy {item.number} has no Skaner2 id, so its detail cannot be read.")
+        response = await self.tab.fetch(DETAIL_PATH.format(id=quote(item.ref, safe="")))
+        state = self._state(response, policy_page=True)
+        return parse_policy_state(state, self.source_system, number=item.number)
+
+    def _state(self, response: FetchResponse, *, policy_page: bool) -> dict[str, Any]:
+        """The page's state; a page without it is the login page, i.e. the session has expired."""
+        state = page_state(response.text)
+        if state is not None:
+            return state
+        if response.status >= 500:
+            message = f"{self._where} answered {response.path} with HTTP {response.status} and no data."
+            if policy_page:
+                raise PolicyError(message)
+            raise EnvironmentProblem(f"{message} Check that the app works in the browser and run the command again.")
+        raise NotLoggedIn(
+            f"{self._where} answered with its login page: the session has expired. Log in again in the tab of "
+            f"{self.tab.host} and run the command again; the policies imported so far are kept."
+        )

@@ -1,0 +1,459 @@
+"""TUZ SOBOL (docs/portals/tuz.md): classic server-rendered HTML with jQuery UI tabs.
+
+The list `/insured/contracts` is read page by page while `li.next` is present (newest first, so
+dates never end the walk); one policy's page `/insured/contracts/{data-id}` holds all four tab
+panels, hidden ones included, and is the only request per policy.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from datetime import date
+from typing import ClassVar
+from urllib.parse import quote, urlencode
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from a21import.errors import BadInput, EnvironmentProblem, NotLoggedIn, ParseError, PolicyError, PolicyNotFound
+from a21import.formats import (
+    clean_registration,
+    clean_vin,
+    digits_or_none,
+    empty_to_none,
+    iso_date,
+    optional_pl_amount_to_gr,
+    pl_amount_to_gr,
+)
+from a21import.insurers.base import Adapter, FetchResponse
+from a21import.model import AppContext, Client, Coverage, Installment, ListedPolicy, Policy, Vehicle
+
+APP_ID = "tuz"
+TITLE = "TUZ SOBOL"
+HOST = "sobol-agencyjny.tuz.pl"
+INSURER = "TUZ"
+SOURCE_SYSTEM = None
+
+LOGIN_PATH = "/login"
+LIST_PATH = "/insured/contracts"
+DETAIL_PATH = "/insured/contracts/{id}"
+# A guard against an app that never stops offering a next page (25 rows × 2000 pages).
+MAX_PAGES = 2000
+
+# The series is the product line (tuz.md, "Series"): the app has no others.
+SERIES_LINES = {"KOS": "motor", "ROL": "property", "MIE": "property", "OCR": "other", "NNW": "other", "TUR": "travel"}
+MOTOR_SERIES = "KOS"
+NUMBER_FORMAT = re.compile(r"^[A-Z]{3}\d{7}$")
+NUMER_FORMAT = re.compile(r"^\d{7}$")
+
+# Page landmarks.
+USER_PANEL = "#user-panel"
+USER_NAME = "#user-panel .user-name"
+LOGIN_FORM = "form#login-form"
+ERROR_PAGE = "#error-page"
+ERROR_MESSAGE = "#error-page .error-message"
+LIST_TABLE = "table#contracts"
+NO_RESULTS_ROW = "no-results"
+DATE_ALERT = "div.alert.alert-danger"
+NEXT_PAGE = "ul.pagination li.next"
+PANEL = 'div.ui-tabs-panel[aria-labelledby="ui-id-{n}"]'
+RISKS_TABLE = "table.risks"
+INSTALLMENTS_TABLE = "table.installments"
+
+# The four jQuery UI panels, by the number N of `ui-id-N`.
+PANEL_POLICY, PANEL_HOLDER, PANEL_SUBJECT, PANEL_INSTALLMENTS = 1, 2, 3, 4
+PANEL_NAMES = {1: "Dane polisy", 2: "Ubezpieczający", 3: "Przedmiot ubezpieczenia", 4: "Raty"}
+
+# List columns.
+COL_SERIES, COL_NUMER, COL_PRODUCT, COL_HOLDER = "Seria", "Numer", "Produkt", "Ubezpieczający"
+COL_ISSUED, COL_PREMIUM, COL_STATUS = "Data wystawienia", "Składka", "Status"
+LIST_COLUMNS = (COL_SERIES, COL_NUMER, COL_PRODUCT, COL_HOLDER, COL_ISSUED, COL_PREMIUM, COL_STATUS)
+
+# Tab 1 labels.
+F_SERIES, F_NUMER, F_PRODUCT, F_STATUS = "Seria", "Numer", "Produkt", "Status"
+F_ISSUED, F_START, F_END, F_PREMIUM = "Data wystawienia", "Początek ochrony", "Koniec ochrony", "Składka łączna"
+RISK_CODE, RISK_NAME, RISK_SUM, RISK_PREMIUM = "Kod", "Ryzyko", "Suma ubezpieczenia", "Składka"
+
+# Tab 2 labels.
+F_TYPE = "Typ"
+TYPE_PERSON, TYPE_COMPANY = "Osoba fizyczna", "Podmiot"
+F_PERSON_NAME, F_PESEL = "Imię i nazwisko", "PESEL"
+F_COMPANY_NAME, F_NIP, F_REGON = "Nazwa", "NIP", "REGON"
+F_STREET, F_POSTAL, F_CITY, F_PHONE, F_EMAIL = "Ulica", "Kod pocztowy", "Miejscowość", "Telefon", "E-mail"
+
+# Tab 3 labels (series KOS only).
+F_REGISTRATION, F_VIN, F_MAKE, F_MODEL, F_YEAR = "Nr rejestracyjny", "VIN", "Marka", "Model", "Rok produkcji"
+
+# Tab 4 columns.
+INST_SEQ, INST_DUE, INST_AMOUNT, INST_STATUS = "Lp.", "Termin płatności", "Kwota", "Status"
+PAID, UNPAID = "Zapłacona", "Niezapłacona"
+
+NOT_LOGGED_IN = "The TUZ SOBOL tab is not logged in. Log in to SOBOL in that tab and run the command again."
+ERROR_IN_TAB = (
+    "The TUZ SOBOL tab shows an error page, not a page of the logged-in app. Open the contracts list in that "
+    "tab, log in again if SOBOL asks, and run the command again."
+)
+SESSION_EXPIRED = (
+    "The TUZ SOBOL session has expired: SOBOL answered with its login page. Log in to SOBOL in that tab and "
+    "run the command again; the policies imported so far are kept."
+)
+
+
+# -- pure parse functions --------------------------------------------------------------------------
+
+
+def _text(node: LexborNode | None) -> str:
+    """The node's text as the user reads it (entities decoded, outer whitespace trimmed)."""
+    return "" if node is None else node.text(deep=True).strip()
+
+
+def _series_list() -> str:
+    return ", ".join(SERIES_LINES)
+
+
+def is_login_page(response: FetchResponse) -> bool:
+    """The app's answer to an expired session: a redirect that ends on its login page."""
+    if response.path.rstrip("/") == LOGIN_PATH:
+        return True
+    tree = LexborHTMLParser(response.text or "")
+    return tree.css_first(LOGIN_FORM) is not None and tree.css_first(USER_PANEL) is None
+
+
+def parse_context(html: str) -> AppContext:
+    """The tab's own page: logged in when it has `#user-panel`, whose `.user-name` is the user."""
+    tree = LexborHTMLParser(html or "")
+    if tree.css_first(USER_PANEL) is None:
+        if tree.css_first(ERROR_PAGE) is not None and tree.css_first(LOGIN_FORM) is None:
+            raise NotLoggedIn(ERROR_IN_TAB)
+        raise NotLoggedIn(NOT_LOGGED_IN)
+    user = _text(tree.css_first(USER_NAME)) or None
+    description = f"Logged in to {TITLE} as {user}." if user else f"Logged in to {TITLE}."
+    return AppContext(app_id=APP_ID, user=user, description=description)
+
+
+def parse_error_page(html: str) -> str | None:
+    """The message of the app's error page (`Błąd 500`, `Błąd 404`), or None for any other page."""
+    tree = LexborHTMLParser(html or "")
+    if tree.css_first(ERROR_PAGE) is None:
+        return None
+    return _text(tree.css_first(ERROR_MESSAGE)) or _text(tree.css_first(f"{ERROR_PAGE} h1")) or None
+
+
+def _header_index(table: LexborNode, wanted: tuple[str, ...], what: str) -> dict[str, int]:
+    headers = [_text(th) for th in table.css("thead th")]
+    missing = [name for name in wanted if name not in headers]
+    if missing:
+        raise ParseError(f"The {what} has no column {missing[0]!r}; its columns are {headers!r}.")
+    return {name: headers.index(name) for name in wanted}
+
+
+def _cells(row: LexborNode) -> list[str]:
+    return [_text(td) for td in row.css("td")]
+
+
+def _listed_row(row: LexborNode, columns: dict[str, int]) -> ListedPolicy:
+    cells = _cells(row)
+    if len(cells) < len(LIST_COLUMNS):
+        raise ParseError(f"A row of the contracts list has {len(cells)} cells instead of {len(LIST_COLUMNS)}.")
+    series, numer = cells[columns[COL_SERIES]], cells[columns[COL_NUMER]]
+    number = series + numer
+    data_id = (row.attributes.get("data-id") or "").strip()
+    error = None
+    if not NUMBER_FORMAT.match(number):
+        error = f"The contracts list shows the number {number!r}, which is not a series of three letters and seven digits."
+    elif series not in SERIES_LINES:
+        error = (
+            f"The policy {number} has the series {series}, which is not in TUZ SOBOL's series table "
+            f"({_series_list()}), so its product line is unknown."
+        )
+    elif not data_id:
+        error = f"The contracts list shows the policy {number} without its contract id (data-id), so it cannot be opened."
+    try:
+        issued = iso_date(cells[columns[COL_ISSUED]])
+    except ParseError:
+        issued = None  # the detail page gives the date that is stored
+    try:
+        premium = pl_amount_to_gr(cells[columns[COL_PREMIUM]])
+    except ParseError:
+        premium = None
+    return ListedPolicy(
+        number=number,
+        insurer=INSURER,
+        product=cells[columns[COL_PRODUCT]] or None,
+        holder_name=cells[columns[COL_HOLDER]] or None,
+        issue_date=issued,
+        premium_gr=premium,
+        error=error,
+        ref=data_id or None,
+    )
+
+
+def parse_list_page(html: str) -> tuple[list[ListedPolicy], bool]:
+    """One page of `/insured/contracts` → its rows and whether `li.next` offers another page."""
+    tree = LexborHTMLParser(html or "")
+    table = tree.css_first(LIST_TABLE)
+    if table is None:
+        alert = _text(tree.css_first(DATE_ALERT))
+        if alert:
+            raise ParseError(f"TUZ SOBOL refused the contracts search with the message: {alert}")
+        raise ParseError("The contracts page of TUZ SOBOL has no table#contracts; it may be cut short.")
+    columns = _header_index(table, LIST_COLUMNS, "contracts list")
+    items = []
+    for row in table.css("tbody tr"):
+        if NO_RESULTS_ROW in (row.attributes.get("class") or "").split():
+            continue
+        items.append(_listed_row(row, columns))
+    return items, tree.css_first(NEXT_PAGE) is not None
+
+
+def _panel(tree: LexborHTMLParser, n: int) -> LexborNode:
+    panel = tree.css_first(PANEL.format(n=n))
+    if panel is None:
+        raise ParseError(f"The policy page has no panel {PANEL_NAMES[n]!r} (ui-id-{n}); the page may be cut short.")
+    return panel
+
+
+def _fields(panel: LexborNode) -> dict[str, str | None]:
+    """`label` text → `span` text of every `div.field` of a panel; an empty span is None."""
+    found: dict[str, str | None] = {}
+    for node in panel.css("div.field"):
+        label = _text(node.css_first("label"))
+        if label and label not in found:
+            found[label] = _text(node.css_first("span")) or None
+    return found
+
+
+class _Fields:
+    """The fields of one panel, with the panel's name in every error."""
+
+    def __init__(self, tree: LexborHTMLParser, n: int):
+        self.name = PANEL_NAMES[n]
+        self.values = _fields(_panel(tree, n))
+
+    def required(self, label: str) -> str:
+        if label not in self.values:
+            raise ParseError(f"The panel {self.name!r} of the policy page has no field {label!r}.")
+        value = self.values[label]
+        if value is None:
+            raise ParseError(f"The field {label!r} in the panel {self.name!r} of the policy page is empty.")
+        return value
+
+    def optional(self, label: str) -> str | None:
+        return empty_to_none(self.values.get(label))
+
+
+def _table_rows(panel: LexborNode, selector: str, columns: tuple[str, ...], what: str) -> list[dict[str, str]]:
+    table = panel.css_first(selector)
+    if table is None:
+        raise ParseError(f"The policy page has no {what} table ({selector}).")
+    index = _header_index(table, columns, f"{what} table")
+    rows = []
+    for row in table.css("tbody tr"):
+        cells = _cells(row)
+        if len(cells) < len(columns):
+            raise ParseError(f"A row of the {what} table has {len(cells)} cells instead of {len(columns)}.")
+        rows.append({name: cells[i] for name, i in index.items()})
+    if not rows:
+        raise ParseError(f"The {what} table of the policy page has no rows.")
+    return rows
+
+
+def _coverages(panel: LexborNode) -> tuple[Coverage, ...]:
+    result = []
+    for row in _table_rows(panel, RISKS_TABLE, (RISK_CODE, RISK_NAME, RISK_SUM, RISK_PREMIUM), "risks"):
+        code = row[RISK_CODE]
+        if not code:
+            raise ParseError("A row of the risks table has no code (Kod).")
+        result.append(Coverage(
+            code=code,
+            name=row[RISK_NAME] or None,
+            sum_insured_gr=optional_pl_amount_to_gr(row[RISK_SUM]),
+            premium_gr=optional_pl_amount_to_gr(row[RISK_PREMIUM]),
+        ))
+    return tuple(result)
+
+
+def _installments(panel: LexborNode) -> tuple[Installment, ...]:
+    result = []
+    for row in _table_rows(panel, INSTALLMENTS_TABLE, (INST_SEQ, INST_DUE, INST_AMOUNT, INST_STATUS), "installments"):
+        seq = row[INST_SEQ].rstrip(".")
+        if not seq.isdigit():
+            raise ParseError(f"The installment number {row[INST_SEQ]!r} is not a whole number.")
+        status = row[INST_STATUS]
+        if status not in (PAID, UNPAID):
+            raise ParseError(f"The installment status {status!r} is neither {PAID!r} nor {UNPAID!r}.")
+        result.append(Installment(
+            seq=int(seq),
+            due_date=iso_date(row[INST_DUE]),
+            amount_gr=pl_amount_to_gr(row[INST_AMOUNT]),
+            paid=status == PAID,
+        ))
+    return tuple(result)
+
+
+def _holder(fields: _Fields) -> Client:
+    kind_text = fields.required(F_TYPE)
+    address = dict(
+        street=fields.optional(F_STREET),
+        postal_code=fields.optional(F_POSTAL),
+        city=fields.optional(F_CITY),
+        phone=fields.optional(F_PHONE),
+        email=fields.optional(F_EMAIL),
+    )
+    if kind_text == TYPE_PERSON:
+        return Client(kind="person", name=fields.required(F_PERSON_NAME),
+                      pesel=digits_or_none(fields.optional(F_PESEL)), **address)
+    if kind_text == TYPE_COMPANY:
+        return Client(kind="company", name=fields.required(F_COMPANY_NAME),
+                      nip=digits_or_none(fields.optional(F_NIP)), regon=digits_or_none(fields.optional(F_REGON)),
+                      **address)
+    raise ParseError(f"The holder type {kind_text!r} is neither {TYPE_PERSON!r} nor {TYPE_COMPANY!r}.")
+
+
+def _vehicle(fields: _Fields) -> Vehicle | None:
+    year_text = fields.optional(F_YEAR)
+    if year_text is not None and not year_text.isdigit():
+        raise ParseError(f"The production year {year_text!r} is not a whole number.")
+    vehicle = Vehicle(
+        registration=clean_registration(fields.optional(F_REGISTRATION)),
+        vin=clean_vin(fields.optional(F_VIN)),
+        make=fields.optional(F_MAKE),
+        model=fields.optional(F_MODEL),
+        production_year=int(year_text) if year_text else None,
+    )
+    return vehicle if vehicle.id is not None else None
+
+
+def parse_policy(html: str) -> Policy:
+    """The policy page `/insured/contracts/{id}` (all four panels) → Policy."""
+    if "</html>" not in (html or "").lower():
+        raise ParseError("The policy page of TUZ SOBOL ends before </html>; it was cut short.")
+    tree = LexborHTMLParser(html)
+    policy = _Fields(tree, PANEL_POLICY)
+    series, numer = policy.required(F_SERIES), policy.required(F_NUMER)
+    number = series + numer
+    if not NUMER_FORMAT.match(numer) or not NUMBER_FORMAT.match(number):
+        raise ParseError(f"The policy page shows the number {number!r}, which is not a series and seven digits.")
+    line = SERIES_LINES.get(series)
+    if line is None:
+        raise PolicyError(
+            f"The policy {number} has the series {series}, which is not in TUZ SOBOL's series table "
+            f"({_series_list()}), so its product line is unknown."
+        )
+    holder = _holder(_Fields(tree, PANEL_HOLDER))
+    vehicle = _vehicle(_Fields(tree, PANEL_SUBJECT)) if series == MOTOR_SERIES else None
+    return Policy(
+        number=number,
+        insurer=INSURER,
+        source_app=APP_ID,
+        source_system=SOURCE_SYSTEM,
+        product_line=line,
+        product=policy.required(F_PRODUCT),
+        status=policy.optional(F_STATUS),
+        issue_date=iso_date(policy.required(F_ISSUED)),
+        start_date=iso_date(policy.required(F_START)),
+        end_date=iso_date(policy.required(F_END)),
+        premium_gr=pl_amount_to_gr(policy.required(F_PREMIUM)),
+        holder=holder,
+        vehicle=vehicle,
+        installments=_installments(_panel(tree, PANEL_INSTALLMENTS)),
+        coverages=_coverages(_panel(tree, PANEL_POLICY)),
+    )
+
+
+def check_number(number: str) -> str:
+    """A typed number → the number as SOBOL writes it (series and seven digits), or BadInput."""
+    value = (number or "").strip()
+    if not NUMBER_FORMAT.match(value):
+        raise BadInput(
+            f"The number {number!r} is not a TUZ SOBOL policy number. Type the series of three capital letters "
+            f"({_series_list()}) followed by seven digits, for example KOS1234567."
+        )
+    if value[:3] not in SERIES_LINES:
+        raise BadInput(
+            f"The number {number!r} has the series {value[:3]}, which TUZ SOBOL does not have. "
+            f"Its series are {_series_list()}."
+        )
+    return value
+
+
+# -- the reader ------------------------------------------------------------------------------------
+
+
+class TuzAdapter(Adapter):
+    app_id: ClassVar[str] = APP_ID
+    title: ClassVar[str] = TITLE
+
+    @classmethod
+    def matches_host(cls, host: str) -> bool:
+        return (host or "").lower().rstrip(".") == HOST
+
+    async def context(self) -> AppContext:
+        return parse_context(await self.tab.html())
+
+    def check_number(self, number: str) -> str:
+        return check_number(number)
+
+    async def _get(self, url: str) -> FetchResponse:
+        """GET from inside the tab; the login page at the end of the redirects means the session is gone."""
+        response = await self.tab.fetch(url)
+        if is_login_page(response):
+            raise NotLoggedIn(SESSION_EXPIRED)
+        return response
+
+    async def _list_page(self, query: dict[str, str | int]) -> tuple[list[ListedPolicy], bool]:
+        response = await self._get(f"{LIST_PATH}?{urlencode(query)}")
+        if response.status != 200:
+            message = parse_error_page(response.text)
+            detail = f" with the message: {message}" if message else "."
+            raise ParseError(f"TUZ SOBOL answered the contracts list with HTTP {response.status}{detail}")
+        return parse_list_page(response.text)
+
+    async def list_policies(self, date_from: date, date_to: date) -> AsyncIterator[ListedPolicy]:
+        page = 1
+        while True:
+            query = {"date_from": date_from.isoformat(), "date_to": date_to.isoformat(), "page": page}
+            try:
+                items, has_next = await self._list_page(query)
+            except ParseError as exc:
+                # Without the list the window cannot be imported at all.
+                raise EnvironmentProblem(
+                    f"Page {page} of the TUZ SOBOL contracts list for {date_from.isoformat()} to "
+                    f"{date_to.isoformat()} cannot be read: {exc.reason} Run the command again later."
+                ) from exc
+            for item in items:
+                yield item
+            if not has_next:
+                return
+            page += 1
+            if page > MAX_PAGES:
+                raise EnvironmentProblem(
+                    f"The TUZ SOBOL contracts list for {date_from.isoformat()} to {date_to.isoformat()} still offers "
+                    f"a next page after {MAX_PAGES} pages, so a21import stopped reading it."
+                )
+
+    async def lookup(self, number: str) -> list[ListedPolicy]:
+        items, _ = await self._list_page({"number": number})
+        found = [item for item in items if item.number == number]
+        if not found:
+            raise PolicyNotFound(f"TUZ SOBOL has no policy with the number {number}.")
+        return found
+
+    async def read_policy(self, item: ListedPolicy) -> Policy:
+        if not item.ref:
+            raise ParseError(f"The policy {item.number} has no contract id (data-id) in the list, so it cannot be opened.")
+        response = await self._get(DETAIL_PATH.format(id=quote(str(item.ref), safe="")))
+        if response.status == 404:
+            message = parse_error_page(response.text)
+            detail = f" with the message: {message}" if message else "."
+            raise PolicyNotFound(f"TUZ SOBOL does not find the contract of policy {item.number} (HTTP 404){detail}")
+        if response.status != 200:
+            message = parse_error_page(response.text)
+            detail = f" with the message: {message}" if message else "."
+            raise PolicyError(f"TUZ SOBOL failed to show policy {item.number} (HTTP {response.status}){detail}")
+        policy = parse_policy(response.text)
+        if policy.number != item.number:
+            raise ParseError(
+                f"The contract page opened for policy {item.number} shows the policy {policy.number} instead."
+            )
+        return policy

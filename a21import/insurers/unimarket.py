@@ -1,0 +1,532 @@
+"""UNILINK UniMarket (docs/portals/unimarket.md): a multi-insurer SPA over GraphQL.
+
+Two operations, sent verbatim as the app's front end sends them: `Policies` (relay-cursor
+pages of a window of Warsaw issue dates) and `Policy` (look-up and detail in one). Every
+answer is HTTP 200 JSON; what went wrong is in `errors[].extensions.code`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import date
+from typing import Any
+
+from selectolax.lexbor import LexborHTMLParser
+
+from a21import.errors import (
+    BadInput,
+    EnvironmentProblem,
+    NotLoggedIn,
+    ParseError,
+    PolicyError,
+    PolicyNotFound,
+)
+from a21import.formats import clean_registration, clean_vin, decimal_to_gr, empty_to_none, iso_date, warsaw_date
+from a21import.insurers.base import Adapter, FetchResponse
+from a21import.model import (
+    PRODUCT_LINES,
+    AppContext,
+    Client,
+    Coverage,
+    Installment,
+    ListedPolicy,
+    Policy,
+    Vehicle,
+)
+
+APP_ID = "unimarket"
+TITLE = "UNILINK UniMarket"
+HOST = "unimarket.unilink.pl"
+SOURCE_SYSTEM = None
+
+GRAPHQL_PATH = "/graphql"
+GRAPHQL_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
+PAGE_SIZE = 50  # what the front end sends as `first`
+
+# The tab is logged in when the shell carries the user; the login page has the form instead.
+SHELL_APP = "#um-app[data-user]"
+USER_ATTRIBUTE = "data-user"
+LOGIN_FORM = "form#um-login"
+
+POLICIES_OPERATION = "Policies"
+POLICY_OPERATION = "Policy"
+
+# The front end's two documents, character for character (the spec fixes them).
+POLICIES_QUERY = """query Policies($from: Date!, $to: Date!, $first: Int!, $after: String) {
+  policies(issuedFrom: $from, issuedTo: $to, first: $first, after: $after) {
+    edges { cursor node { id number insurer { name } productLine productName issuedAt premium { amount currency } holder { name } } }
+    pageInfo { hasNextPage endCursor }
+  }
+}"""
+
+POLICY_QUERY = """query Policy($number: String!) {
+  policy(number: $number) {
+    id number insurer { name } productLine productName status issuedAt startDate endDate premium { amount currency }
+    holder { kind name pesel nip regon address { street postalCode city } phone email }
+    vehicle { registration vin make model productionYear }
+    coverages { code name sumInsured { amount currency } premium { amount currency } }
+    installments { seq dueDate amount { amount currency } paid }
+  }
+}"""
+
+# errors[].extensions.code
+CODE_UNAUTHENTICATED = "UNAUTHENTICATED"
+CODE_NOT_FOUND = "NOT_FOUND"
+CODE_INTERNAL = "INTERNAL"
+CODE_BAD_USER_INPUT = "BAD_USER_INPUT"
+
+CURRENCY = "PLN"
+PARTY_KINDS = {"PERSON": "person", "COMPANY": "company"}
+NUMBER_MAX_LENGTH = 40
+
+# insurer.name exactly as UniMarket writes it → canonical code. In the TUZ name the quotes are
+# U+201E and U+201D, written as escapes so no editor can quietly straighten them.
+INSURER_CODES: dict[str, str] = {
+    "Powszechny Zakład Ubezpieczeń SA": "PZU",
+    "Powszechny Zakład Ubezpieczeń na Życie SA": "PZU_ZYCIE",
+    "Towarzystwo Ubezpieczeń i Reasekuracji WARTA S.A.": "WARTA",
+    "Towarzystwo Ubezpieczeń na Życie WARTA S.A.": "WARTA_ZYCIE",
+    "Towarzystwo Ubezpieczeń i Reasekuracji Allianz Polska S.A.": "ALLIANZ",
+    "LINK4 Towarzystwo Ubezpieczeń S.A.": "LINK4",
+    "UNIQA Towarzystwo Ubezpieczeń S.A.": "UNIQA",
+    "Compensa Towarzystwo Ubezpieczeń S.A. Vienna Insurance Group": "COMPENSA",
+    "Towarzystwo Ubezpieczeń InterRisk S.A. Vienna Insurance Group": "INTERRISK",
+    "Wiener Towarzystwo Ubezpieczeń S.A. Vienna Insurance Group": "WIENER",
+    "Trasti Ubezpieczenia": "TRASTI",
+    "Balcia Insurance SE": "BALCIA",
+    "Beesafe": "BEESAFE",
+    "Generali Towarzystwo Ubezpieczeń S.A.": "GENERALI",
+    "Sopockie Towarzystwo Ubezpieczeń ERGO Hestia S.A.": "ERGO_HESTIA",
+    "MTU Moje Towarzystwo Ubezpieczeń S.A.": "MTU",
+    "You Can Drive": "YCD",
+    "Proama": "PROAMA",
+    "Towarzystwo Ubezpieczeń Wzajemnych \u201eTUZ\u201d": "TUZ",
+    "Gothaer Towarzystwo Ubezpieczeń S.A.": "GOTHAER",
+    "Aviva Towarzystwo Ubezpieczeń Ogólnych S.A.": "AVIVA",
+    "HDI Versicherung AG Oddział w Polsce": "HDI",
+    "Euroins Insurance Group": "EUROINS",
+    "Saltus Towarzystwo Ubezpieczeń S.A.": "SALTUS",
+    "Benefia Towarzystwo Ubezpieczeń S.A. Vienna Insurance Group": "BENEFIA",
+    "AXA Ubezpieczenia TUiR S.A.": "AXA",
+}
+
+NOT_LOGGED_IN = (
+    "The UNILINK UniMarket tab is not logged in. Log in to UniMarket in that tab and run the command again."
+)
+SESSION_EXPIRED = (
+    "The UniMarket session has expired (the app answered: {message}). Log in to UniMarket in its tab and "
+    "run the command again; the policies imported so far are kept."
+)
+
+
+class UnimarketAdapter(Adapter):
+    app_id = APP_ID
+    title = TITLE
+
+    @classmethod
+    def matches_host(cls, host: str) -> bool:
+        return (host or "").lower().rstrip(".") == HOST
+
+    async def context(self) -> AppContext:
+        user = parse_shell(await self.tab.html())
+        description = f"Logged in to {TITLE} as {user}." if user else f"Logged in to {TITLE}."
+        return AppContext(app_id=APP_ID, user=user or None, description=description)
+
+    def check_number(self, number: str) -> str:
+        return check_policy_number(number)
+
+    async def list_policies(self, date_from: date, date_to: date) -> AsyncIterator[ListedPolicy]:
+        after: str | None = None
+        seen_cursors: set[str] = set()
+        while True:
+            answer = await self._policies_page(date_from, date_to, after)
+            items, after = parse_policies_page(answer)
+            for item in items:
+                yield item
+            if after is None:
+                return
+            if after in seen_cursors:
+                raise EnvironmentProblem(
+                    f"UniMarket gave the same page cursor {after!r} twice while listing policies, so the list "
+                    "cannot be read to its end. Run the command again; if it happens again, report it."
+                )
+            seen_cursors.add(after)
+
+    async def lookup(self, number: str) -> list[ListedPolicy]:
+        number = check_policy_number(number)
+        node = parse_policy_answer(await self._policy(number), number)
+        return [listed_from_detail(node, number)]
+
+    async def read_policy(self, item: ListedPolicy) -> Policy:
+        if isinstance(item.ref, dict):  # a look-up already holds the whole detail
+            return parse_policy(item.ref, item.number)
+        node = parse_policy_answer(await self._policy(item.number), item.number)
+        return parse_policy(node, item.number)
+
+    # -- requests: one method per operation -----------------------------------------------------
+    async def _policies_page(self, date_from: date, date_to: date, after: str | None) -> Any:
+        variables = {"from": date_from.isoformat(), "to": date_to.isoformat(), "first": PAGE_SIZE, "after": after}
+        response = await self._graphql(POLICIES_OPERATION, POLICIES_QUERY, variables)
+        try:
+            return response_json(response)
+        except ParseError as exc:
+            raise _list_problem(exc.reason) from exc
+
+    async def _policy(self, number: str) -> Any:
+        response = await self._graphql(POLICY_OPERATION, POLICY_QUERY, {"number": number})
+        return response_json(response)
+
+    async def _graphql(self, operation: str, query: str, variables: dict[str, Any]) -> FetchResponse:
+        body = json.dumps({"operationName": operation, "query": query, "variables": variables})
+        return await self.tab.fetch(GRAPHQL_PATH, method="POST", headers=dict(GRAPHQL_HEADERS), body=body)
+
+
+def _list_problem(reason: str) -> EnvironmentProblem:
+    # Without a readable page the rest of the window is unknown, so the whole listing stops.
+    return EnvironmentProblem(
+        f"UniMarket's policy list could not be read: {reason} Run the command again; if it happens again, "
+        "report it."
+    )
+
+
+# -- pure parse functions ------------------------------------------------------------------------
+def parse_shell(html: str) -> str:
+    """The logged-in user of the tab (`#um-app[data-user]`; may be ""), or NotLoggedIn."""
+    tree = LexborHTMLParser(html or "")
+    app = tree.css_first(SHELL_APP)
+    if app is None:
+        raise NotLoggedIn(NOT_LOGGED_IN)
+    return (app.attributes.get(USER_ATTRIBUTE) or "").strip()
+
+
+def check_policy_number(number: str) -> str:
+    """UniMarket numbers: 1–40 characters, `/` allowed; no spaces or control characters."""
+    value = (number or "").strip()
+    if not value or len(value) > NUMBER_MAX_LENGTH or any(ch.isspace() or not ch.isprintable() for ch in value):
+        raise BadInput(
+            f"The policy number {number!r} is not a UniMarket number: it must be 1 to {NUMBER_MAX_LENGTH} "
+            "characters without spaces, for example 1032/2026/000451."
+        )
+    return value
+
+
+def response_json(response: FetchResponse) -> Any:
+    """The GraphQL answer of one fetch. A redirect to the login page means the session is gone."""
+    if response.path.rstrip("/") == "/login":
+        raise NotLoggedIn(NOT_LOGGED_IN)
+    if response.status != 200:
+        raise ParseError(f"UniMarket answered {GRAPHQL_PATH} with HTTP status {response.status} instead of 200.")
+    answer = response.json()
+    if not isinstance(answer, dict):
+        raise ParseError(f"UniMarket answered {GRAPHQL_PATH} with JSON that is not a GraphQL answer object.")
+    return answer
+
+
+def error_codes(answer: Any) -> list[tuple[str | None, str]]:
+    """(extensions.code, message) of every entry of `errors`; [] when there are none."""
+    errors = answer.get("errors") if isinstance(answer, dict) else None
+    if not errors:
+        return []
+    if not isinstance(errors, list):
+        raise ParseError("UniMarket's answer has an `errors` value that is not a list.")
+    result = []
+    for error in errors:
+        error = error if isinstance(error, dict) else {}
+        extensions = error.get("extensions")
+        code = extensions.get("code") if isinstance(extensions, dict) else None
+        message = error.get("message")
+        result.append((code if isinstance(code, str) else None, message if isinstance(message, str) else "?"))
+    return result
+
+
+def _raise_for_session(errors: list[tuple[str | None, str]]) -> None:
+    for code, message in errors:
+        if code == CODE_UNAUTHENTICATED:
+            raise NotLoggedIn(SESSION_EXPIRED.format(message=message))
+
+
+def parse_policies_page(answer: Any) -> tuple[list[ListedPolicy], str | None]:
+    """One `Policies` answer → its items, and the cursor of the next page (None on the last)."""
+    errors = error_codes(answer)
+    _raise_for_session(errors)
+    if errors:
+        code, message = errors[0]
+        if code == CODE_BAD_USER_INPUT:
+            raise _list_problem(f"the app rejected the list's arguments ({message}).")
+        raise _list_problem(f"the app answered with the error {code or 'without a code'} ({message}).")
+    data = answer.get("data") if isinstance(answer, dict) else None
+    connection = data.get("policies") if isinstance(data, dict) else None
+    if not isinstance(connection, dict):
+        raise _list_problem("the answer has no `data.policies`.")
+    edges, page_info = connection.get("edges"), connection.get("pageInfo")
+    if not isinstance(edges, list) or not isinstance(page_info, dict):
+        raise _list_problem("the answer has no `edges` list or no `pageInfo`.")
+    items = []
+    for edge in edges:
+        node = edge.get("node") if isinstance(edge, dict) else None
+        number = node.get("number") if isinstance(node, dict) else None
+        if not isinstance(number, str) or not number:
+            raise _list_problem("an entry of the list has no policy number.")
+        items.append(parse_listed_node(node))
+    has_next = page_info.get("hasNextPage")
+    end_cursor = page_info.get("endCursor")
+    if not isinstance(has_next, bool):
+        raise _list_problem("`pageInfo.hasNextPage` is not true or false.")
+    if not has_next:
+        return items, None
+    if not isinstance(end_cursor, str) or not end_cursor:
+        raise _list_problem("the answer says there is a next page but gives no `endCursor`.")
+    return items, end_cursor
+
+
+def parse_listed_node(node: dict[str, Any]) -> ListedPolicy:
+    """One `node` of the list. A node the importer cannot use comes back with its `error` set."""
+    number = node["number"]
+    insurer_name = _path(node, "insurer", "name")
+    try:
+        insurer = insurer_code(insurer_name, number)
+    except PolicyError as exc:
+        return ListedPolicy(number=number, insurer=None, error=exc.reason, ref=number)
+    try:
+        return ListedPolicy(
+            number=number,
+            insurer=insurer,
+            product=_optional_text(node.get("productName"), "productName", number),
+            holder_name=_optional_text(_path(node, "holder", "name"), "holder.name", number),
+            issue_date=_issue_date(node.get("issuedAt"), number),
+            premium_gr=money_to_gr(node.get("premium"), "premium", number),
+            ref=number,
+        )
+    except PolicyError as exc:
+        return ListedPolicy(number=number, insurer=insurer, error=exc.reason, ref=number)
+
+
+def parse_policy_answer(answer: Any, number: str) -> dict[str, Any]:
+    """One `Policy` answer → its `data.policy` node, or the exception its error code means."""
+    errors = error_codes(answer)
+    _raise_for_session(errors)
+    for code, message in errors:
+        if code == CODE_NOT_FOUND:
+            raise PolicyNotFound(f"UniMarket does not find policy {number} (the app answered: {message}).")
+    for code, message in errors:
+        if code == CODE_INTERNAL:
+            raise PolicyError(
+                f"UniMarket could not read policy {number} because of an error in the insurer's system "
+                f"(the app answered: {message})."
+            )
+    if errors:
+        code, message = errors[0]
+        raise PolicyError(
+            f"UniMarket answered the request for policy {number} with the error {code or 'without a code'} "
+            f"(the app answered: {message})."
+        )
+    data = answer.get("data")
+    node = data.get("policy") if isinstance(data, dict) else None
+    if node is None and isinstance(data, dict) and "policy" in data:
+        raise PolicyNotFound(f"UniMarket does not find policy {number}.")
+    if not isinstance(node, dict):
+        raise ParseError(f"UniMarket's answer for policy {number} has no `data.policy` object.")
+    return node
+
+
+def listed_from_detail(node: dict[str, Any], number: str) -> ListedPolicy:
+    """A look-up's item, carrying the whole detail so that reading it needs no second request."""
+    listed = parse_listed_node({**node, "number": _required_text(node.get("number"), "number", number)})
+    return ListedPolicy(
+        number=listed.number,
+        insurer=listed.insurer,
+        product=listed.product,
+        holder_name=listed.holder_name,
+        issue_date=listed.issue_date,
+        premium_gr=listed.premium_gr,
+        error=listed.error,
+        ref=node,
+    )
+
+
+def parse_policy(node: dict[str, Any], number: str) -> Policy:
+    """`data.policy` → Policy. Raises PolicyError (unknown insurer, foreign currency) or ParseError."""
+    if not isinstance(node, dict):
+        raise ParseError(f"UniMarket's answer for policy {number} has no policy object.")
+    got = _required_text(node.get("number"), "number", number)
+    if got != number:
+        raise ParseError(f"UniMarket answered the request for policy {number} with policy {got}.")
+    line = _required_text(node.get("productLine"), "productLine", number).lower()
+    if line not in PRODUCT_LINES:
+        raise ParseError(f"Policy {number} has the product line {node.get('productLine')!r}, which UniMarket does not define.")
+    return Policy(
+        number=number,
+        insurer=insurer_code(_path(node, "insurer", "name"), number),
+        source_app=APP_ID,
+        source_system=SOURCE_SYSTEM,
+        product_line=line,
+        product=_required_text(node.get("productName"), "productName", number),
+        status=_optional_text(node.get("status"), "status", number),
+        issue_date=_issue_date(node.get("issuedAt"), number),
+        start_date=_plain_date(node.get("startDate"), "startDate", number),
+        end_date=_plain_date(node.get("endDate"), "endDate", number),
+        premium_gr=money_to_gr(node.get("premium"), "premium", number),
+        currency=CURRENCY,
+        holder=parse_party(node.get("holder"), number),
+        vehicle=parse_vehicle(node.get("vehicle"), number),
+        coverages=parse_coverages(node.get("coverages"), number),
+        installments=parse_installments(node.get("installments"), number),
+    )
+
+
+def insurer_code(name: Any, number: str) -> str:
+    """`insurer.name` → canonical code through INSURER_CODES; an unknown name is an error, never a guess."""
+    if not isinstance(name, str):
+        raise ParseError(f"Policy {number} has no insurer name.")
+    code = INSURER_CODES.get(name)
+    if code is None:
+        raise PolicyError(
+            f"The insurer name {name!r} of policy {number} is not known to a21import's UniMarket table, so the "
+            "policy is not imported."
+        )
+    return code
+
+
+def money_to_gr(money: Any, what: str, number: str) -> int:
+    """A `Money` → grosze; any currency but PLN is an error for the whole policy."""
+    if not isinstance(money, dict):
+        raise ParseError(f"The {what} of policy {number} is missing or not a Money object.")
+    currency = money.get("currency")
+    if currency != CURRENCY:
+        raise PolicyError(
+            f"The {what} of policy {number} is in {currency!r}, not PLN; a21import stores PLN amounts only, "
+            "so the policy is not imported."
+        )
+    try:
+        return decimal_to_gr(money.get("amount"))
+    except ParseError as exc:
+        raise ParseError(f"The {what} of policy {number} is unusable: {exc.reason}") from exc
+
+
+def optional_money_to_gr(money: Any, what: str, number: str) -> int | None:
+    return None if money is None else money_to_gr(money, what, number)
+
+
+def parse_party(party: Any, number: str) -> Client:
+    if not isinstance(party, dict):
+        raise ParseError(f"Policy {number} has no holder.")
+    kind = PARTY_KINDS.get(party.get("kind"))
+    if kind is None:
+        raise ParseError(f"The holder of policy {number} has the kind {party.get('kind')!r}, neither PERSON nor COMPANY.")
+    address = party.get("address")
+    if address is not None and not isinstance(address, dict):
+        raise ParseError(f"The holder's address of policy {number} is not an Address object.")
+    address = address or {}
+
+    def text(value: Any, what: str) -> str | None:
+        return empty_to_none(_optional_text(value, what, number))
+
+    return Client(
+        kind=kind,
+        name=_required_text(party.get("name"), "holder.name", number),
+        pesel=text(party.get("pesel"), "holder.pesel"),
+        nip=text(party.get("nip"), "holder.nip"),
+        regon=text(party.get("regon"), "holder.regon"),
+        street=text(address.get("street"), "holder.address.street"),
+        postal_code=text(address.get("postalCode"), "holder.address.postalCode"),
+        city=text(address.get("city"), "holder.address.city"),
+        phone=text(party.get("phone"), "holder.phone"),
+        email=text(party.get("email"), "holder.email"),
+    )
+
+
+def parse_vehicle(vehicle: Any, number: str) -> Vehicle | None:
+    """`vehicle` → Vehicle; None when null or when it has neither VIN nor registration (no vehicle row)."""
+    if vehicle is None:
+        return None
+    if not isinstance(vehicle, dict):
+        raise ParseError(f"The vehicle of policy {number} is not a Vehicle object.")
+    year = vehicle.get("productionYear")
+    if year is not None and (isinstance(year, bool) or not isinstance(year, int)):
+        raise ParseError(f"The vehicle's production year {year!r} of policy {number} is not a whole number.")
+    result = Vehicle(
+        registration=clean_registration(_optional_text(vehicle.get("registration"), "vehicle.registration", number)),
+        vin=clean_vin(_optional_text(vehicle.get("vin"), "vehicle.vin", number)),
+        make=empty_to_none(_optional_text(vehicle.get("make"), "vehicle.make", number)),
+        model=empty_to_none(_optional_text(vehicle.get("model"), "vehicle.model", number)),
+        production_year=year,
+    )
+    return result if result.id else None
+
+
+def parse_coverages(coverages: Any, number: str) -> tuple[Coverage, ...]:
+    if not isinstance(coverages, list) or not coverages:
+        raise ParseError(f"Policy {number} has no coverages, and UniMarket always gives at least one.")
+    result = []
+    for coverage in coverages:
+        if not isinstance(coverage, dict):
+            raise ParseError(f"A coverage of policy {number} is not a Coverage object.")
+        code = _required_text(coverage.get("code"), "coverage code", number)
+        result.append(
+            Coverage(
+                code=code,
+                name=_optional_text(coverage.get("name"), f"name of coverage {code}", number),
+                sum_insured_gr=optional_money_to_gr(coverage.get("sumInsured"), f"sum insured of coverage {code}", number),
+                premium_gr=optional_money_to_gr(coverage.get("premium"), f"premium of coverage {code}", number),
+            )
+        )
+    return tuple(result)
+
+
+def parse_installments(installments: Any, number: str) -> tuple[Installment, ...]:
+    if not isinstance(installments, list) or not installments:
+        raise ParseError(f"Policy {number} has no installments, and UniMarket always gives at least one.")
+    result = []
+    for installment in installments:
+        if not isinstance(installment, dict):
+            raise ParseError(f"An installment of policy {number} is not an Installment object.")
+        seq, paid = installment.get("seq"), installment.get("paid")
+        if isinstance(seq, bool) or not isinstance(seq, int):
+            raise ParseError(f"An installment of policy {number} has the sequence number {seq!r}, not a whole number.")
+        if not isinstance(paid, bool):
+            raise ParseError(f"Installment {seq} of policy {number} has the paid flag {paid!r}, not true or false.")
+        result.append(
+            Installment(
+                seq=seq,
+                due_date=_plain_date(installment.get("dueDate"), f"due date of installment {seq}", number),
+                amount_gr=money_to_gr(installment.get("amount"), f"amount of installment {seq}", number),
+                paid=paid,
+            )
+        )
+    return tuple(result)
+
+
+# -- small guards, so no KeyError or TypeError leaves a parse function ----------------------------
+def _path(node: Any, *keys: str) -> Any:
+    for key in keys:
+        if not isinstance(node, dict):
+            return None
+        node = node.get(key)
+    return node
+
+
+def _required_text(value: Any, what: str, number: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ParseError(f"Policy {number} has no {what}.")
+    return value
+
+
+def _optional_text(value: Any, what: str, number: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise ParseError(f"The {what} of policy {number} is {value!r}, not text.")
+    return value
+
+
+def _issue_date(value: Any, number: str) -> date:
+    try:
+        return warsaw_date(value)
+    except ParseError as exc:
+        raise ParseError(f"The issue time of policy {number} is unusable: {exc.reason}") from exc
+
+
+def _plain_date(value: Any, what: str, number: str) -> date:
+    try:
+        return iso_date(value)
+    except ParseError as exc:
+        raise ParseError(f"The {what} of policy {number} is unusable: {exc.reason}") from exc

@@ -1,0 +1,160 @@
+"""The terminal side of an import: prompts and the live table (Rich). Everything read from an
+app is shown as plain text, never as markup."""
+
+from __future__ import annotations
+
+import re
+
+from rich.console import Console
+from rich.live import Live
+from rich.prompt import Confirm, Prompt
+from rich.table import Table
+from rich.text import Text
+
+from a21import.errors import BadInput
+from a21import.importer import Row, State, Summary
+from a21import.model import AppContext
+
+STYLES = {
+    State.MARKED: ("marked", "cyan"),
+    State.STORED: ("already stored", "dim"),
+    State.SKIPPED: ("left out", "yellow"),
+    State.EXCLUDED: ("deselected", "dim"),
+    State.READING: ("reading…", "blue"),
+    State.DONE: ("✓ imported", "green"),
+    State.FAILED: ("✗ failed", "red"),
+    State.NOT_READ: ("not read", "magenta"),
+}
+
+
+def money(grosze: int | None) -> str:
+    if grosze is None:
+        return ""
+    whole, cents = divmod(abs(grosze), 100)
+    return ("-" if grosze < 0 else "") + f"{whole:,}".replace(",", "\u00a0") + f",{cents:02d} zł"
+
+
+def parse_ranges(text: str, highest: int) -> set[int]:
+    """`2, 5-7` → {2, 5, 6, 7}. Raises BadInput on anything else."""
+    chosen: set[int] = set()
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        match = re.fullmatch(r"(\d+)(?:\s*-\s*(\d+))?", part)
+        if not match:
+            raise BadInput(f"{part!r} is not a row number or a range such as 5-7.")
+        first = int(match.group(1))
+        last = int(match.group(2) or first)
+        if not 1 <= first <= last <= highest:
+            raise BadInput(f"The rows {part} are not between 1 and {highest}.")
+        chosen.update(range(first, last + 1))
+    return chosen
+
+
+class RichUI:
+    def __init__(self, *, interactive: bool, console: Console | None = None):
+        self.interactive = interactive
+        self.console = console or Console(highlight=False)
+        self._live: Live | None = None
+        self._rows: list[Row] = []
+
+    def note(self, message: str) -> None:
+        self.console.print(Text(message))
+
+    def _input(self, prompt: str) -> str:
+        try:
+            return self.console.input(prompt)
+        except EOFError as exc:
+            raise BadInput("No answer was given at the prompt; nothing more was done.") from exc
+
+    def choose(self, question: str, options: list[tuple[str, str]]) -> str:
+        self.console.print(Text(question))
+        for number, (_, label) in enumerate(options, 1):
+            self.console.print(Text(f"  {number}. {label}"))
+        while True:
+            answer = self._input(f"Type a number from 1 to {len(options)}: ").strip()
+            if answer.isdigit() and 1 <= int(answer) <= len(options):
+                return options[int(answer) - 1][0]
+
+    def confirm_context(self, context: AppContext) -> bool:
+        self.console.print(Text(context.description))
+        try:
+            return Confirm.ask("Is this the right identity and app?", console=self.console, default=True)
+        except EOFError as exc:
+            raise BadInput("No answer was given at the prompt; nothing more was done.") from exc
+
+    def wait_for_switch(self, message: str) -> None:
+        self.console.print(Text(message, style="yellow"))
+        self._input("Press Enter when you have switched it; a21import will read the tab again. ")
+
+    def table(self, rows: list[Row]) -> Table:
+        table = Table(show_lines=False, expand=False)
+        for header in ("#", "Number", "Insurer", "Product", "Policyholder", "Issued", "Premium", "Status"):
+            table.add_column(header, overflow="fold")
+        for row in rows:
+            label, style = STYLES[row.state]
+            status = Text(label, style=style)
+            if row.reason:
+                status.append(f" {row.reason}", style=style)
+            item = row.item
+            table.add_row(
+                str(row.index), Text(item.number), Text(item.insurer or ""), Text(item.product or ""),
+                Text(item.holder_name or ""), item.issue_date.isoformat() if item.issue_date else "",
+                money(item.premium_gr), status,
+            )
+        return table
+
+    def select(self, rows: list[Row]) -> None:
+        marked = [row for row in rows if row.state is State.MARKED]
+        if not rows:
+            self.note("The app lists no policy issued in this period.")
+            return
+        if not self.interactive:
+            return
+        self.console.print(self.table(rows))
+        self.note(f"{len(marked)} of {len(rows)} policies are marked for import.")
+        while marked:
+            answer = self._input("Rows to leave out (for example 2,5-7), or Enter to import all marked: ")
+            try:
+                chosen = parse_ranges(answer, len(rows))
+            except BadInput as exc:
+                self.note(exc.message)
+                continue
+            for row in rows:
+                if row.index in chosen and row.state is State.MARKED:
+                    row.state, row.reason = State.EXCLUDED, "Deselected by you."
+            return
+
+    def import_started(self, rows: list[Row]) -> None:
+        self._rows = rows
+        self._live = Live(self.table(rows), console=self.console, auto_refresh=False, transient=False)
+        self._live.start()
+
+    def row_changed(self, row: Row) -> None:
+        if self._live is not None:
+            self._live.update(self.table(self._rows), refresh=self.console.is_terminal)
+
+    def import_finished(self, summary: Summary) -> None:
+        if self._live is not None:
+            self._live.update(self.table(self._rows), refresh=True)
+            self._live.stop()
+            self._live = None
+            if not self.console.is_terminal:
+                self.console.print()
+        done = summary.count(State.DONE)
+        self.console.print(Text(f"Imported {done} {'policy' if done == 1 else 'policies'}.", style="green"))
+        failed = summary.failed
+        if failed:
+            self.console.print(Text(f"{len(failed)} {'policy' if len(failed) == 1 else 'policies'} failed:", style="red"))
+            for row in failed:
+                self.console.print(Text(f"  {row.item.key}: {row.reason}", style="red"))
+        for state, sentence in (
+            (State.STORED, "Policies already in the database, left out: {n}."),
+            (State.SKIPPED, "Policies outside what is imported, left out: {n}."),
+            (State.EXCLUDED, "Policies you deselected: {n}."),
+            (State.NOT_READ, "Policies not read because the import stopped: {n}."),
+        ):
+            n = summary.count(state)
+            if n:
+                self.console.print(Text(sentence.format(n=n)))
+        for row in summary.rows:
+            if row.state is State.SKIPPED:
+                self.console.print(Text(f"  {row.item.key}: left out, {row.reason}", style="yellow"))
