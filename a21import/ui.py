@@ -87,7 +87,9 @@ class RichUI:
 
     def table(self, rows: list[Row]) -> Table:
         table = Table(show_lines=False, expand=False)
-        for header in ("#", "Number", "Insurer", "Product", "Policyholder", "Issued", "Premium", "Status"):
+        for header in ("#", "Number", "Insurer", "Issued", "Premium"):
+            table.add_column(header, no_wrap=True, justify="right" if header in ("#", "Premium") else "left")
+        for header in ("Product", "Policyholder", "Status"):
             table.add_column(header, overflow="fold")
         for row in rows:
             label, style = STYLES[row.state]
@@ -96,9 +98,9 @@ class RichUI:
                 status.append(f" {row.reason}", style=style)
             item = row.item
             table.add_row(
-                str(row.index), Text(item.number), Text(item.insurer or ""), Text(item.product or ""),
-                Text(item.holder_name or ""), item.issue_date.isoformat() if item.issue_date else "",
-                money(item.premium_gr), status,
+                str(row.index), Text(item.number), Text(item.insurer or ""),
+                item.issue_date.isoformat() if item.issue_date else "", money(item.premium_gr),
+                Text(item.product or ""), Text(item.holder_name or ""), status,
             )
         return table
 

@@ -338,6 +338,9 @@ class GeneraliAdapter(Adapter):
     def __init__(self, tab: Tab, source: str | None = None):
         super().__init__(tab, source)
         self._api_lock: asyncio.Lock | None = None
+        # Once the session or the token is gone, reads queued behind the failed one must not go on
+        # asking the server: they meet the same stop.
+        self._stopped: EnvironmentProblem | None = None
 
     @classmethod
     def matches_host(cls, host: str) -> bool:
@@ -413,21 +416,30 @@ class GeneraliAdapter(Adapter):
         if self._api_lock is None:
             self._api_lock = asyncio.Lock()
         async with self._api_lock:
-            for _attempt in range(2):
-                token = xsrf_from_cookies(await self.tab.evaluate(READ_COOKIES_JS))
-                headers = dict(ACCEPT_JSON)
-                if token:
-                    headers[XSRF_HEADER] = token
-                response = await self.tab.fetch(url, headers=headers)
-                if response.status == STATUS_SESSION_EXPIRED or response.path == LOGIN_PATH:
-                    raise NotLoggedIn(
-                        f"The {APP_NAME} session has expired. Log in to {APP_NAME} again in the same tab and "
-                        "run the command again; the policies imported so far are kept."
-                    )
-                if response.status != STATUS_XSRF:
-                    return response
+            if self._stopped is not None:
+                raise type(self._stopped)(self._stopped.message)
+            try:
+                return await self._api_get_with_retry(url)
+            except EnvironmentProblem as exc:
+                self._stopped = exc
+                raise
+
+    async def _api_get_with_retry(self, url: str) -> FetchResponse:
+        for _attempt in range(2):
+            token = xsrf_from_cookies(await self.tab.evaluate(READ_COOKIES_JS))
+            headers = dict(ACCEPT_JSON)
+            if token:
+                headers[XSRF_HEADER] = token
+            response = await self.tab.fetch(url, headers=headers)
+            if response.status == STATUS_SESSION_EXPIRED or response.path == LOGIN_PATH:
+                raise NotLoggedIn(
+                    f"The {APP_NAME} session has expired. Log in to {APP_NAME} again in the same tab and "
+                    "run the command again; the policies imported so far are kept."
+                )
+            if response.status != STATUS_XSRF:
+                return response
         message = parse_error_message(response.text) or "HTTP status 403"
         raise EnvironmentProblem(
-            f"{APP_NAME} refused its own security token twice ({message}). Reload the {APP_NAME} tab, "
+            f"{APP_NAME} refused its own security token twice ({message}). Reload the {APP_NAME} tab "
             "and run the command again; the policies imported so far are kept."
         )

@@ -275,7 +275,7 @@ def parse_policy(text: str) -> Policy:
 def parse_customer(raw: Any, where: str) -> Client:
     if not isinstance(raw, dict):
         raise ParseError(f"{where} has no 'customer' object.")
-    kind = CUSTOMER_KINDS.get(raw.get("type"))
+    kind = CUSTOMER_KINDS.get(raw.get("type")) if isinstance(raw.get("type"), str) else None
     if kind is None:
         raise ParseError(f"{where} gives the customer type {raw.get('type')!r}, not individual or company.")
     address = raw.get("address")

@@ -402,13 +402,20 @@ class ProamaAdapter(Adapter):
             response = await self._get(url)
             if response.status != 200:
                 raise EnvironmentProblem(_list_failure(response))
-            items, cursor = parse_list_page(response.json())
+            try:
+                items, cursor = parse_list_page(response.json())
+            except ParseError as exc:
+                # Without the list no policy can be read: the whole import stops, not one policy.
+                raise EnvironmentProblem(f"{exc.reason} Nothing more can be listed; run the command again later.") from exc
             for item in items:
                 yield item
             if cursor is None:
                 return
             if cursor in seen:
-                raise ParseError("The ProAgent policy list gave the same cursor twice, so its pages never end.")
+                raise EnvironmentProblem(
+                    "The ProAgent policy list gave the same cursor twice, so its pages never end. "
+                    "Run the command again later."
+                )
             seen.add(cursor)
 
     async def _detail(self, numer: str) -> FetchResponse:

@@ -393,6 +393,8 @@ def money_to_gr(money: Any, what: str, number: str) -> int:
     if not isinstance(money, dict):
         raise ParseError(f"The {what} of policy {number} is missing or not a Money object.")
     currency = money.get("currency")
+    if not isinstance(currency, str) or not currency:
+        raise ParseError(f"The {what} of policy {number} has no currency.")
     if currency != CURRENCY:
         raise PolicyError(
             f"The {what} of policy {number} is in {currency!r}, not PLN; a21import stores PLN amounts only, "

@@ -266,23 +266,36 @@ def parse_majatek_list(data: Any) -> tuple[list[ListedPolicy], int]:
     if not isinstance(items, list) or isinstance(total, bool) or not isinstance(total, int):
         raise ParseError("Warta eAgent sent a policy list without its 'items' and 'total'.")
     rows = []
+    what = "a policy list row"
     for item in items:
-        number = _required_text(item, "policyNumber", "a policy list row")
+        number = _required_text(item, "policyNumber", what)
+        shown = dict(
+            number=number,
+            insurer=INSURER[MAJATEK],
+            product=_shown(lambda: _text(item, "productName", what, required=False)),
+            holder_name=_shown(lambda: _text(item, "policyholderName", what, required=False)),
+            ref=number,
+        )
         try:
             rows.append(
                 ListedPolicy(
-                    number=number,
-                    insurer=INSURER[MAJATEK],
-                    product=_text(item, "productName", "a policy list row", required=False),
-                    holder_name=_text(item, "policyholderName", "a policy list row", required=False),
-                    issue_date=iso_date(_field(item, "issueDate", "a policy list row")),
-                    premium_gr=decimal_to_gr(_field(item, "premium", "a policy list row")),
-                    ref=number,
+                    **shown,
+                    issue_date=iso_date(_field(item, "issueDate", what)),
+                    premium_gr=decimal_to_gr(_field(item, "premium", what)),
                 )
             )
         except ParseError as exc:
-            rows.append(ListedPolicy(number=number, insurer=INSURER[MAJATEK], error=exc.reason, ref=number))
+            # Red on its own: the detail is not read, the other rows go on.
+            rows.append(ListedPolicy(**shown, error=f"Policy {number} in the list: {exc.reason}"))
     return rows, total
+
+
+def _shown(read: Any) -> str | None:
+    """A list value shown to the user only: unreadable → not shown, never an error."""
+    try:
+        return read()
+    except ParseError:
+        return None
 
 
 def parse_majatek_holder(party: Any) -> Client:
@@ -489,20 +502,23 @@ def parse_zycie_list(html: str, status: int = 200, path: str = ZYCIE_LIST_PATH) 
         number = _node_text(row[COL_NUMBER])
         if not number:
             raise ParseError("Warta ePlatforma sent a policy list row without a policy number.")
+        shown = dict(
+            number=number,
+            insurer=INSURER[ZYCIE],
+            product=_node_text(row[COL_PRODUCT]) or None,
+            holder_name=_node_text(row[COL_HOLDER]) or None,
+            ref=number,
+        )
         try:
             rows.append(
                 ListedPolicy(
-                    number=number,
-                    insurer=INSURER[ZYCIE],
-                    product=_node_text(row[COL_PRODUCT]) or None,
-                    holder_name=_node_text(row[COL_HOLDER]) or None,
+                    **shown,
                     issue_date=pl_date(_node_text(row[COL_ISSUED])),
                     premium_gr=pl_amount_to_gr(_node_text(row[COL_ANNUAL])),
-                    ref=number,
                 )
             )
         except ParseError as exc:
-            rows.append(ListedPolicy(number=number, insurer=INSURER[ZYCIE], error=exc.reason, ref=number))
+            rows.append(ListedPolicy(**shown, error=f"Policy {number} in the list: {exc.reason}"))
     return rows, tree.css_first(NEXT_PAGE) is not None
 
 
@@ -699,6 +715,16 @@ class WartaAdapter(Adapter):
     def tab_label(cls, host: str) -> str:
         section = HOSTS.get(host)
         return f"{APP_NAME[section]} ({host})" if section else super().tab_label(host)
+
+    def switch_instruction(self, expected: str, actual: str | None) -> str:
+        # A section is a host of its own: the user switches tabs and --source, never inside the app.
+        wanted = next((s for s, code in IDENTITY.items() if code == expected), None)
+        if wanted is None:
+            return f"Warta has no section {expected}; the sections are {', '.join(self.identities)}."
+        return (
+            f"The Warta tab shows {actual or 'another section'}, but {IDENTITY_LABEL[wanted]} is needed. "
+            f"Use --source {wanted} with a logged-in {APP_NAME[wanted]} tab ({SOURCE_HOSTS[wanted]})."
+        )
 
     @property
     def section(self) -> str:

@@ -1,0 +1,248 @@
+"""The whole path on Ergo Hestia: the real CLI, the system Chromium, the fixture iHestia, the database."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date
+
+import pytest
+
+from tests.conftest import login
+from tests.fixtures.hestia_portal import IDENTITY_LABELS, HestiaPortal
+
+pytestmark = pytest.mark.integration
+
+PERIOD = ("--from", "2026-11-01", "--to", "2026-11-16")
+
+
+def rows(db_path, sql, *args):
+    con = sqlite3.connect(db_path)
+    con.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in con.execute(sql, args)]
+    finally:
+        con.close()
+
+
+def ihestia_policies(portal, identity="ERGO_HESTIA", first=date(2026, 11, 1), last=date(2026, 11, 16)):
+    return [p for p in portal.policies[identity]
+            if p.extra["system"] != "IPEGAZ" and first <= p.issue_date <= last]
+
+
+def test_period_imports_every_policy_with_its_values(user_context, run_cli, db_path):
+    with HestiaPortal() as portal:
+        login(user_context, portal)
+        result = run_cli("period", *PERIOD, "--source", "ihestia", "--yes")
+        assert result.returncode == 0, result.stdout + result.stderr
+        expected = ihestia_policies(portal)
+        assert len(expected) > 20  # more than one page of 20
+        stored = {r["number"]: r for r in rows(db_path, "SELECT * FROM policies")}
+        assert set(stored) == {p.number for p in expected}
+        for fake in expected:
+            row = stored[fake.number]
+            assert row["id"] == f"ERGO_HESTIA:{fake.number}"
+            assert (row["insurer"], row["source_app"]) == ("ERGO_HESTIA", "hestia")
+            assert row["source_system"] == fake.extra["system"]
+            assert row["product"] == fake.product and row["product_line"] == fake.line
+            assert row["premium_gr"] == fake.premium_gr and row["currency"] == "PLN"
+            assert row["issue_date"] == fake.issue_date.isoformat()
+            assert (row["start_date"], row["end_date"]) == (fake.start_date.isoformat(), fake.end_date.isoformat())
+            client = rows(db_path, "SELECT * FROM clients WHERE id = ?", row["holder_id"])[0]
+            assert client["name"] == fake.holder.name
+            assert (client["street"], client["postal_code"], client["city"]) == (
+                fake.holder.street, fake.holder.postal_code, fake.holder.city)
+            if fake.holder.kind == "person":
+                assert row["holder_id"] == f"PESEL:{fake.holder.pesel}" and client["pesel"] == fake.holder.pesel
+            installments = rows(db_path, "SELECT * FROM installments WHERE policy_id = ? ORDER BY seq", row["id"])
+            assert [(i["seq"], i["due_date"], i["amount_gr"], i["paid"]) for i in installments] == [
+                (i.seq, i.due_date.isoformat(), i.amount_gr, int(i.paid)) for i in fake.installments]
+            assert sum(i["amount_gr"] for i in installments) == row["premium_gr"]
+            coverages = rows(db_path, "SELECT * FROM coverages WHERE policy_id = ? ORDER BY code", row["id"])
+            assert [(c["code"], c["sum_insured_gr"], c["premium_gr"]) for c in coverages] == sorted(
+                (c.code, c.sum_insured_gr, c.premium_gr) for c in fake.coverages)
+            if fake.vehicle is not None:
+                vehicle = rows(db_path, "SELECT * FROM vehicles WHERE id = ?", row["vehicle_id"])[0]
+                assert vehicle["registration"] == fake.vehicle.registration.replace(" ", "")
+                assert vehicle["vin"] == fake.vehicle.vin
+                assert vehicle["production_year"] == fake.vehicle.year
+            else:
+                assert row["vehicle_id"] is None
+        tricky = [p for p in expected if p.holder.kind == "company" and any(c in p.holder.name for c in '&"<[')]
+        assert tricky, "the fixture data should hold names with markup characters"
+        for fake in tricky:
+            assert rows(db_path, "SELECT name FROM clients WHERE id = ?", stored[fake.number]["holder_id"])[0]["name"] == fake.holder.name
+
+
+def test_second_run_adds_nothing_and_include_stored_overwrites(user_context, run_cli, db_path):
+    with HestiaPortal(count=25) as portal:
+        login(user_context, portal)
+        assert run_cli("period", *PERIOD, "--source", "ihestia", "--yes").returncode == 0
+        first = rows(db_path, "SELECT id, imported_at FROM policies ORDER BY id")
+        installments = rows(db_path, "SELECT count(*) AS n FROM installments")[0]["n"]
+        requests_before = portal.data_requests()
+        again = run_cli("period", *PERIOD, "--source", "ihestia", "--yes")
+        assert again.returncode == 0
+        assert "Policies already in the database, left out: " + str(len(first)) in again.stdout
+        assert rows(db_path, "SELECT id, imported_at FROM policies ORDER BY id") == first
+        # Only the search pages were read again, no policy page.
+        assert all("/polisa/" not in path for _, _, path in portal.log[-(portal.data_requests() - requests_before):])
+        forced = run_cli("period", *PERIOD, "--source", "ihestia", "--yes", "--include-stored")
+        assert forced.returncode == 0
+        assert [r["id"] for r in rows(db_path, "SELECT id FROM policies ORDER BY id")] == [r["id"] for r in first]
+        assert rows(db_path, "SELECT count(*) AS n FROM installments")[0]["n"] == installments
+
+
+def test_failed_policy_is_red_and_the_others_are_stored(user_context, run_cli, db_path):
+    with HestiaPortal(count=20) as portal:
+        expected = ihestia_policies(portal)
+        broken, garbage = expected[2].number, expected[5].number
+        portal.fail.add(broken)
+        portal.garbage.add(garbage)
+        login(user_context, portal)
+        result = run_cli("period", *PERIOD, "--source", "ihestia", "--yes")
+        assert result.returncode == 1
+        assert broken in result.stdout and "Wystąpił błąd systemu" in result.stdout
+        assert garbage in result.stdout
+        stored = {r["number"] for r in rows(db_path, "SELECT number FROM policies")}
+        assert stored == {p.number for p in expected} - {broken, garbage}
+
+
+def test_session_expiring_mid_batch_stops_with_exit_3_and_keeps_what_was_imported(user_context, run_cli, db_path):
+    with HestiaPortal(count=30, expire_after=12) as portal:
+        login(user_context, portal)
+        result = run_cli("period", *PERIOD, "--source", "ihestia", "--yes", "--concurrency", "1")
+        assert result.returncode == 3, result.stdout + result.stderr
+        assert "session has expired" in result.stderr
+        kept = rows(db_path, "SELECT id FROM policies")
+        assert 0 < len(kept) < len(ihestia_policies(portal))
+        for row in kept:  # each kept policy is whole
+            assert rows(db_path, "SELECT count(*) AS n FROM installments WHERE policy_id = ?", row["id"])[0]["n"] > 0
+
+
+def test_identity_mismatch_exits_3_saying_what_to_switch(user_context, run_cli, db_path):
+    with HestiaPortal(count=5) as portal:
+        login(user_context, portal)
+        result = run_cli("period", *PERIOD, "--source", "ihestia", "--identity", "MTU", "--yes")
+        assert result.returncode == 3
+        assert "MTU" in result.stderr and "identity list" in result.stderr
+        mtu_number = portal.policies["MTU"][0].number
+        result = run_cli("policy", mtu_number, "--yes")
+        assert result.returncode == 3
+        assert "belongs to MTU" in result.stderr
+        assert rows(db_path, "SELECT count(*) AS n FROM policies")[0]["n"] == 0
+
+
+def test_switching_identity_in_the_app_imports_that_identity(user_context, run_cli, db_path):
+    with HestiaPortal(count=5) as portal:
+        page = login(user_context, portal)
+        page.select_option('#zmianaTozsamosci select[name="kod"]', "MTU")
+        with page.expect_navigation():
+            page.click('#zmianaTozsamosci [type="submit"]')
+        assert page.inner_text("#tozsamosc") == IDENTITY_LABELS["MTU"]
+        result = run_cli("period", *PERIOD, "--source", "ipegaz", "--identity", "MTU", "--yes")
+        assert result.returncode == 0, result.stdout + result.stderr
+        expected = {p.number for p in portal.policies["MTU"] if p.extra["system"] == "IPEGAZ"}
+        stored = rows(db_path, "SELECT number, insurer, source_system FROM policies")
+        assert {r["number"] for r in stored} == expected
+        assert all(r["insurer"] == "MTU" and r["source_system"] == "IPEGAZ" for r in stored)
+
+
+def test_not_logged_in_no_tab_and_no_browser_exit_3(user_context, run_cli):
+    with HestiaPortal(count=5) as portal:
+        result = run_cli("period", *PERIOD, "--source", "ihestia", "--yes")
+        assert result.returncode == 3 and "No tab" in result.stderr
+        page = user_context.new_page()
+        page.goto(portal.login_url)
+        result = run_cli("period", *PERIOD, "--source", "ihestia", "--yes")
+        assert result.returncode == 3 and "not logged in" in result.stderr
+        result = run_cli("period", *PERIOD, "--source", "ihestia", "--yes", "--cdp", "http://127.0.0.1:9")
+        assert result.returncode == 3 and "No browser answers" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (("--from", "2026-13-01", "--to", "2026-11-16"), "does not exist"),
+        (("--from", "1.11.2026", "--to", "2026-11-16"), "not in the form"),
+        (("--from", "2026-11-16", "--to", "2026-11-01"), "after --to"),
+        (("--from", "2099-01-01", "--to", "2099-01-02"), "later than today"),
+    ],
+)
+def test_bad_dates_exit_2(run_cli, args, words):
+    result = run_cli("period", *args, "--source", "ihestia", "--yes")
+    assert result.returncode == 2
+    assert words in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_period_without_source_under_yes_names_the_choices(user_context, run_cli):
+    with HestiaPortal(count=5) as portal:
+        login(user_context, portal)
+        result = run_cli("period", *PERIOD, "--yes")
+        assert result.returncode == 2
+        assert "ihestia" in result.stderr and "ipegaz" in result.stderr
+
+
+def test_long_period_is_read_in_windows_of_16_days(user_context, run_cli, db_path):
+    with HestiaPortal(count=40, issued=(date(2026, 10, 1), date(2026, 11, 20))) as portal:
+        login(user_context, portal)
+        result = run_cli("period", "--from", "01.10.2026", "--to", "2026-11-20", "--source", "ihestia", "--yes")
+        assert result.returncode == 0, result.stdout + result.stderr
+        expected = ihestia_policies(portal, first=date(2026, 10, 1), last=date(2026, 11, 20))
+        assert {r["number"] for r in rows(db_path, "SELECT number FROM policies")} == {p.number for p in expected}
+        searches = [path for _, _, path in portal.log if path.startswith("/polisy/szukaj")]
+        windows = {tuple(part.split("=")[1] for part in path.split("&")[1:3]) for path in searches}
+        assert ("01.10.2026", "16.10.2026") in windows and ("17.10.2026", "01.11.2026") in windows
+        assert ("18.11.2026", "20.11.2026") in windows
+
+
+def test_policy_and_refresh(user_context, run_cli, db_path):
+    with HestiaPortal(count=10) as portal:
+        login(user_context, portal)
+        fake = next(p for p in portal.policies["ERGO_HESTIA"] if len(p.installments) > 1)
+        result = run_cli("policy", fake.number, "--yes")
+        assert result.returncode == 0, result.stdout + result.stderr
+        policy_id = f"ERGO_HESTIA:{fake.number}"
+        assert rows(db_path, "SELECT premium_gr FROM policies")[0]["premium_gr"] == fake.premium_gr
+        # The app changes: an installment gets paid. A refresh reads it again and overwrites.
+        fake.installments[1].paid = True
+        con = sqlite3.connect(db_path)
+        con.execute("UPDATE policies SET premium_gr = 1 WHERE id = ?", [policy_id])
+        con.commit()
+        con.close()
+        result = run_cli("refresh", fake.number, "--yes")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert rows(db_path, "SELECT premium_gr FROM policies WHERE id = ?", policy_id)[0]["premium_gr"] == fake.premium_gr
+        paid = rows(db_path, "SELECT paid FROM installments WHERE policy_id = ? ORDER BY seq", policy_id)
+        assert paid[1]["paid"] == 1
+        assert rows(db_path, "SELECT count(*) AS n FROM policies")[0]["n"] == 1
+        assert run_cli("refresh", fake.number, "--app", "tuz", "--yes").returncode == 2
+        assert run_cli("refresh", "909000000000", "--yes").returncode == 2  # not stored
+
+
+def test_policy_numbers_not_found_or_malformed(user_context, run_cli, db_path):
+    with HestiaPortal(count=5) as portal:
+        login(user_context, portal)
+        missing = run_cli("policy", "909999999999", "--yes")
+        assert missing.returncode == 1 and "does not find" in missing.stdout
+        malformed = run_cli("policy", "12345", "--yes")
+        assert malformed.returncode == 2 and "not an Ergo Hestia policy number" in malformed.stderr
+        empty = run_cli("policy", " ", "--yes")
+        assert empty.returncode == 2 and "empty" in empty.stderr
+
+
+def test_interactive_confirmation_and_deselection(user_context, run_cli, db_path):
+    with HestiaPortal(count=10) as portal:
+        login(user_context, portal)
+        expected = ihestia_policies(portal)
+        # Confirm the identity, then leave rows 1 and 2 out.
+        result = run_cli("period", *PERIOD, "--source", "ihestia", input="y\n1-2\n")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "ERGO Hestia" in result.stdout
+        stored = {r["number"] for r in rows(db_path, "SELECT number FROM policies")}
+        assert stored == {p.number for p in expected[2:]}
+        # Declining and choosing another identity: the tool waits for the switch; no answer ends it cleanly.
+        declined = run_cli("period", *PERIOD, "--source", "ihestia", input="n\n2\n")
+        assert declined.returncode == 2
+        assert "MTU" in declined.stdout
+        assert "Traceback" not in declined.stderr
