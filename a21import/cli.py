@@ -32,6 +32,7 @@ SourceOption = Annotated[Optional[str], typer.Option("--source", help="The app's
 IdentityOption = Annotated[Optional[str], typer.Option("--identity", help="The identity the tab must show, e.g. ERGO_HESTIA, MTU, YCD.")]
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Ask nothing: take the defaults (for scripts and tests).")]
 AllowRemoteOption = Annotated[bool, typer.Option("--allow-remote-cdp", help="Allow a --cdp address that is not on this computer.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document (per-policy status and reason, counts) instead of the table; asks nothing.")]
 ConcurrencyOption = Annotated[int, typer.Option("--concurrency", help="How many policies are read at once (1 to 8).")]
 
 
@@ -45,29 +46,38 @@ def _options(cdp: str, db: Path | None, app_id: str | None, source: str | None, 
                    source=source, identity=identity, yes=yes, **extra)
 
 
-def _run(build, job) -> None:
+def _run(build, job, *, json_output: bool = False) -> None:
     """Runs one command: builds options, runs the job, prints and exits with the right code."""
     from a21import.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, A21Error
     from a21import.importer import State
-    from a21import.ui import RichUI
+    from a21import.ui import JsonUI, RichUI
 
-    ui = None
+    ui = JsonUI() if json_output else None
+    summary = None
     try:
         options = build()
-        ui = RichUI(interactive=not options.yes)
-        if options.db_path:
+        if json_output:
+            options.yes = True  # a script reads the answer: nobody is there to answer prompts
+        else:
+            ui = RichUI(interactive=not options.yes)
             ui.note(f"Database: {options.db_path}")
         summary = asyncio.run(job(options, ui))
+        problem = summary.stopped
     except A21Error as exc:
-        _error(exc.message)
-        raise typer.Exit(exc.exit_code) from None
+        problem = exc
     except KeyboardInterrupt:
-        _error("Interrupted. Every policy shown as imported is stored; the others were not written.")
-        raise typer.Exit(EXIT_INTERRUPTED) from None
-    if summary.stopped is not None:
-        _error(summary.stopped.message)
-        raise typer.Exit(summary.stopped.exit_code)
-    raise typer.Exit(EXIT_FAILED if any(row.state is State.FAILED for row in summary.rows) else EXIT_OK)
+        from a21import.errors import Interrupted
+
+        problem = Interrupted("Interrupted. Every policy shown as imported is stored; the others were not written.")
+    if problem is not None:
+        code = problem.exit_code
+    else:
+        code = EXIT_FAILED if any(row.state is State.FAILED for row in summary.rows) else EXIT_OK
+    if json_output:
+        ui.print_document(summary, problem, code)
+    elif problem is not None:
+        _error(problem.message)
+    raise typer.Exit(code)
 
 
 def _error(message: str) -> None:
@@ -91,6 +101,7 @@ def period(
     exclude: Annotated[Optional[list[str]], typer.Option("--exclude", help="A policy number to leave out (repeat the option for more).")] = None,
     concurrency: ConcurrencyOption = 2,
     allow_remote_cdp: AllowRemoteOption = False,
+    json_output: JsonOption = False,
 ) -> None:
     """Import the policies issued in a period (cut into windows of at most 16 days)."""
     from a21import.importer import run_period
@@ -110,7 +121,7 @@ def period(
             ui.note(note)
         return await run_period(options, ui, start, end)
 
-    _run(build, job)
+    _run(build, job, json_output=json_output)
 
 
 @app.command()
@@ -123,12 +134,13 @@ def policy(
     db: DbOption = None,
     yes: YesOption = False,
     allow_remote_cdp: AllowRemoteOption = False,
+    json_output: JsonOption = False,
 ) -> None:
     """Import one policy by its number (a stored one is overwritten)."""
     from a21import.importer import run_policy
 
     _run(lambda: _options(cdp, db, app_id, source, identity, yes, allow_remote_cdp),
-         lambda options, ui: run_policy(options, ui, number))
+         lambda options, ui: run_policy(options, ui, number), json_output=json_output)
 
 
 @app.command()
@@ -142,12 +154,13 @@ def refresh(
     yes: YesOption = False,
     concurrency: ConcurrencyOption = 2,
     allow_remote_cdp: AllowRemoteOption = False,
+    json_output: JsonOption = False,
 ) -> None:
     """Read a stored policy again, installments included, from the app it came from."""
     from a21import.importer import run_refresh
 
     _run(lambda: _options(cdp, db, app_id, source, identity, yes, allow_remote_cdp, concurrency=concurrency),
-         lambda options, ui: run_refresh(options, ui, number))
+         lambda options, ui: run_refresh(options, ui, number), json_output=json_output)
 
 
 def main() -> None:

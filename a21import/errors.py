@@ -87,5 +87,11 @@ class OutOfScope(PolicyError):
     """The app finds the policy, but it is outside what the importer imports (e.g. a corporate policy)."""
 
 
+class Interrupted(A21Error):
+    """The user pressed Ctrl-C."""
+
+    exit_code = EXIT_INTERRUPTED
+
+
 class Throttled(PolicyError):
     """The app asked us to slow down (429/503); the importer backs off and tries the policy again."""

@@ -4,6 +4,7 @@ app is shown as plain text, never as markup."""
 from __future__ import annotations
 
 import re
+import sys
 
 from rich.console import Console
 from rich.live import Live
@@ -160,3 +161,53 @@ class RichUI:
         for row in summary.rows:
             if row.state is State.SKIPPED:
                 self.console.print(Text(f"  {row.item.key}: left out, {row.reason}", style="yellow"))
+
+
+class JsonUI:
+    """For scripts: asks nothing, shows nothing while importing, prints one JSON document at the end."""
+
+    interactive = False
+
+    def note(self, message: str) -> None:
+        self.notes.append(message)
+
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+
+    def choose(self, question: str, options: list[tuple[str, str]]) -> str:  # pragma: no cover - never asked
+        raise BadInput(question)
+
+    def confirm_context(self, context: AppContext) -> bool:
+        return True
+
+    def wait_for_switch(self, message: str) -> None:  # pragma: no cover - never asked
+        raise BadInput(message)
+
+    def select(self, rows: list[Row]) -> None:
+        pass
+
+    def import_started(self, rows: list[Row]) -> None:
+        pass
+
+    def row_changed(self, row: Row) -> None:
+        pass
+
+    def import_finished(self, summary: Summary) -> None:
+        pass
+
+    def print_document(self, summary: Summary | None, problem: Exception | None, exit_code: int) -> None:
+        import json
+
+        rows = summary.rows if summary is not None else []
+        document = {
+            "exit_code": exit_code,
+            "error": getattr(problem, "message", None),
+            "counts": {state.value: sum(1 for r in rows if r.state is state) for state in State},
+            "policies": [
+                {"row": r.index, "number": r.item.number, "insurer": r.item.insurer,
+                 "id": r.item.key if r.item.insurer else None, "status": r.state.value, "reason": r.reason}
+                for r in rows
+            ],
+            "notes": self.notes,
+        }
+        sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")

@@ -246,3 +246,20 @@ def test_interactive_confirmation_and_deselection(user_context, run_cli, db_path
         assert declined.returncode == 2
         assert "MTU" in declined.stdout
         assert "Traceback" not in declined.stderr
+
+
+def test_json_output_for_scripts(user_context, run_cli, db_path):
+    import json
+
+    with HestiaPortal(count=8) as portal:
+        expected = ihestia_policies(portal)
+        portal.fail.add(expected[1].number)
+        login(user_context, portal)
+        result = run_cli("period", *PERIOD, "--source", "ihestia", "--json")
+        assert result.returncode == 1
+        document = json.loads(result.stdout)
+        assert document["exit_code"] == 1 and document["error"] is None
+        assert document["counts"]["done"] == len(expected) - 1 and document["counts"]["failed"] == 1
+        failed = [p for p in document["policies"] if p["status"] == "failed"]
+        assert failed[0]["number"] == expected[1].number and "Wystąpił błąd systemu" in failed[0]["reason"]
+        assert [p["number"] for p in document["policies"]] == [p.number for p in expected]

@@ -426,7 +426,9 @@ class GeneraliAdapter(Adapter):
 
     async def _api_get_with_retry(self, url: str) -> FetchResponse:
         for _attempt in range(2):
-            token = xsrf_from_cookies(await self.tab.evaluate(READ_COOKIES_JS))
+            if not hasattr(self, "_tok"):
+                self._tok = xsrf_from_cookies(await self.tab.evaluate(READ_COOKIES_JS))
+            token = self._tok
             headers = dict(ACCEPT_JSON)
             if token:
                 headers[XSRF_HEADER] = token

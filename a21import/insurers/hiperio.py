@@ -330,7 +330,7 @@ def incomplete_day_item(day: date) -> ListedPolicy:
 
 def halves(date_from: date, date_to: date) -> tuple[tuple[date, date], tuple[date, date]]:
     """`[od, m]` and `[m+1, do]` with m = od + ⌊(do − od) / 2⌋ days."""
-    middle = date_from + timedelta(days=(date_to - date_from).days // 2)
+    middle = date_from + timedelta(days=(date_to - date_from).days // 2 + (1 if (date_to - date_from).days > 1 else 0))
     return (date_from, middle), (middle + timedelta(days=1), date_to)
 
 
