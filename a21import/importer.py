@@ -159,7 +159,7 @@ async def connect(browser: Browser, options: Options, ui: UI, *, for_period: boo
 def _ask(ui: UI, options: Options, question: str, choices: list[tuple[str, str]], flag: str) -> str:
     if ui.interactive and not options.yes:
         return ui.choose(question, choices)
-    names = ", ".join(value for value, _ in choices)
+    names = ", ".join(value if label == value else f"{value} ({label})" for value, label in choices)
     raise BadInput(f"{question} Choose one with {flag}: {names}.")
 
 
@@ -174,7 +174,8 @@ def _choose_tab(browser: Browser, options: Options, ui: UI) -> tuple[type[Adapte
     if not found:
         raise NoTab("No tab of a supported sales app is open in the browser. Open the app, log in, and run the "
                     "command again.")
-    apps = list(dict.fromkeys(cls for cls, _ in found))
+    order = list(insurers.ADAPTERS)
+    apps = sorted({cls for cls, _ in found}, key=lambda cls: order.index(cls.app_id))
     adapter_cls = apps[0]
     if len(apps) > 1:
         chosen = _ask(ui, options, "Tabs of several apps are open.",

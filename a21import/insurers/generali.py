@@ -391,7 +391,8 @@ class GeneraliAdapter(Adapter):
             raise PolicyNotFound(f"Merkury+ does not find policy {item.number} ({message}).")
         if response.status != 200:
             message = parse_error_message(response.text) or f"HTTP status {response.status}"
-            raise PolicyError(f"Merkury+ could not show policy {item.number}: {message}")
+            ending = "" if message.endswith((".", "!", "?")) else "."
+            raise PolicyError(f"Merkury+ could not show policy {item.number}: {message}{ending}")
         policy = parse_policy(response.json())
         if policy.number != item.number:
             raise ParseError(f"Merkury+ answered the request for policy {item.number} with policy {policy.number}.")
@@ -426,9 +427,7 @@ class GeneraliAdapter(Adapter):
 
     async def _api_get_with_retry(self, url: str) -> FetchResponse:
         for _attempt in range(2):
-            if not hasattr(self, "_tok"):
-                self._tok = xsrf_from_cookies(await self.tab.evaluate(READ_COOKIES_JS))
-            token = self._tok
+            token = xsrf_from_cookies(await self.tab.evaluate(READ_COOKIES_JS))
             headers = dict(ACCEPT_JSON)
             if token:
                 headers[XSRF_HEADER] = token

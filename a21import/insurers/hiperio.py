@@ -314,7 +314,9 @@ def parse_installments(rates: object, number: str) -> tuple[Installment, ...]:
         if not isinstance(paid, bool):
             raise ParseError(f"In {where}, 'oplacona' is {paid!r} instead of true or false.")
         installments.append(
-            Installment(seq=seq, due_date=_date(rate, "termin", where), amount_gr=_amount(rate, "kwota", where), paid=paid)
+            Installment(
+                seq=seq, due_date=_date(rate, "termin", where), amount_gr=_amount(rate, "kwota", where), paid=paid
+            )
         )
     return tuple(installments)
 
@@ -330,7 +332,7 @@ def incomplete_day_item(day: date) -> ListedPolicy:
 
 def halves(date_from: date, date_to: date) -> tuple[tuple[date, date], tuple[date, date]]:
     """`[od, m]` and `[m+1, do]` with m = od + ⌊(do − od) / 2⌋ days."""
-    middle = date_from + timedelta(days=(date_to - date_from).days // 2 + (1 if (date_to - date_from).days > 1 else 0))
+    middle = date_from + timedelta(days=(date_to - date_from).days // 2)
     return (date_from, middle), (middle + timedelta(days=1), date_to)
 
 

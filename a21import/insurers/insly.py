@@ -125,13 +125,13 @@ MSG_UNAUTHENTICATED = (
     "and run the command again; the policies imported so far are kept."
 )
 MSG_LIST_FAILED = (
-    "Insly at {host} answered the policy list with HTTP {status} \"{message}\". Check that Insly works in "
-    "the browser and run the command again."
+    "Insly at {host} answered the policy list with {answer}. Check that Insly works in the browser and run "
+    "the command again."
 )
 MSG_LIST_UNREADABLE = "The Insly policy list at {host} could not be read: {reason}"
 MSG_NOT_FOUND = "Insly has no policy number {number}."
 MSG_DETAIL_NOT_FOUND = "Insly answered \"{message}\" for policy {number}."
-MSG_DETAIL_FAILED = "Insly failed to read policy {number}: the app answered HTTP {status} \"{message}\"."
+MSG_DETAIL_FAILED = "Insly failed to read policy {number}: the app answered {answer}."
 MSG_UNKNOWN_INSURER = (
     "The insurer name '{name}' of policy {number} is not known to a21import's Insly table, so the policy "
     "is not imported; the name must be added to the table first."
@@ -178,6 +178,12 @@ def parse_message(text: str) -> str | None:
     return message if isinstance(message, str) else None
 
 
+def describe_answer(response: FetchResponse) -> str:
+    """`HTTP 500 "Server Error"`, or `HTTP 502 without a message`, for the sentences that quote the app."""
+    message = parse_message(response.text)
+    return f'HTTP {response.status} "{message}"' if message else f"HTTP {response.status} without a message"
+
+
 def insurer_code(name: str) -> str | None:
     """The canonical code of an Insly insurer display name; None when the table does not know it."""
     return INSURER_CODES.get(name)
@@ -203,30 +209,42 @@ def parse_list_item(raw: Any) -> ListedPolicy:
         raise ParseError("The Insly policy list has an item that is not an object.")
     number = raw.get("policy_no")
     if not isinstance(number, str) or not number.strip():
-        raise ParseError(f"The Insly policy list has an item without a policy number: policy_id {raw.get('policy_id')!r}.")
+        policy_id = raw.get("policy_id")
+        raise ParseError(f"The Insly policy list has an item without a policy number: policy_id {policy_id!r}.")
     group = raw.get("product_group")
     name = raw.get("insurer")
     code = insurer_code(name) if isinstance(name, str) else None
-    common = dict(number=number, insurer=code, ref=raw.get("policy_id"))
-    summary = dict(
+    problems: list[str] = []
+    policy_id = raw.get("policy_id")
+    if isinstance(policy_id, bool) or not isinstance(policy_id, int):
+        problems.append(f"The Insly policy list gives policy {number} the id {policy_id!r}, not a whole number.")
+    fields = dict(
+        number=number,
+        insurer=code,
         product=raw.get("product") if isinstance(raw.get("product"), str) else None,
         holder_name=raw.get("customer_name") if isinstance(raw.get("customer_name"), str) else None,
+        issue_date=_lenient(pl_date, raw.get("issue_date"), problems),
+        premium_gr=_lenient(decimal_to_gr, raw.get("premium"), problems),
+        ref=policy_id,
     )
     if group not in PRODUCT_GROUPS:
-        return ListedPolicy(**common, **summary, error=MSG_BAD_GROUP.format(group=group, number=number))
+        return ListedPolicy(**fields, error=MSG_BAD_GROUP.format(group=group, number=number))
     if group != MOTOR:
-        return ListedPolicy(**common, **summary, skip_reason=SKIP_REASON.format(group=group))
+        return ListedPolicy(**fields, skip_reason=SKIP_REASON.format(group=group))
     if code is None:
-        return ListedPolicy(**common, **summary, error=MSG_UNKNOWN_INSURER.format(name=name, number=number))
+        return ListedPolicy(**fields, error=MSG_UNKNOWN_INSURER.format(name=name, number=number))
+    if problems:
+        return ListedPolicy(**fields, error=f"Policy {number} in the Insly list: {problems[0]}")
+    return ListedPolicy(**fields)
+
+
+def _lenient(parse: Any, value: Any, problems: list[str]) -> Any:
+    """A list field that only matters for the policies imported: a problem is noted, not raised."""
     try:
-        issue_date = pl_date(raw.get("issue_date"))
-        premium_gr = decimal_to_gr(raw.get("premium"))
-        policy_id = raw.get("policy_id")
-        if isinstance(policy_id, bool) or not isinstance(policy_id, int):
-            raise ParseError(f"The Insly policy list gives policy {number} the id {policy_id!r}, not a whole number.")
+        return parse(value)
     except ParseError as exc:
-        return ListedPolicy(**common, **summary, error=f"Policy {number} in the Insly list: {exc.reason}")
-    return ListedPolicy(**common, **summary, issue_date=issue_date, premium_gr=premium_gr)
+        problems.append(exc.reason)
+        return None
 
 
 def parse_policy(text: str) -> Policy:
@@ -334,7 +352,9 @@ def parse_installment(raw: Any, where: str) -> Installment:
         raise ParseError(f"{where} has an installment numbered {seq!r}, not 1, 2, ….")
     if not isinstance(paid, bool):
         raise ParseError(f"{where} marks installment {seq} as paid {paid!r}, neither true nor false.")
-    return Installment(seq=seq, due_date=pl_date(raw.get("due_date")), amount_gr=decimal_to_gr(raw.get("amount")), paid=paid)
+    return Installment(
+        seq=seq, due_date=pl_date(raw.get("due_date")), amount_gr=decimal_to_gr(raw.get("amount")), paid=paid
+    )
 
 
 def _json(text: str, what: str) -> Any:
@@ -433,8 +453,7 @@ class InslyAdapter(Adapter):
             message = parse_message(response.text) or "Policy not found."
             raise PolicyNotFound(MSG_DETAIL_NOT_FOUND.format(message=message, number=item.number))
         if response.status != 200:
-            message = parse_message(response.text) or "no message"
-            raise PolicyError(MSG_DETAIL_FAILED.format(number=item.number, status=response.status, message=message))
+            raise PolicyError(MSG_DETAIL_FAILED.format(number=item.number, answer=describe_answer(response)))
         policy = parse_policy(response.text)
         if policy.number != item.number:
             raise ParseError(f"Insly answered the detail of policy {item.number} with policy {policy.number}.")
@@ -446,10 +465,7 @@ class InslyAdapter(Adapter):
         while page <= pages:
             response = await self._post(LIST_PATH, {"filter": filter_, "page": page, "per_page": PER_PAGE})
             if response.status != 200:
-                message = parse_message(response.text) or "no message"
-                raise EnvironmentProblem(
-                    MSG_LIST_FAILED.format(host=self.tab.host, status=response.status, message=message)
-                )
+                raise EnvironmentProblem(MSG_LIST_FAILED.format(host=self.tab.host, answer=describe_answer(response)))
             items, pages = parse_list_page(response.text)
             for item in items:
                 yield item

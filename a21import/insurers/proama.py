@@ -15,7 +15,15 @@ from datetime import date
 from typing import Any, NoReturn
 from urllib.parse import quote, urlencode
 
-from a21import.errors import BadInput, EnvironmentProblem, NotLoggedIn, OutOfScope, ParseError, PolicyError, PolicyNotFound
+from a21import.errors import (
+    BadInput,
+    EnvironmentProblem,
+    NotLoggedIn,
+    OutOfScope,
+    ParseError,
+    PolicyError,
+    PolicyNotFound,
+)
 from a21import.formats import clean_registration, clean_vin, empty_to_none, grosze_int, iso_date, optional_grosze_int
 from a21import.insurers.base import Adapter, FetchResponse, Tab
 from a21import.model import AppContext, Client, Coverage, Installment, ListedPolicy, Policy, Vehicle
@@ -289,7 +297,9 @@ def parse_installments(numer: str, data: Any) -> tuple[Installment, ...]:
             raise ParseError(f"The installment {index} of the {what} is not an object.")
         seq = raw.get("nr")
         if isinstance(seq, bool) or not isinstance(seq, int):
-            raise ParseError(f"The installment {index} of the {what} has the number {seq!r}, which is not a whole number.")
+            raise ParseError(
+                f"The installment {index} of the {what} has the number {seq!r}, which is not a whole number."
+            )
         status = raw.get("status")
         if status not in PAID:
             raise PolicyError(
@@ -297,7 +307,12 @@ def parse_installments(numer: str, data: Any) -> tuple[Installment, ...]:
                 "which is neither OPLACONA nor NIEOPLACONA."
             )
         installments.append(
-            Installment(seq=seq, due_date=iso_date(raw.get("termin")), amount_gr=grosze_int(raw.get("kwotaGr")), paid=PAID[status])
+            Installment(
+                seq=seq,
+                due_date=iso_date(raw.get("termin")),
+                amount_gr=grosze_int(raw.get("kwotaGr")),
+                paid=PAID[status],
+            )
         )
     return tuple(installments)
 
@@ -406,7 +421,8 @@ class ProamaAdapter(Adapter):
                 items, cursor = parse_list_page(response.json())
             except ParseError as exc:
                 # Without the list no policy can be read: the whole import stops, not one policy.
-                raise EnvironmentProblem(f"{exc.reason} Nothing more can be listed; run the command again later.") from exc
+                message = f"{exc.reason} Nothing more can be listed; run the command again later."
+                raise EnvironmentProblem(message) from exc
             for item in items:
                 yield item
             if cursor is None:

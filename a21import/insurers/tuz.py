@@ -111,6 +111,13 @@ def _series_list() -> str:
     return ", ".join(SERIES_LINES)
 
 
+def _unknown_series(number: str, series: str) -> str:
+    return (
+        f"The policy {number} has the series {series}, which is not in TUZ SOBOL's series table "
+        f"({_series_list()}), so its product line is unknown."
+    )
+
+
 def is_login_page(response: FetchResponse) -> bool:
     """The app's answer to an expired session: a redirect that ends on its login page."""
     if response.path.rstrip("/") == LOGIN_PATH:
@@ -160,14 +167,13 @@ def _listed_row(row: LexborNode, columns: dict[str, int]) -> ListedPolicy:
     data_id = (row.attributes.get("data-id") or "").strip()
     error = None
     if not NUMBER_FORMAT.match(number):
-        error = f"The contracts list shows the number {number!r}, which is not a series of three letters and seven digits."
+        error = (f"The contracts list shows the number {number!r}, which is not a series of three letters and "
+                 "seven digits.")
     elif series not in SERIES_LINES:
-        error = (
-            f"The policy {number} has the series {series}, which is not in TUZ SOBOL's series table "
-            f"({_series_list()}), so its product line is unknown."
-        )
+        error = _unknown_series(number, series)
     elif not data_id:
-        error = f"The contracts list shows the policy {number} without its contract id (data-id), so it cannot be opened."
+        error = (f"The contracts list shows the policy {number} without its contract id (data-id), so it cannot "
+                 "be opened.")
     try:
         issued = iso_date(cells[columns[COL_ISSUED]])
     except ParseError:
@@ -188,6 +194,13 @@ def _listed_row(row: LexborNode, columns: dict[str, int]) -> ListedPolicy:
     )
 
 
+def _is_no_results_row(row: LexborNode) -> bool:
+    """`tr.no-results`, or any row without data-id that is one wide cell (the same message)."""
+    if NO_RESULTS_ROW in (row.attributes.get("class") or "").split():
+        return True
+    return row.attributes.get("data-id") is None and len(row.css("td")) == 1
+
+
 def parse_list_page(html: str) -> tuple[list[ListedPolicy], bool]:
     """One page of `/insured/contracts` → its rows and whether `li.next` offers another page."""
     tree = LexborHTMLParser(html or "")
@@ -200,7 +213,7 @@ def parse_list_page(html: str) -> tuple[list[ListedPolicy], bool]:
     columns = _header_index(table, LIST_COLUMNS, "contracts list")
     items = []
     for row in table.css("tbody tr"):
-        if NO_RESULTS_ROW in (row.attributes.get("class") or "").split():
+        if _is_no_results_row(row):
             continue
         items.append(_listed_row(row, columns))
     return items, tree.css_first(NEXT_PAGE) is not None
@@ -336,10 +349,7 @@ def parse_policy(html: str) -> Policy:
         raise ParseError(f"The policy page shows the number {number!r}, which is not a series and seven digits.")
     line = SERIES_LINES.get(series)
     if line is None:
-        raise PolicyError(
-            f"The policy {number} has the series {series}, which is not in TUZ SOBOL's series table "
-            f"({_series_list()}), so its product line is unknown."
-        )
+        raise PolicyError(_unknown_series(number, series))
     holder = _holder(_Fields(tree, PANEL_HOLDER))
     vehicle = _vehicle(_Fields(tree, PANEL_SUBJECT)) if series == MOTOR_SERIES else None
     return Policy(
@@ -441,7 +451,9 @@ class TuzAdapter(Adapter):
 
     async def read_policy(self, item: ListedPolicy) -> Policy:
         if not item.ref:
-            raise ParseError(f"The policy {item.number} has no contract id (data-id) in the list, so it cannot be opened.")
+            raise ParseError(
+                f"The policy {item.number} has no contract id (data-id) in the list, so it cannot be opened."
+            )
         response = await self._get(DETAIL_PATH.format(id=quote(str(item.ref), safe="")))
         if response.status == 404:
             message = parse_error_page(response.text)

@@ -281,25 +281,25 @@ def parse_policies_page(answer: Any) -> tuple[list[ListedPolicy], str | None]:
 
 
 def parse_listed_node(node: dict[str, Any]) -> ListedPolicy:
-    """One `node` of the list. A node the importer cannot use comes back with its `error` set."""
+    """One `node` of the list. A node the importer cannot use comes back with its `error` set (the
+    first problem, the insurer's first) and whatever else of it could be read, for the table."""
     number = node["number"]
-    insurer_name = _path(node, "insurer", "name")
-    try:
-        insurer = insurer_code(insurer_name, number)
-    except PolicyError as exc:
-        return ListedPolicy(number=number, insurer=None, error=exc.reason, ref=number)
-    try:
-        return ListedPolicy(
-            number=number,
-            insurer=insurer,
-            product=_optional_text(node.get("productName"), "productName", number),
-            holder_name=_optional_text(_path(node, "holder", "name"), "holder.name", number),
-            issue_date=_issue_date(node.get("issuedAt"), number),
-            premium_gr=money_to_gr(node.get("premium"), "premium", number),
-            ref=number,
-        )
-    except PolicyError as exc:
-        return ListedPolicy(number=number, insurer=insurer, error=exc.reason, ref=number)
+    readers = {
+        "insurer": lambda: insurer_code(_path(node, "insurer", "name"), number),
+        "product": lambda: _optional_text(node.get("productName"), "productName", number),
+        "holder_name": lambda: _optional_text(_path(node, "holder", "name"), "holder.name", number),
+        "issue_date": lambda: _issue_date(node.get("issuedAt"), number),
+        "premium_gr": lambda: money_to_gr(node.get("premium"), "premium", number),
+    }
+    fields: dict[str, Any] = {}
+    problems: list[str] = []
+    for name, read in readers.items():
+        try:
+            fields[name] = read()
+        except PolicyError as exc:
+            fields[name] = None
+            problems.append(exc.reason)
+    return ListedPolicy(number=number, **fields, error=problems[0] if problems else None, ref=number)
 
 
 def parse_policy_answer(answer: Any, number: str) -> dict[str, Any]:
@@ -354,7 +354,9 @@ def parse_policy(node: dict[str, Any], number: str) -> Policy:
         raise ParseError(f"UniMarket answered the request for policy {number} with policy {got}.")
     line = _required_text(node.get("productLine"), "productLine", number).lower()
     if line not in PRODUCT_LINES:
-        raise ParseError(f"Policy {number} has the product line {node.get('productLine')!r}, which UniMarket does not define.")
+        raise ParseError(
+            f"Policy {number} has the product line {node.get('productLine')!r}, which UniMarket does not define."
+        )
     return Policy(
         number=number,
         insurer=insurer_code(_path(node, "insurer", "name"), number),
@@ -415,7 +417,9 @@ def parse_party(party: Any, number: str) -> Client:
         raise ParseError(f"Policy {number} has no holder.")
     kind = PARTY_KINDS.get(party.get("kind"))
     if kind is None:
-        raise ParseError(f"The holder of policy {number} has the kind {party.get('kind')!r}, neither PERSON nor COMPANY.")
+        raise ParseError(
+            f"The holder of policy {number} has the kind {party.get('kind')!r}, neither PERSON nor COMPANY."
+        )
     address = party.get("address")
     if address is not None and not isinstance(address, dict):
         raise ParseError(f"The holder's address of policy {number} is not an Address object.")
@@ -469,7 +473,9 @@ def parse_coverages(coverages: Any, number: str) -> tuple[Coverage, ...]:
             Coverage(
                 code=code,
                 name=_optional_text(coverage.get("name"), f"name of coverage {code}", number),
-                sum_insured_gr=optional_money_to_gr(coverage.get("sumInsured"), f"sum insured of coverage {code}", number),
+                sum_insured_gr=optional_money_to_gr(
+                    coverage.get("sumInsured"), f"sum insured of coverage {code}", number
+                ),
                 premium_gr=optional_money_to_gr(coverage.get("premium"), f"premium of coverage {code}", number),
             )
         )

@@ -59,6 +59,7 @@ SOURCE_HOSTS = {MAJATEK: HOST_MAJATEK, ZYCIE: HOST_ZYCIE}
 IDENTITY = {MAJATEK: "MAJATEK", ZYCIE: "ZYCIE"}
 IDENTITY_LABEL = {MAJATEK: "Majątek (eAgent)", ZYCIE: "Życie (ePlatforma)"}
 APP_NAME = {MAJATEK: "Warta eAgent", ZYCIE: "Warta ePlatforma"}
+SECTION_NAME = {MAJATEK: "Majątek", ZYCIE: "Życie"}
 SECTION_DESCRIPTION = {
     MAJATEK: "Majątek (TUiR Warta motor, property, travel and accident policies)",
     ZYCIE: "Życie (TUnŻ Warta life policies)",
@@ -169,6 +170,14 @@ def _not_logged_in(section: str) -> NotLoggedIn:
     )
 
 
+def _app_said(message: str | None) -> str:
+    """The app's own message as a sentence to append (with its leading space), or nothing."""
+    text = (message or "").strip()
+    if not text:
+        return ""
+    return f" The app said: {text}" + ("" if text[-1] in ".!?" else ".")
+
+
 # == pure parse functions: MAJATEK ==============================================================
 
 
@@ -216,25 +225,24 @@ def majatek_error(status: int, path: str, text: str, *, number: str | None = Non
     if isinstance(body, dict):
         code = body.get("errorCode") if isinstance(body.get("errorCode"), str) else None
         message = body.get("message") if isinstance(body.get("message"), str) else None
-    said = f" (the app said: {message.strip()})" if message else ""
-    subject = f"policy {number}" if number else "the policy list"
+    said = _app_said(message)
     if status == 401 or code == ERROR_SESSION_EXPIRED:
         return _not_logged_in(MAJATEK)
     if status == 403 or code == ERROR_ACCESS_DENIED:
         return WrongIdentity(
-            f"Warta eAgent refused the data of the agent shown in the tab{said}. Another agent may have logged "
+            f"Warta eAgent refused the data of the agent shown in the tab.{said} Another agent may have logged "
             "in since the tab was loaded: reload the eAgent tab, check the agent, and run the command again.",
             expected="MAJATEK",
         )
     if number and (status == 404 or code == ERROR_NOT_FOUND):
-        return PolicyNotFound(f"Warta eAgent has no policy number {number}{said}.")
+        return PolicyNotFound(f"Warta eAgent has no policy number {number}.{said}")
     if number and (status >= 500 or code == ERROR_BACKEND):
-        return PolicyError(f"Warta eAgent could not give policy {number} (HTTP {status}){said}.")
+        return PolicyError(f"Warta eAgent could not give policy {number} (HTTP {status}).{said}")
     if number:
-        return PolicyError(f"Warta eAgent answered HTTP {status} for policy {number}{said}.")
+        return PolicyError(f"Warta eAgent answered HTTP {status} for policy {number}.{said}")
     return EnvironmentProblem(
-        f"Warta eAgent answered HTTP {status} for {subject}{said}. Check that eAgent works in the browser and "
-        "run the command again."
+        f"Warta eAgent answered HTTP {status} for the policy list.{said} Check that eAgent works in the browser "
+        "and run the command again."
     )
 
 
@@ -439,15 +447,15 @@ def zycie_error(status: int, path: str, html: str, *, number: str | None = None)
         return NoRights(NO_RIGHTS_MESSAGE)
     failure = tree.css_first(BACKEND_MESSAGE)
     if status >= 500 or failure is not None:
-        said = f" (the app said: {_node_text(failure)})" if failure is not None and _node_text(failure) else ""
+        said = _app_said(_node_text(failure) if failure is not None else None)
         if number:
-            return PolicyError(f"Warta ePlatforma could not give policy {number} (HTTP {status}){said}.")
+            return PolicyError(f"Warta ePlatforma could not give policy {number} (HTTP {status}).{said}")
         return EnvironmentProblem(
-            f"Warta ePlatforma failed to give the policy list (HTTP {status}){said}. Try again later."
+            f"Warta ePlatforma failed to give the policy list (HTTP {status}).{said} Try again later."
         )
     message = tree.css_first(MESSAGE)
     if number and message is not None and NOT_FOUND_TEXT in _node_text(message):
-        return PolicyNotFound(f"Warta ePlatforma has no policy number {number} (the app said: {_node_text(message)}).")
+        return PolicyNotFound(f"Warta ePlatforma has no policy number {number}.{_app_said(_node_text(message))}")
     if status != 200:
         if number:
             return PolicyError(f"Warta ePlatforma answered HTTP {status} for policy {number}.")
@@ -495,7 +503,7 @@ def parse_zycie_list(html: str, status: int = 200, path: str = ZYCIE_LIST_PATH) 
             return [], False
         message = tree.css_first(MESSAGE)
         if message is not None:
-            raise EnvironmentProblem(f"Warta ePlatforma refused the policy list (the app said: {_node_text(message)}).")
+            raise EnvironmentProblem(f"Warta ePlatforma refused the policy list.{_app_said(_node_text(message))}")
         raise ParseError("Warta ePlatforma sent a policy list page with neither a table of policies nor 'Brak polis.'.")
     rows = []
     for row in _table_rows(table, LIST_COLUMNS, "a policy list"):
@@ -567,7 +575,9 @@ def parse_zycie_holder(values: dict[str, str | None]) -> Client:
             regon=digits_or_none(values.get(LBL_REGON)),
             **common,
         )
-    raise ParseError(f"Warta ePlatforma sent the policyholder kind {kind!r}, which is neither '{KIND_PERSON}' nor '{KIND_COMPANY}'.")
+    raise ParseError(
+        f"Warta ePlatforma sent the policyholder kind {kind!r}, which is neither '{KIND_PERSON}' nor '{KIND_COMPANY}'."
+    )
 
 
 def _same_name(a: str, b: str) -> bool:
@@ -616,7 +626,9 @@ def parse_zycie_installments(html: str) -> tuple[Installment, ...]:
         if not seq_text.isdigit():
             raise ParseError(f"Warta ePlatforma sent the installment number {seq_text!r}, which is not a whole number.")
         if status not in PAID:
-            raise ParseError(f"Warta ePlatforma sent the installment status {status!r}, which is neither Opłacona nor Nieopłacona.")
+            raise ParseError(
+                f"Warta ePlatforma sent the installment status {status!r}, which is neither Opłacona nor Nieopłacona."
+            )
         result.append(
             Installment(
                 seq=int(seq_text),
@@ -675,8 +687,8 @@ def check_warta_number(number: str, section: str) -> str:
     other = ZYCIE if section == MAJATEK else MAJATEK
     if NUMBER_FORMAT[other].match(value):
         raise WrongIdentity(
-            f"The number {value} is a {APP_NAME[other]} ({IDENTITY_LABEL[other]}) policy number, not a "
-            f"{APP_NAME[section]} one. Run the command again with --source {other} and a logged-in "
+            f"The number {value} is a {APP_NAME[other]} ({SECTION_NAME[other]}) policy number, not a "
+            f"{APP_NAME[section]} ({SECTION_NAME[section]}) one. Run the command again with --source {other} and a logged-in "
             f"{APP_NAME[other]} tab ({SOURCE_HOSTS[other]}).",
             expected=IDENTITY[other],
             actual=IDENTITY[section],
@@ -738,8 +750,9 @@ class WartaAdapter(Adapter):
         section = self.section
         if self.tab.host != SOURCE_HOSTS[section]:
             raise WrongIdentity(
-                f"--source {section} reads from a {APP_NAME[section]} tab ({SOURCE_HOSTS[section]}), but the tab "
-                f"given is {self.tab.host}. Open and log in to {APP_NAME[section]}, or choose the other --source.",
+                f"The section {IDENTITY_LABEL[section]} is read from a {APP_NAME[section]} tab "
+                f"({SOURCE_HOSTS[section]}), but the tab found is on {self.tab.host}. Open and log in to "
+                f"{APP_NAME[section]} in a tab, or choose the other --source, and run the command again.",
                 expected=IDENTITY[section],
                 actual=IDENTITY.get(HOSTS.get(self.tab.host, ""), None),
             )
