@@ -89,6 +89,9 @@ def open_db(path: str | os.PathLike[str]) -> sqlite_utils.Database:
     db = sqlite_utils.Database(conn)
     db.label = str(path)  # for messages
     with translate_errors(path):
+        # WAL: readers (Datasette, the CRM) never block an import, and a killed import leaves a clean file.
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
         ensure_schema(db)
     return db
 

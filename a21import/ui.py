@@ -132,8 +132,9 @@ class RichUI:
         self._live.start()
 
     def row_changed(self, row: Row) -> None:
-        if self._live is not None:
-            self._live.update(self.table(self._rows), refresh=self.console.is_terminal)
+        # Off a terminal nothing is redrawn: import_finished prints the final table once.
+        if self._live is not None and self.console.is_terminal:
+            self._live.update(self.table(self._rows), refresh=True)
 
     def import_finished(self, summary: Summary) -> None:
         if self._live is not None:

@@ -1,0 +1,429 @@
+"""Proama ProAgent: the pure parse functions on saved responses (tests/data/proama/), and the
+reader's request flow against a fake tab (headers, cursor encoding, what is fetched when)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import date
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from a21import.errors import BadInput, EnvironmentProblem, NotLoggedIn, OutOfScope, ParseError, PolicyError, PolicyNotFound
+from a21import.insurers.base import FetchResponse
+from a21import.insurers.proama import (
+    SKIP_NOT_INDIVIDUAL,
+    ProamaAdapter,
+    parse_auth,
+    parse_client,
+    parse_coverages,
+    parse_error,
+    parse_installments,
+    parse_list_page,
+    parse_lookup,
+    parse_policy,
+    parse_vehicle,
+)
+from a21import.model import Client, Coverage, Installment, ListedPolicy, Vehicle
+
+DATA = Path(__file__).resolve().parent / "data" / "proama"
+
+
+def text(name: str) -> str:
+    return (DATA / name).read_text(encoding="utf-8")
+
+
+def load(name: str):
+    return json.loads(text(name))
+
+
+# -- auth and errors -------------------------------------------------------------------------------
+def test_auth_gives_token_and_agent():
+    token, agent = parse_auth(text("auth.json"))
+    assert token == "cGEtNGY3YjE5ZDI"
+    assert agent == {"login": "a.nowak", "imieNazwisko": "Anna Nowak", "numer": "PA-004512"}
+
+
+@pytest.mark.parametrize(
+    "value", [None, "", "not json", "[]", '{"agent":{}}', '{"accessToken":null}', '{"accessToken":42}']
+)
+def test_auth_without_token_is_not_logged_in(value):
+    with pytest.raises(NotLoggedIn, match="Log in to ProAgent in that tab"):
+        parse_auth(value)
+
+
+def test_auth_with_empty_token_is_not_logged_in():
+    with pytest.raises(NotLoggedIn):
+        parse_auth(text("auth_empty_token.json"))
+
+
+@pytest.mark.parametrize(
+    "name, kod, komunikat",
+    [
+        ("error_401.json", "BRAK_AUTORYZACJI", "Sesja wygasła. Zaloguj się ponownie."),
+        ("error_404.json", "NIE_ZNALEZIONO", "Nie znaleziono polisy 5600123456."),
+        ("error_502.json", "BLAD_SYSTEMU_POLISOWEGO", "System polisowy nie odpowiada. Spróbuj ponownie później."),
+        ("error_400_cursor.json", "NIEPRAWIDLOWY_KURSOR", "Nieprawidłowy kursor."),
+        ("error_400_params.json", "NIEPRAWIDLOWE_PARAMETRY", "Nieprawidłowe parametry zapytania."),
+    ],
+)
+def test_error_shapes(name, kod, komunikat):
+    assert parse_error(text(name)) == (kod, komunikat)
+
+
+def test_error_of_another_shape():
+    assert parse_error("<html>Bad Gateway</html>") == (None, None)
+    assert parse_error("[1]") == (None, None)
+
+
+# -- list ----------------------------------------------------------------------------------------
+def test_list_first_page():
+    items, cursor = parse_list_page(load("list_first_page.json"))
+    assert cursor == "+/8or4Q5/Ad7Im8iOjE4LCJrIjoxfQ=="
+    assert [i.number for i in items] == ["5600123456", "5600123501", "5600123777", "5600200001"]
+    assert items[0] == ListedPolicy(
+        number="5600123456", insurer="PROAMA", product="Proama Auto", holder_name="Agnieszka Kołodziej",
+        issue_date=date(2026, 11, 3), premium_gr=123456,
+    )
+    assert items[0].ref == {"numer": "5600123456"}
+    assert items[0].key == "PROAMA:5600123456"
+    # Listed, but not imported: exactly the reason the spec words.
+    assert items[1].skip_reason == SKIP_NOT_INDIVIDUAL == "klientIndywidualny false"
+    assert items[1].holder_name == "Transport <Sokół> Jan Nowak"
+    assert items[1].premium_gr == 98000
+    assert items[2].holder_name == 'Kowalski & Syn "Łąka" [bold red]s.c.[/bold red]'
+    assert items[2].skip_reason is None
+    # An unusable field of one item makes that one red, not the page.
+    assert items[3].error and "543,21" in items[3].error
+    assert items[3].skip_reason is None
+
+
+def test_list_last_and_empty_pages():
+    items, cursor = parse_list_page(load("list_last_page.json"))
+    assert cursor is None
+    assert items[0].product == "Proama Podróż"
+    assert items[0].premium_gr == 5000
+    assert parse_list_page(load("list_empty.json")) == ([], None)
+
+
+@pytest.mark.parametrize("name", ["list_bad_number.json", "list_no_cursor_key.json", "error_400_cursor.json"])
+def test_list_of_another_shape(name):
+    with pytest.raises(ParseError):
+        parse_list_page(load(name))
+
+
+# -- detail ----------------------------------------------------------------------------------------
+def test_policy_of_a_person_with_a_vehicle():
+    policy = parse_policy("5600123456", load("detail_person.json"), load("harmonogram_person.json"))
+    assert policy.id == "PROAMA:5600123456"
+    assert (policy.insurer, policy.source_app, policy.source_system) == ("PROAMA", "proama", None)
+    assert (policy.product, policy.product_line, policy.status) == ("Proama Auto", "motor", "AKTYWNA")
+    assert (policy.issue_date, policy.start_date, policy.end_date) == (date(2026, 11, 3), date(2026, 11, 5), date(2027, 11, 4))
+    assert (policy.premium_gr, policy.currency) == (123456, "PLN")  # grosze as given, never divided
+    assert policy.holder == Client(
+        kind="person", name="Agnieszka Kołodziej", pesel="88090993185", street="ul. Piłsudskiego 44/2",
+        postal_code="43-300", city="Bielsko-Biała", phone="512 345 678", email="a.kolodziej@example.pl",
+    )
+    assert policy.holder.id == "PESEL:88090993185"
+    assert policy.vehicle == Vehicle(registration="SB7M301", vin="U5YH5819AKL662019", make="Kia", model="Ceed", production_year=2019)
+    assert policy.vehicle.id == "VIN:U5YH5819AKL662019"
+    assert policy.coverages == (
+        Coverage("OC", "OC komunikacyjne", None, 80315),
+        Coverage("AC", "Autocasco", 4500000, 43141),
+    )
+    assert policy.installments == (
+        Installment(1, date(2026, 11, 5), 61728, True),
+        Installment(2, date(2027, 5, 5), 61728, False),
+    )
+    assert policy.insured is None
+
+
+def test_policy_of_a_company_with_markup_and_brackets():
+    policy = parse_policy("5600123501", load("detail_company_not_individual.json"),
+                          {"numer": "5600123501", "raty": [{"nr": 1, "termin": "2026-11-10", "kwotaGr": 98000, "status": "OPLACONA"}]})
+    assert policy.holder == Client(
+        kind="company", name="Transport <Sokół> Jan Nowak", nip="6344988737", regon="945414276",
+        street="ul. Długa 5/12", postal_code="80-827", city="Gdańsk", phone="58 301 22 33", email="biuro@sokol.example.pl",
+    )
+    assert policy.holder.id == "NIP:6344988737"
+    assert policy.product_line == "property"
+    assert policy.vehicle is None
+    assert sum(i.amount_gr for i in policy.installments) == policy.premium_gr == 98000
+    assert sum(c.premium_gr for c in policy.coverages) == 98000
+
+
+def test_policy_of_a_sole_trader_with_quotes_and_ampersand():
+    detail = load("detail_company_individual.json")
+    policy = parse_policy("5600123777", detail, {"numer": "5600123777", "raty": [
+        {"nr": 1, "termin": "2026-11-04", "kwotaGr": 12345, "status": "NIEOPLACONA"}]})
+    assert policy.holder.kind == "company"
+    assert policy.holder.name == 'Kowalski & Syn "Łąka" [bold red]s.c.[/bold red]'
+    assert policy.holder.id == "REGON:945414276"
+    assert (policy.holder.phone, policy.holder.email, policy.holder.nip) == (None, None, None)
+    assert (policy.product_line, policy.status) == ("other", "ANULOWANA")
+    assert policy.installments == (Installment(1, date(2026, 11, 4), 12345, False),)
+
+
+def test_policy_with_missing_optional_fields():
+    policy = parse_policy("5600200001", load("detail_missing_optional.json"), {"numer": "5600200001", "raty": [
+        {"nr": 1, "termin": "2026-11-06", "kwotaGr": 54321, "status": "NIEOPLACONA"}]})
+    holder = policy.holder
+    assert (holder.name, holder.pesel, holder.nip, holder.regon, holder.phone, holder.email) == (
+        "Jan O'Brien-Żak", None, None, None, None, None)
+    assert holder.id.startswith("HASH:")
+    assert holder.id == Client(kind="person", name="Jan O'Brien-Żak", street="os. Kwiatowe 7",
+                               postal_code="31-042", city="Kraków").id
+    assert policy.vehicle == Vehicle(registration="KR12345", vin=None, make="Škoda", model=None, production_year=None)
+    assert policy.vehicle.id == "REG:KR12345"
+    assert policy.coverages == (Coverage("OC", None, None, None),)
+    assert policy.status == "WYGASLA"
+
+
+def test_vehicle_without_vin_or_registration_is_no_vehicle():
+    policy = parse_policy("5600200002", load("detail_vehicle_without_ids.json"), {"numer": "5600200002", "raty": [
+        {"nr": 1, "termin": "2026-11-06", "kwotaGr": 54321, "status": "OPLACONA"}]})
+    assert policy.vehicle is None
+    assert parse_vehicle(None) is None
+
+
+def test_travel_line():
+    policy = parse_policy("5600300003", load("detail_travel.json"), {"numer": "5600300003", "raty": [
+        {"nr": 1, "termin": "2026-11-04", "kwotaGr": 12345, "status": "OPLACONA"}]})
+    assert (policy.product, policy.product_line, policy.end_date) == ("Proama Podróż", "travel", date(2026, 11, 20))
+
+
+@pytest.mark.parametrize(
+    "name, error, words",
+    [
+        ("detail_currency_eur.json", PolicyError, "EUR"),
+        ("detail_unknown_line.json", PolicyError, "ZYCIE"),
+        ("detail_missing_start.json", ParseError, "okresOd"),
+        ("detail_bad_amount.json", ParseError, "1234.56"),
+        ("detail_unknown_holder_type.json", ParseError, "INSTYTUCJA"),
+        ("error_502.json", ParseError, "numer"),
+    ],
+)
+def test_detail_errors(name, error, words):
+    with pytest.raises(error, match=words):
+        parse_policy("5600123456", load(name), load("harmonogram_person.json"))
+
+
+def test_truncated_detail_is_a_parse_error():
+    response = FetchResponse(200, "http://proagent.proama.pl/agent-api/v1/polisy/5600123456", text("detail_truncated.json"))
+    with pytest.raises(ParseError, match="not valid JSON"):
+        response.json()
+
+
+def test_detail_of_another_policy():
+    with pytest.raises(ParseError, match="5600123456"):
+        parse_policy("5600999999", load("detail_person.json"), load("harmonogram_person.json"))
+
+
+# -- installments, coverages, client --------------------------------------------------------------
+def test_installment_status_other_than_the_two_is_a_policy_error():
+    with pytest.raises(PolicyError, match="CZESCIOWO_OPLACONA"):
+        parse_installments("5600123456", load("harmonogram_bad_status.json"))
+
+
+@pytest.mark.parametrize("name", ["harmonogram_empty.json", "harmonogram_other_policy.json", "error_404.json"])
+def test_installments_of_another_shape(name):
+    with pytest.raises(ParseError):
+        parse_installments("5600123456", load(name))
+
+
+@pytest.mark.parametrize("bad", [[], None, [{"nazwa": "bez kodu"}], [{"kod": "OC", "sumaGr": 12.5}], "OC"])
+def test_coverages_of_another_shape(bad):
+    with pytest.raises(ParseError):
+        parse_coverages(bad)
+
+
+@pytest.mark.parametrize("bad", [None, {"typ": "OSOBA", "imie": "Jan", "nazwisko": None, "adres": None},
+                                 {"typ": "FIRMA", "nazwa": "", "adres": None}, {"typ": "OSOBA"}])
+def test_client_of_another_shape(bad):
+    with pytest.raises(ParseError):
+        parse_client(bad)
+
+
+# -- look-up: the detail's flag decides ----------------------------------------------------------
+def test_lookup_of_an_individual_client():
+    item = parse_lookup("5600123777", load("detail_company_individual.json"))
+    assert item.skip_reason is None
+    assert item.holder_name == 'Kowalski & Syn "Łąka" [bold red]s.c.[/bold red]'
+    assert (item.issue_date, item.premium_gr) == (date(2026, 11, 4), 12345)
+    assert item.ref["detail"]["numer"] == "5600123777"
+
+
+def test_lookup_of_a_non_individual_client_is_skipped():
+    item = parse_lookup("5600123501", load("detail_company_not_individual.json"))
+    assert item.skip_reason == "klientIndywidualny false"
+    assert item.holder_name == "Transport <Sokół> Jan Nowak"
+
+
+def test_lookup_without_the_flag_is_a_parse_error():
+    detail = load("detail_person.json")
+    del detail["klientIndywidualny"]
+    with pytest.raises(ParseError, match="klientIndywidualny"):
+        parse_lookup("5600123456", detail)
+
+
+# -- the reader against a fake tab -----------------------------------------------------------------
+class FakeTab:
+    """Answers in-page fetches from a dict of routes; records every request with its headers."""
+
+    host = "proagent.proama.pl"
+    url = "http://proagent.proama.pl/"
+
+    def __init__(self, routes: dict[str, tuple[int, str]], auth: str | None = None):
+        self.routes = routes
+        self.auth = text("auth.json") if auth is None else auth
+        self.requests: list[tuple[str, dict]] = []
+        self.storage_reads = 0
+
+    async def fetch(self, url, *, method="GET", headers=None, body=None):
+        self.requests.append((url, dict(headers or {})))
+        status, body_text = self.routes.get(url, (404, text("error_404.json")))
+        return FetchResponse(status, "http://proagent.proama.pl" + url, body_text)
+
+    async def evaluate(self, expression, arg=None):
+        assert arg == "proagent.auth"
+        self.storage_reads += 1
+        return {"auth": self.auth, "agent": "Anna Nowak"}
+
+    async def html(self):
+        return ""
+
+
+LIST = "/agent-api/v1/polisy?dataOd=2026-11-01&dataDo=2026-11-16&limit=25"
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+async def collect(adapter, first=date(2026, 11, 1), last=date(2026, 11, 16)):
+    return [item async for item in adapter.list_policies(first, last)]
+
+
+def test_listing_follows_the_percent_encoded_cursor_with_the_bearer_token():
+    cursor = "+/8or4Q5/Ad7Im8iOjE4LCJrIjoxfQ=="
+    tab = FakeTab({
+        LIST: (200, text("list_first_page.json")),
+        LIST + "&kursor=%2B%2F8or4Q5%2FAd7Im8iOjE4LCJrIjoxfQ%3D%3D": (200, text("list_last_page.json")),
+    })
+    items = run(collect(ProamaAdapter(tab)))
+    assert [i.number for i in items] == ["5600123456", "5600123501", "5600123777", "5600200001", "5600300003"]
+    assert parse_qs(urlsplit(tab.requests[1][0]).query)["kursor"] == [cursor]
+    for _url, headers in tab.requests:
+        assert headers == {"Authorization": "Bearer cGEtNGY3YjE5ZDI", "Accept": "application/json"}
+    assert tab.storage_reads == 1
+
+
+def test_listing_stops_on_a_repeated_cursor():
+    page = json.dumps({"pozycje": [], "nastepnyKursor": "abc="})
+    tab = FakeTab({LIST: (200, page), LIST + "&kursor=abc%3D": (200, page)})
+    with pytest.raises(EnvironmentProblem, match="same cursor"):
+        run(collect(ProamaAdapter(tab)))
+
+
+@pytest.mark.parametrize("status, body, words", [
+    (200, "{not json", "not valid JSON"),
+    (200, '{"pozycje": []}', "documented shape"),
+    (400, '{"kod":"NIEPRAWIDLOWY_KURSOR","komunikat":"Nieprawidłowy kursor."}', "Nieprawidłowy kursor"),
+    (400, '{"kod":"NIEPRAWIDLOWE_PARAMETRY","komunikat":"Nieprawidłowe parametry zapytania."}', "parametry"),
+])
+def test_unreadable_list_stops_the_import(status, body, words):
+    with pytest.raises(EnvironmentProblem, match=words):
+        run(collect(ProamaAdapter(FakeTab({LIST: (status, body)}))))
+
+
+def test_listing_with_expired_token_is_not_logged_in():
+    tab = FakeTab({LIST: (401, text("error_401.json"))})
+    with pytest.raises(NotLoggedIn, match="Sesja wygasła"):
+        run(collect(ProamaAdapter(tab)))
+
+
+def test_tab_without_token_is_not_logged_in_before_any_request():
+    tab = FakeTab({}, auth="")
+    adapter = ProamaAdapter(tab)
+    with pytest.raises(NotLoggedIn):
+        run(adapter.context())
+    with pytest.raises(NotLoggedIn):
+        run(collect(adapter))
+    assert tab.requests == []
+
+
+def test_context_names_the_agent():
+    context = run(ProamaAdapter(FakeTab({})).context())
+    assert (context.app_id, context.user, context.identity) == ("proama", "Anna Nowak", None)
+    assert context.description == "Logged in to Proama ProAgent as Anna Nowak (agent PA-004512)."
+
+
+def test_read_policy_fetches_detail_then_schedule():
+    tab = FakeTab({
+        "/agent-api/v1/polisy/5600123456": (200, text("detail_person.json")),
+        "/agent-api/v1/polisy/5600123456/harmonogram": (200, text("harmonogram_person.json")),
+    })
+    item = ListedPolicy(number="5600123456", insurer="PROAMA", ref={"numer": "5600123456"})
+    policy = run(ProamaAdapter(tab).read_policy(item))
+    assert policy.premium_gr == 123456
+    assert [url for url, _ in tab.requests] == ["/agent-api/v1/polisy/5600123456", "/agent-api/v1/polisy/5600123456/harmonogram"]
+
+
+@pytest.mark.parametrize(
+    "detail, schedule, error, words",
+    [
+        ((502, "error_502.json"), None, PolicyError, "System polisowy nie odpowiada"),
+        ((200, "detail_person.json"), (502, "error_502.json"), PolicyError, "System polisowy nie odpowiada"),
+        ((404, "error_404.json"), None, PolicyNotFound, "5600123456"),
+        ((200, "detail_person.json"), (401, "error_401.json"), NotLoggedIn, "Log in"),
+        ((200, "detail_truncated.json"), None, ParseError, "JSON"),
+        ((200, "detail_company_not_individual.json"), None, OutOfScope, "klientIndywidualny false"),
+        ((200, "detail_person.json"), (200, "harmonogram_bad_status.json"), PolicyError, "CZESCIOWO_OPLACONA"),
+    ],
+)
+def test_read_policy_failures(detail, schedule, error, words):
+    routes = {"/agent-api/v1/polisy/5600123456": (detail[0], text(detail[1]))}
+    if schedule:
+        routes["/agent-api/v1/polisy/5600123456/harmonogram"] = (schedule[0], text(schedule[1]))
+    item = ListedPolicy(number="5600123456", insurer="PROAMA", ref={"numer": "5600123456"})
+    with pytest.raises(error, match=words):
+        run(ProamaAdapter(FakeTab(routes)).read_policy(item))
+
+
+def test_lookup_reads_the_detail_once():
+    tab = FakeTab({
+        "/agent-api/v1/polisy/5600123777": (200, text("detail_company_individual.json")),
+        "/agent-api/v1/polisy/5600123777/harmonogram": (200, json.dumps({"numer": "5600123777", "raty": [
+            {"nr": 1, "termin": "2026-11-04", "kwotaGr": 12345, "status": "OPLACONA"}]})),
+    })
+    adapter = ProamaAdapter(tab)
+    [item] = run(adapter.lookup("5600123777"))
+    policy = run(adapter.read_policy(item))
+    assert policy.holder.kind == "company"
+    assert [url for url, _ in tab.requests] == ["/agent-api/v1/polisy/5600123777", "/agent-api/v1/polisy/5600123777/harmonogram"]
+
+
+def test_lookup_not_found_and_failing():
+    with pytest.raises(PolicyNotFound, match="5600123456"):
+        run(ProamaAdapter(FakeTab({})).lookup("5600123456"))
+    tab = FakeTab({"/agent-api/v1/polisy/5600123456": (502, text("error_502.json"))})
+    [item] = run(ProamaAdapter(tab).lookup("5600123456"))
+    assert item.error and "System polisowy nie odpowiada" in item.error
+
+
+@pytest.mark.parametrize("number", ["5700123456", "560012345", "56001234567", "PROAMA5600", "", "56 00123456"])
+def test_check_number_rejects_other_forms(number):
+    with pytest.raises(BadInput, match="56"):
+        ProamaAdapter(FakeTab({})).check_number(number)
+
+
+def test_check_number_accepts_the_app_form():
+    assert ProamaAdapter(FakeTab({})).check_number(" 5600123456 ") == "5600123456"
+
+
+def test_host():
+    assert ProamaAdapter.matches_host("proagent.proama.pl")
+    assert not ProamaAdapter.matches_host("proama.pl")
+    assert not ProamaAdapter.matches_host("proagent.proama.pl.evil.example")

@@ -1,0 +1,270 @@
+"""The whole path on UNILINK UniMarket: the real CLI, the system Chromium, the fixture UniMarket
+(GraphQL), the database."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date
+
+import pytest
+
+from a21import.insurers.unimarket import INSURER_CODES, POLICIES_QUERY, POLICY_QUERY
+from tests.conftest import login
+from tests.fixtures.unimarket_portal import UnimarketPortal, cursor_of
+from tests.test_unimarket_parse import spec_documents
+
+pytestmark = pytest.mark.integration
+
+PERIOD = ("--from", "2026-11-01", "--to", "2026-11-16")
+
+
+def rows(db_path, sql, *args):
+    con = sqlite3.connect(db_path)
+    con.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in con.execute(sql, args)]
+    finally:
+        con.close()
+
+
+def stored_numbers(db_path) -> set[str]:
+    return {r["number"] for r in rows(db_path, "SELECT number FROM policies")} if db_path.exists() else set()
+
+
+def output(result) -> str:
+    return result.stdout + result.stderr
+
+
+def period(run_cli, *extra):
+    return run_cli("period", "--app", "unimarket", *PERIOD, "--yes", *extra)
+
+
+def detail_requests(portal, number=None):
+    return [e for e in portal.graphql_log
+            if e["operationName"] == "Policy" and (number is None or e["variables"] == {"number": number})]
+
+
+def test_period_imports_every_policy_with_its_values(user_context, run_cli, db_path):
+    with UnimarketPortal(count=120) as portal:
+        login(user_context, portal)
+        result = period(run_cli)
+        assert result.returncode == 0, output(result)
+        expected = portal.policies
+        assert len(expected) == 120
+        stored = {r["number"]: r for r in rows(db_path, "SELECT * FROM policies")}
+        assert set(stored) == {p.number for p in expected}
+        for fake in expected:
+            row = stored[fake.number]
+            code = INSURER_CODES[fake.insurer]
+            assert row["id"] == f"{code}:{fake.number}"
+            assert (row["insurer"], row["source_app"], row["source_system"]) == (code, "unimarket", None)
+            assert (row["product"], row["product_line"], row["status"]) == (fake.product, fake.line, fake.status)
+            assert row["issue_date"] == fake.issue_date.isoformat()
+            assert (row["start_date"], row["end_date"]) == (fake.start_date.isoformat(), fake.end_date.isoformat())
+            assert (row["premium_gr"], row["currency"]) == (fake.premium_gr, "PLN")
+            client = rows(db_path, "SELECT * FROM clients WHERE id = ?", row["holder_id"])[0]
+            holder = fake.holder
+            assert (client["kind"], client["name"]) == (holder.kind, holder.name)
+            assert (client["pesel"], client["nip"], client["regon"]) == (holder.pesel, holder.nip, holder.regon)
+            assert (client["phone"], client["email"]) == (holder.phone, holder.email)
+            address = (None, None, None) if fake.extra["address_null"] else (holder.street, holder.postal_code, holder.city)
+            assert (client["street"], client["postal_code"], client["city"]) == address
+            installments = rows(db_path, "SELECT * FROM installments WHERE policy_id = ? ORDER BY seq", row["id"])
+            assert [(i["seq"], i["due_date"], i["amount_gr"], i["paid"]) for i in installments] == [
+                (i.seq, i.due_date.isoformat(), i.amount_gr, int(i.paid)) for i in fake.installments]
+            assert sum(i["amount_gr"] for i in installments) == row["premium_gr"]
+            coverages = rows(db_path, "SELECT * FROM coverages WHERE policy_id = ? ORDER BY code", row["id"])
+            null_name = fake.extra.get("coverage_name_null")
+            assert [(c["code"], c["name"], c["sum_insured_gr"], c["premium_gr"]) for c in coverages] == sorted(
+                (c.code, None if c.code == null_name else c.name, c.sum_insured_gr, c.premium_gr)
+                for c in fake.coverages)
+            vehicle = fake.vehicle
+            if vehicle is None or (vehicle.vin is None and vehicle.registration is None):
+                assert row["vehicle_id"] is None
+            else:
+                registration = vehicle.registration.replace(" ", "").upper() if vehicle.registration else None
+                assert row["vehicle_id"] == (f"VIN:{vehicle.vin}" if vehicle.vin else f"REG:{registration}")
+                stored_vehicle = rows(db_path, "SELECT * FROM vehicles WHERE id = ?", row["vehicle_id"])[0]
+                assert (stored_vehicle["registration"], stored_vehicle["vin"], stored_vehicle["make"],
+                        stored_vehicle["model"], stored_vehicle["production_year"]) == (
+                    registration, vehicle.vin, vehicle.make, vehicle.model, vehicle.year)
+        # The data holds what the spec warns about, so the comparisons above covered it.
+        assert {p.line for p in expected} == {"motor", "property", "life", "travel", "other"}
+        assert any(p.extra["address_null"] for p in expected)
+        assert any(p.vehicle and p.vehicle.vin is None and p.vehicle.registration for p in expected)
+        assert any(p.vehicle and p.vehicle.vin is None and p.vehicle.registration is None for p in expected)
+        assert any(p.extra["issued_at"] == "2026-11-15T23:30:00Z" for p in expected)
+        assert any(not p.extra["issued_at"].startswith(p.issue_date.isoformat()) for p in expected)
+        tricky = [p for p in expected if p.holder.kind == "company" and any(c in p.holder.name for c in '&"<[')]
+        assert tricky
+        tuz = [p for p in expected if INSURER_CODES[p.insurer] == "TUZ"]
+        assert tuz and all(stored[p.number]["insurer"] == "TUZ" for p in tuz)
+        assert_front_end_requests(portal)
+
+
+def assert_front_end_requests(portal):
+    """The two documents verbatim, with the front end's headers, variables and cursor paging."""
+    lists = [e for e in portal.graphql_log if e["operationName"] == "Policies"]
+    details = detail_requests(portal)
+    assert len(lists) + len(details) == len(portal.graphql_log)
+    assert (POLICIES_QUERY, POLICY_QUERY) == tuple(spec_documents())
+    assert {e["query"] for e in lists} == {POLICIES_QUERY}
+    assert {e["query"] for e in details} == {POLICY_QUERY}
+    for entry in portal.graphql_log:
+        assert entry["content_type"].split(";")[0] == "application/json"
+        assert entry["accept"] == "application/json"
+    # Three pages of 50: each `after` is the previous page's endCursor (the portal's cursor of its last edge).
+    assert [e["variables"] for e in lists] == [
+        {"from": "2026-11-01", "to": "2026-11-16", "first": 50, "after": after}
+        for after in (None, cursor_of(49), cursor_of(99))]
+    assert sorted(e["variables"]["number"] for e in details) == sorted(p.number for p in portal.policies)
+
+
+def test_window_is_cut_by_the_warsaw_date(user_context, run_cli, db_path):
+    with UnimarketPortal() as portal:
+        login(user_context, portal)
+        result = run_cli("period", "--app", "unimarket", "--from", "2026-11-01", "--to", "2026-11-15", "--yes")
+        assert result.returncode == 0, output(result)
+        inside = {p.number for p in portal.policies if p.issue_date <= date(2026, 11, 15)}
+        assert stored_numbers(db_path) == inside
+        texts = {p.number: p.extra["issued_at"] for p in portal.policies}
+        # 2026-11-15T23:30:00Z is already 16 November in Warsaw: out of the window, though the text says the 15th.
+        spec_instant = next(n for n, t in texts.items() if t == "2026-11-15T23:30:00Z")
+        assert spec_instant not in stored_numbers(db_path)
+        # The first policy was issued just after midnight on 1 November in Warsaw, written in UTC (31 October).
+        first = portal.policies[0]
+        assert first.extra["issued_at"].startswith("2026-10-31T23:") and first.number in inside
+        assert rows(db_path, "SELECT issue_date FROM policies WHERE number = ?", first.number)[0]["issue_date"] == "2026-11-01"
+        # The last one, 23:55 in Warsaw on the 16th written at +02:00, only in a window that holds the 16th.
+        last = portal.policies[-1]
+        assert last.extra["issued_at"].startswith("2026-11-17T00:55") and last.number not in inside
+        result = run_cli("period", "--app", "unimarket", "--from", "2026-11-16", "--to", "2026-11-16", "--yes")
+        assert result.returncode == 0, output(result)
+        assert last.number in stored_numbers(db_path)
+        assert rows(db_path, "SELECT issue_date FROM policies WHERE number = ?", last.number)[0]["issue_date"] == "2026-11-16"
+
+
+def test_failing_and_broken_policies_are_red_the_others_stored(user_context, run_cli, db_path):
+    with UnimarketPortal(count=30) as portal:
+        failing, broken = portal.policies[7].number, portal.policies[20].number
+        portal.fail, portal.garbage = {failing}, {broken}
+        login(user_context, portal)
+        result = period(run_cli)
+        assert result.returncode == 1, output(result)
+        assert stored_numbers(db_path) == {p.number for p in portal.policies} - {failing, broken}
+        text = output(result)
+        assert failing in text and broken in text
+        assert "Błąd systemu" in text
+
+
+def test_unknown_insurer_and_foreign_currency_are_red(user_context, run_cli, db_path):
+    with UnimarketPortal(count=30) as portal:
+        unknown, listed_eur, detail_eur, sum_eur = (portal.policies[i].number for i in (2, 11, 23, 27))
+        portal.set_insurer(unknown, "Nowe Towarzystwo & Spółka S.A.")
+        portal.set_currency(listed_eur, "premium", "EUR")
+        portal.set_currency(detail_eur, "installment", "EUR")
+        portal.set_currency(sum_eur, "sum_insured", "USD")
+        if all(c.sum_insured_gr is None for c in portal.policy(sum_eur).coverages):
+            portal.set_currency(sum_eur, "coverage_premium", "USD")
+        login(user_context, portal)
+        result = period(run_cli)
+        assert result.returncode == 1, output(result)
+        red = {unknown, listed_eur, detail_eur, sum_eur}
+        assert stored_numbers(db_path) == {p.number for p in portal.policies} - red
+        text = output(result)
+        assert all(number in text for number in red)
+        assert "Nowe Towarzystwo" in text and "EUR" in text and "USD" in text
+        # Red in the list already: their detail is never asked for.
+        assert detail_requests(portal, unknown) == [] and detail_requests(portal, listed_eur) == []
+
+
+def test_expired_session_mid_batch_keeps_what_was_imported(user_context, run_cli, db_path):
+    # Two list pages, then five details; the sixth detail meets UNAUTHENTICATED.
+    with UnimarketPortal(expire_after=7) as portal:
+        login(user_context, portal)
+        result = period(run_cli)
+        assert result.returncode == 3, output(result)
+        assert "Sesja wygasła" in output(result) or "expired" in output(result)
+        kept = stored_numbers(db_path)
+        assert 1 <= len(kept) <= 5
+        assert kept <= {p.number for p in portal.policies}
+        assert len(detail_requests(portal)) < 60
+
+
+def test_expired_session_while_listing_stops_before_importing(user_context, run_cli, db_path):
+    with UnimarketPortal(expire_after=1) as portal:
+        login(user_context, portal)
+        result = period(run_cli)
+        assert result.returncode == 3, output(result)
+        assert stored_numbers(db_path) == set()
+        assert detail_requests(portal) == []
+
+
+def test_second_run_adds_nothing_and_include_stored_keeps_one_row(user_context, run_cli, db_path):
+    with UnimarketPortal(count=20) as portal:
+        login(user_context, portal)
+        assert period(run_cli).returncode == 0
+        counts = {t: rows(db_path, f"SELECT count(*) AS n FROM {t}")[0]["n"]
+                  for t in ("policies", "clients", "vehicles", "installments", "coverages")}
+        assert counts["policies"] == 20
+        details = len(detail_requests(portal))
+        result = period(run_cli)
+        assert result.returncode == 0, output(result)
+        assert len(detail_requests(portal)) == details  # nothing read again
+        result = period(run_cli, "--include-stored")
+        assert result.returncode == 0, output(result)
+        assert len(detail_requests(portal)) == details + 20
+        again = {t: rows(db_path, f"SELECT count(*) AS n FROM {t}")[0]["n"] for t in counts}
+        assert again == counts
+        assert rows(db_path, "SELECT count(DISTINCT id) AS n FROM policies")[0]["n"] == 20
+
+
+def test_policy_by_number(user_context, run_cli, db_path):
+    with UnimarketPortal() as portal:
+        login(user_context, portal)
+        fake = next(p for p in portal.policies if "/" in p.number and p.vehicle is not None)
+        result = run_cli("policy", fake.number, "--app", "unimarket", "--yes")
+        assert result.returncode == 0, output(result)
+        row = rows(db_path, "SELECT * FROM policies")[0]
+        assert row["id"] == f"{INSURER_CODES[fake.insurer]}:{fake.number}"
+        assert (row["premium_gr"], row["issue_date"]) == (fake.premium_gr, fake.issue_date.isoformat())
+        assert len(detail_requests(portal, fake.number)) == 1  # look-up and detail are one request
+        assert len(rows(db_path, "SELECT * FROM installments WHERE policy_id = ?", row["id"])) == len(fake.installments)
+        result = run_cli("refresh", fake.number, "--yes")
+        assert result.returncode == 0, output(result)
+        assert len(detail_requests(portal, fake.number)) == 2
+        assert len(rows(db_path, "SELECT * FROM policies")) == 1
+
+
+def test_unknown_and_malformed_numbers(user_context, run_cli, db_path):
+    with UnimarketPortal() as portal:
+        login(user_context, portal)
+        result = run_cli("policy", "9999/2026/999999", "--app", "unimarket", "--yes")
+        assert result.returncode == 1, output(result)
+        assert "9999/2026/999999" in output(result)
+        assert detail_requests(portal, "9999/2026/999999")
+        result = run_cli("policy", "X" * 41, "--app", "unimarket", "--yes")
+        assert result.returncode == 2, output(result)
+        assert detail_requests(portal, "X" * 41) == []
+        assert stored_numbers(db_path) == set()
+
+
+def test_failing_policy_by_number_is_red(user_context, run_cli, db_path):
+    with UnimarketPortal() as portal:
+        number = portal.policies[5].number
+        portal.fail = {number}
+        login(user_context, portal)
+        result = run_cli("policy", number, "--app", "unimarket", "--yes")
+        assert result.returncode == 1, output(result)
+        assert "Błąd systemu" in output(result)
+        assert stored_numbers(db_path) == set()
+
+
+def test_tab_not_logged_in(user_context, run_cli, db_path):
+    with UnimarketPortal() as portal:
+        page = user_context.new_page()
+        page.goto(portal.login_url)
+        result = period(run_cli)
+        assert result.returncode == 3, output(result)
+        assert "not logged in" in output(result)
+        assert portal.graphql_log == []
