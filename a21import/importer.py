@@ -84,7 +84,6 @@ class Options:
     include_stored: bool = False
     exclude: Sequence[str] = ()
     concurrency: int = 1
-    host: str | None = None  # a tab's host, when the user picked one of several
 
 
 class UI(Protocol):
@@ -190,17 +189,17 @@ def _choose_tab(browser: Browser, options: Options, ui: UI) -> tuple[type[Adapte
                         "and run the command again.")
         tabs = by_host
     hosts = list(dict.fromkeys(tab.host for tab in tabs))
-    if options.host is not None and options.host in hosts:
-        hosts = [options.host]
     if len(hosts) > 1:
-        flag = "--source" if any(adapter_cls.source_of_host(h) for h in hosts) else "one tab (close the others)"
-        if ui.interactive and not options.yes:
-            host = ui.choose(f"Tabs of {adapter_cls.title} on several hosts are open. Which one should be read?",
-                             [(h, adapter_cls.tab_label(h)) for h in hosts])
-        else:
-            names = ", ".join(adapter_cls.tab_label(h) for h in hosts)
+        names = ", ".join(adapter_cls.tab_label(h) for h in hosts)
+        if not any(adapter_cls.source_of_host(h) for h in hosts):
+            # Several sessions of one app (e.g. Insly tenants): the user keeps the one to read.
+            raise BadInput(f"Tabs of {adapter_cls.title} on several hosts are open: {names}. Keep only the one "
+                           "to import from open (close the others), then run the command again.")
+        if not ui.interactive or options.yes:
             raise BadInput(f"Tabs of {adapter_cls.title} on several hosts are open: {names}. "
-                           f"Choose with {flag}, then run the command again.")
+                           "Choose one with --source, then run the command again.")
+        host = ui.choose(f"Tabs of {adapter_cls.title} on several hosts are open. Which one should be read?",
+                         [(h, adapter_cls.tab_label(h)) for h in hosts])
         hosts = [host]
     tabs = [tab for tab in tabs if tab.host == hosts[0]]
     if source is None:

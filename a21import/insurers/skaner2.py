@@ -315,9 +315,8 @@ def parse_installments(raw: object) -> tuple[Installment, ...]:
             raise ParseError(f"An installment's number (nr) {seq!r} is not a whole number from 1.")
         if not isinstance(paid, bool):
             raise ParseError(f"Installment {seq}'s paid flag (zaplacona) {paid!r} is neither true nor false.")
-        installments.append(
-            Installment(seq=seq, due_date=pl_date(rate.get("termin")), amount_gr=pl_amount_to_gr(rate.get("kwota")), paid=paid)
-        )
+        due, amount = pl_date(rate.get("termin")), pl_amount_to_gr(rate.get("kwota"))
+        installments.append(Installment(seq=seq, due_date=due, amount_gr=amount, paid=paid))
     return tuple(installments)
 
 
@@ -329,7 +328,9 @@ def parse_policy_state(state: dict[str, Any], source_system: str, number: str | 
         if code == ERROR_NOT_FOUND:
             raise PolicyNotFound(f"Skaner2 does not find this policy ({code}): {_sentence(message)}")
         if code == ERROR_BACKEND:
-            raise PolicyError(f"Skaner2 could not read the policy from the insurer's system ({code}): {_sentence(message)}")
+            raise PolicyError(
+                f"Skaner2 could not read the policy from the insurer's system ({code}): {_sentence(message)}"
+            )
         raise PolicyError(f"Skaner2 answered with the error {code}: {_sentence(message)}")
     raw = state.get(K_POLICY)
     if raw is None:
@@ -433,7 +434,7 @@ class Skaner2Adapter(Adapter):
         agent = parse_agent(await self.tab.html())
         if agent is None:
             raise NotLoggedIn(
-                f"The {self._where} tab is not logged in. Log in to Skaner2 in that tab and run the command again."
+                f"The tab of {self._where} is not logged in. Log in to Skaner2 in that tab and run the command again."
             )
         description = f"Logged in to {self._where} as {agent}." if agent else f"Logged in to {self._where}."
         return AppContext(app_id=APP_ID, user=agent or None, description=description)

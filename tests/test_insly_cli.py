@@ -1,0 +1,287 @@
+"""The whole path on INSLY: the real CLI, the system Chromium, the fixture Insly tenant, the database."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from tests.conftest import login
+from tests.fixtures.insly_portal import InslyPortal
+
+pytestmark = pytest.mark.integration
+
+PERIOD = ("--from", "2026-11-01", "--to", "2026-11-16")
+OTHER_TENANT = "broker-nowak.insly.com"
+
+
+def rows(db_path, sql, *args):
+    if not db_path.exists():
+        return []
+    con = sqlite3.connect(db_path)
+    con.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in con.execute(sql, args)]
+    except sqlite3.OperationalError:
+        return []
+    finally:
+        con.close()
+
+
+def output(result) -> str:
+    return result.stdout + result.stderr
+
+
+def motor(portal: InslyPortal) -> list:
+    return [p for p in portal.policies if p.line == "motor" and portal.code_of(p)]
+
+
+def detail_ids(portal: InslyPortal) -> list[int]:
+    return [int(e["path"].rsplit("/", 1)[1]) for e in portal.api_log if e["method"] == "GET"]
+
+
+def assert_stored_as_generated(db_path, portal: InslyPortal, fake) -> None:
+    (row,) = rows(db_path, "SELECT * FROM policies WHERE id = ?", portal.key_of(fake))
+    assert (row["number"], row["insurer"], row["source_app"], row["source_system"]) == (
+        fake.number, portal.code_of(fake), "insly", None)
+    assert (row["product"], row["product_line"], row["status"]) == (fake.product, "motor", fake.status)
+    assert (row["issue_date"], row["start_date"], row["end_date"]) == (
+        fake.issue_date.isoformat(), fake.start_date.isoformat(), fake.end_date.isoformat())
+    assert (row["premium_gr"], row["currency"]) == (fake.premium_gr, "PLN")
+    holder = fake.holder
+    (client,) = rows(db_path, "SELECT * FROM clients WHERE id = ?", row["holder_id"])
+    assert client["kind"] == holder.kind and client["name"] == holder.name
+    assert (client["pesel"], client["nip"], client["regon"]) == (holder.pesel, holder.nip, holder.regon)
+    assert (client["street"], client["postal_code"], client["city"]) == (holder.street, holder.postal_code, holder.city)
+    assert (client["phone"], client["email"]) == (holder.phone, holder.email)
+    expected_id = next((f"{label}:{value}" for label, value in
+                        (("PESEL", holder.pesel), ("NIP", holder.nip), ("REGON", holder.regon)) if value), None)
+    if expected_id:
+        assert row["holder_id"] == expected_id
+    else:
+        assert row["holder_id"].startswith("HASH:")
+    vehicle = fake.vehicle
+    if vehicle.vin:
+        assert row["vehicle_id"] == f"VIN:{vehicle.vin}"
+    elif vehicle.registration:
+        assert row["vehicle_id"] == "REG:" + vehicle.registration.replace(" ", "").upper()
+    else:
+        assert row["vehicle_id"] is None
+    if row["vehicle_id"]:
+        (car,) = rows(db_path, "SELECT * FROM vehicles WHERE id = ?", row["vehicle_id"])
+        assert (car["registration"], car["vin"], car["make"], car["model"], car["production_year"]) == (
+            vehicle.registration.replace(" ", "").upper(), vehicle.vin, vehicle.make, vehicle.model, vehicle.year)
+    installments = rows(db_path, "SELECT * FROM installments WHERE policy_id = ? ORDER BY seq", row["id"])
+    assert [(i["seq"], i["due_date"], i["amount_gr"], i["paid"]) for i in installments] == [
+        (i.seq, i.due_date.isoformat(), i.amount_gr, int(i.paid)) for i in fake.installments]
+    assert sum(i["amount_gr"] for i in installments) == row["premium_gr"]
+    coverages = rows(db_path, "SELECT * FROM coverages WHERE policy_id = ? ORDER BY code", row["id"])
+    assert [(c["code"], c["name"], c["sum_insured_gr"], c["premium_gr"]) for c in coverages] == sorted(
+        (c.code, c.name, c.sum_insured_gr, c.premium_gr) for c in fake.coverages)
+
+
+def test_period_imports_motor_policies_of_every_insurer(user_context, run_cli, db_path):
+    with InslyPortal() as portal:
+        login(user_context, portal)
+        result = run_cli("period", "--app", "insly", *PERIOD, "--yes")
+        assert result.returncode == 0, output(result)
+
+        expected = motor(portal)
+        assert len(portal.policies) > 50  # two pages of 50
+        stored = rows(db_path, "SELECT id FROM policies")
+        assert {r["id"] for r in stored} == {portal.key_of(p) for p in expected}
+        for fake in expected:
+            assert_stored_as_generated(db_path, portal, fake)
+
+        # Two insurers under one number: two policies, one row each.
+        first, second = portal.special["shared_number"]
+        assert first.number == second.number and portal.code_of(first) != portal.code_of(second)
+        assert len(rows(db_path, "SELECT id FROM policies WHERE number = ?", first.number)) == 2
+        slash = portal.special["slash_number"][0]
+        assert "/" in slash.number and rows(db_path, "SELECT id FROM policies WHERE id = ?", portal.key_of(slash))
+        names = {r["name"] for r in rows(db_path, "SELECT name FROM clients")}
+        assert {p.holder.name for p in portal.special["tricky"]} <= names
+        assert any("[bold red]" in n for n in names) and any("<" in n for n in names) and any('"' in n for n in names)
+        assert rows(db_path, "SELECT vehicle_id FROM policies WHERE id = ?",
+                    portal.key_of(portal.special["no_vehicle_keys"][0])) == [{"vehicle_id": None}]
+
+        # Every other product group is listed and reported as skipped, its detail never fetched.
+        skipped = [p for p in portal.policies if p.line != "motor"]
+        assert {p.line for p in skipped} == {"property", "travel", "life", "other"}
+        for group in ("property", "travel", "life", "other"):
+            assert f"product_group {group}" in result.stdout
+        assert sorted(detail_ids(portal)) == sorted(p.extra["policy_id"] for p in expected)
+
+        # The front end's own requests: JSON filter, pages 1..pages, the tab's token and JSON headers.
+        token = next(s["token"] for s in portal.sessions.values() if s.get("user"))
+        posts = [e for e in portal.api_log if e["method"] == "POST"]
+        assert [e["body"] for e in posts] == [
+            {"filter": {"issue_date_from": "01.11.2026", "issue_date_to": "16.11.2026"}, "page": page, "per_page": 50}
+            for page in (1, 2)
+        ]
+        assert all(e["csrf"] == token and e["accept"] == "application/json" for e in portal.api_log)
+        assert all(e["content_type"] == "application/json" for e in posts)
+
+
+def test_unknown_insurer_and_odd_group_are_red_the_rest_stored(user_context, run_cli, db_path):
+    with InslyPortal(unknown_insurer="Nowe TU \"Przyszłość\" S.A.", bad_group="boat") as portal:
+        login(user_context, portal)
+        result = run_cli("period", "--app", "insly", *PERIOD, "--yes")
+        assert result.returncode == 1, output(result)
+        unknown = portal.special["unknown_insurer"][0]
+        odd = portal.special["bad_group"][0]
+        assert "'Nowe TU \"Przyszłość\" S.A.'" in result.stdout and unknown.number in result.stdout
+        assert "'boat'" in result.stdout and odd.number in result.stdout
+        numbers = {r["number"] for r in rows(db_path, "SELECT number FROM policies")}
+        assert unknown.number not in numbers and odd.number not in numbers
+        assert {portal.key_of(p) for p in motor(portal)} == {r["id"] for r in rows(db_path, "SELECT id FROM policies")}
+        assert unknown.extra["policy_id"] not in detail_ids(portal)
+        assert odd.extra["policy_id"] not in detail_ids(portal)
+
+
+def test_failing_and_garbage_policies_are_red_the_others_stored(user_context, run_cli, db_path):
+    with InslyPortal(count=30) as portal:
+        broken, garbled = motor(portal)[2], motor(portal)[4]
+        portal.fail, portal.garbage = {broken.number}, {garbled.number}
+        login(user_context, portal)
+        result = run_cli("period", "--app", "insly", *PERIOD, "--yes")
+        assert result.returncode == 1, output(result)
+        reason = f'Insly failed to read policy {broken.number}: the app answered HTTP 500 "Server Error".'
+        assert reason in result.stdout
+        assert garbled.number in result.stdout and "not valid JSON" in result.stdout
+        stored = {r["id"] for r in rows(db_path, "SELECT id FROM policies")}
+        assert stored == {portal.key_of(p) for p in motor(portal)} - {portal.key_of(broken), portal.key_of(garbled)}
+        assert not rows(db_path, "SELECT * FROM installments WHERE policy_id IN (?, ?)",
+                        portal.key_of(broken), portal.key_of(garbled))
+
+
+def test_session_expired_during_details_stops_and_keeps_what_was_stored(user_context, run_cli, db_path):
+    # Two list pages, then ten details answer before the session dies (401 on GET).
+    with InslyPortal(expire_after=12) as portal:
+        login(user_context, portal)
+        result = run_cli("period", "--app", "insly", *PERIOD, "--yes")
+        assert result.returncode == 3, output(result)
+        assert '"Unauthenticated."' in output(result) and "reload the Insly tab" in output(result)
+        stored = {r["id"] for r in rows(db_path, "SELECT id FROM policies")}
+        requested = {portal.key_of(portal.by_id[i]) for i in detail_ids(portal)}
+        # Two reads run at once, so the request that met the dead session may be either of the last two.
+        assert len(stored) == 10 and stored < requested and len(requested) <= 12
+
+
+def test_session_expired_during_the_list_stops_with_nothing_stored(user_context, run_cli, db_path):
+    with InslyPortal(expire_after=1) as portal:
+        login(user_context, portal)
+        result = run_cli("period", "--app", "insly", *PERIOD, "--yes")
+        assert result.returncode == 3, output(result)
+        assert '"CSRF token mismatch."' in output(result) and "reload the Insly tab" in output(result)
+        assert rows(db_path, "SELECT id FROM policies") == []
+
+
+def test_stale_token_after_a_login_in_another_tab_asks_to_reload(user_context, run_cli, db_path):
+    with InslyPortal(count=5) as portal:
+        login(user_context, portal)
+        # The session times out; the user logs in again in another tab and closes it. The first tab still
+        # shows the old page: its cookie is now the new session's, its meta token the old one's.
+        portal.expire_all()
+        login(user_context, portal).close()
+        result = run_cli("period", "--app", "insly", *PERIOD, "--yes")
+        assert result.returncode == 3, output(result)
+        assert "reload the Insly tab" in output(result)
+        assert [e["method"] for e in portal.api_log] == ["POST"]
+
+
+TABLES = ("installments", "coverages", "clients", "vehicles")
+
+
+def test_second_run_adds_nothing_and_include_stored_keeps_one_row(user_context, run_cli, db_path):
+    with InslyPortal(count=20) as portal:
+        login(user_context, portal)
+        assert run_cli("period", "--app", "insly", *PERIOD, "--yes").returncode == 0
+        first = rows(db_path, "SELECT id, imported_at FROM policies ORDER BY id")
+        counts = [rows(db_path, f"SELECT count(*) AS n FROM {t}")[0]["n"] for t in TABLES]
+        assert len(first) == len(motor(portal)) > 5
+        reads = len(detail_ids(portal))
+
+        again = run_cli("period", "--app", "insly", *PERIOD, "--yes")
+        assert again.returncode == 0, output(again)
+        assert rows(db_path, "SELECT id, imported_at FROM policies ORDER BY id") == first
+        assert len(detail_ids(portal)) == reads  # nothing fetched again
+
+        forced = run_cli("period", "--app", "insly", *PERIOD, "--yes", "--include-stored")
+        assert forced.returncode == 0, output(forced)
+        assert [r["id"] for r in rows(db_path, "SELECT id FROM policies ORDER BY id")] == [r["id"] for r in first]
+        assert len(detail_ids(portal)) == 2 * reads
+        assert [rows(db_path, f"SELECT count(*) AS n FROM {t}")[0]["n"] for t in TABLES] == counts
+
+
+def test_policy_by_number_then_refresh(user_context, run_cli, db_path):
+    with InslyPortal() as portal:
+        login(user_context, portal)
+        fake = portal.special["slash_number"][0]
+        result = run_cli("policy", fake.number, "--app", "insly", "--yes")
+        assert result.returncode == 0, output(result)
+        assert [r["id"] for r in rows(db_path, "SELECT id FROM policies")] == [portal.key_of(fake)]
+        assert_stored_as_generated(db_path, portal, fake)
+        lookup = [e for e in portal.api_log if e["method"] == "POST"]
+        assert [e["body"] for e in lookup] == [{"filter": {"policy_no": fake.number}, "page": 1, "per_page": 50}]
+
+        fake.installments[0].paid = not fake.installments[0].paid
+        fake.status = "cancelled"
+        refreshed = run_cli("refresh", fake.number, "--yes")
+        assert refreshed.returncode == 0, output(refreshed)
+        assert rows(db_path, "SELECT status FROM policies") == [{"status": "cancelled"}]
+        assert_stored_as_generated(db_path, portal, fake)
+
+
+def test_policy_number_of_two_insurers_imports_both(user_context, run_cli, db_path):
+    with InslyPortal() as portal:
+        login(user_context, portal)
+        first, second = portal.special["shared_number"]
+        result = run_cli("policy", first.number, "--app", "insly", "--yes")
+        assert result.returncode == 0, output(result)
+        stored = {r["id"] for r in rows(db_path, "SELECT id FROM policies")}
+        assert stored == {portal.key_of(first), portal.key_of(second)}
+        assert_stored_as_generated(db_path, portal, first)
+        assert_stored_as_generated(db_path, portal, second)
+
+
+def test_policy_number_outside_motor_is_reported_and_not_fetched(user_context, run_cli, db_path):
+    with InslyPortal(count=20) as portal:
+        login(user_context, portal)
+        other = next(p for p in portal.policies if p.line == "property")
+        result = run_cli("policy", other.number, "--app", "insly", "--yes")
+        assert result.returncode == 1, output(result)
+        assert "product_group property" in result.stdout
+        assert detail_ids(portal) == [] and rows(db_path, "SELECT id FROM policies") == []
+
+
+def test_unknown_and_malformed_numbers(user_context, run_cli, db_path):
+    with InslyPortal(count=5) as portal:
+        login(user_context, portal)
+        unknown = run_cli("policy", "ZD/2099/000001", "--app", "insly", "--yes")
+        assert unknown.returncode == 1, output(unknown)
+        assert "Insly has no policy number ZD/2099/000001." in unknown.stdout
+        malformed = run_cli("policy", "ZD_2026#1", "--app", "insly", "--yes")
+        assert malformed.returncode == 2, output(malformed)
+        assert "1 to 40 letters, digits, slashes and hyphens" in output(malformed)
+        assert [e["body"]["filter"] for e in portal.api_log] == [{"policy_no": "ZD/2099/000001"}]
+        assert rows(db_path, "SELECT id FROM policies") == []
+
+
+def test_tab_on_the_login_page_is_not_logged_in(user_context, run_cli, db_path):
+    with InslyPortal(count=5) as portal:
+        user_context.new_page().goto(portal.login_url)
+        result = run_cli("period", "--app", "insly", *PERIOD, "--yes")
+        assert result.returncode == 3, output(result)
+        assert "is not logged in. Log in to Insly in that tab" in output(result)
+        assert portal.api_log == []
+
+
+def test_tabs_of_two_tenants_stop_with_both_named(user_context, run_cli, db_path):
+    with InslyPortal(count=5) as portal:
+        login(user_context, portal)
+        login(user_context, portal, host=OTHER_TENANT)
+        result = run_cli("period", "--app", "insly", *PERIOD, "--yes")
+        assert result.returncode == 2, output(result)
+        assert portal.HOSTS[0] in output(result) and OTHER_TENANT in output(result)
+        assert portal.api_log == [] and rows(db_path, "SELECT id FROM policies") == []
