@@ -319,11 +319,17 @@ async def run_period(options: Options, ui: UI, start: date, end: date) -> Summar
         rows: list[Row] = []
         seen: set[str] = set()
         for first, last in windows(start, end):
-            async for item in adapter.list_policies(first, last):
-                if item.key in seen and item.insurer is not None:
-                    continue
-                seen.add(item.key)
-                rows.append(_row(len(rows) + 1, item, stored, options, overwrite=False))
+            try:
+                async for item in adapter.list_policies(first, last):
+                    if item.key in seen and item.insurer is not None:
+                        continue
+                    seen.add(item.key)
+                    rows.append(_row(len(rows) + 1, item, stored, options, overwrite=False))
+            except PolicyError as exc:  # without the whole list nothing can be chosen: stop cleanly
+                raise EnvironmentProblem(
+                    f"The list of policies issued from {first.isoformat()} to {last.isoformat()} could not be "
+                    f"read, so nothing was imported. {exc.reason}"
+                ) from exc
         return await _run(adapter, context, db, rows, ui, options, select=True)
 
 
