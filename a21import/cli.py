@@ -48,7 +48,7 @@ def _options(cdp: str, db: Path | None, app_id: str | None, source: str | None, 
 
 def _run(build, job, *, json_output: bool = False) -> None:
     """Runs one command: builds options, runs the job, prints and exits with the right code."""
-    from a21import.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, A21Error
+    from a21import.errors import EXIT_FAILED, EXIT_OK, A21Error
     from a21import.importer import State
     from a21import.ui import JsonUI, RichUI
 

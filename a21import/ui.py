@@ -8,7 +8,7 @@ import sys
 
 from rich.console import Console
 from rich.live import Live
-from rich.prompt import Confirm, Prompt
+from rich.prompt import Confirm
 from rich.table import Table
 from rich.text import Text
 

@@ -17,6 +17,12 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 
 
+def pytest_collection_modifyitems(config, items):
+    """Unit tests first: once the session's sync Playwright runs, it holds an event loop in this
+    thread, and the unit tests' own asyncio.run() would refuse to start."""
+    items.sort(key=lambda item: item.get_closest_marker("integration") is not None)
+
+
 @pytest.fixture(scope="session")
 def chromium():
     with Chromium() as browser:

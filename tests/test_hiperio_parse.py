@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 from werkzeug.test import Client as WsgiClient
 
-from a21import.errors import BadInput, NotLoggedIn, ParseError, PolicyError, PolicyNotFound
+from a21import.errors import (
+    BadInput,
+    NotLoggedIn,
+    ParseError,
+    PolicyError,
+    PolicyNotFound,
+)
 from a21import.insurers import hiperio
 from a21import.insurers.base import FetchResponse
 from a21import.insurers.hiperio import (

@@ -32,7 +32,15 @@ from a21import.insurers.insly import (
     parse_policy,
     parse_tab_page,
 )
-from a21import.model import INSURERS, Client, Coverage, Installment, ListedPolicy, Policy, Vehicle
+from a21import.model import (
+    INSURERS,
+    Client,
+    Coverage,
+    Installment,
+    ListedPolicy,
+    Policy,
+    Vehicle,
+)
 from tests.fixtures import insly_portal
 
 DATA = Path(__file__).resolve().parent / "data" / "insly"

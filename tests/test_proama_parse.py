@@ -11,7 +11,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from a21import.errors import BadInput, EnvironmentProblem, NotLoggedIn, OutOfScope, ParseError, PolicyError, PolicyNotFound
+from a21import.errors import (
+    BadInput,
+    EnvironmentProblem,
+    NotLoggedIn,
+    OutOfScope,
+    ParseError,
+    PolicyError,
+    PolicyNotFound,
+)
 from a21import.insurers.base import FetchResponse
 from a21import.insurers.proama import (
     SKIP_NOT_INDIVIDUAL,

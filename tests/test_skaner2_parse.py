@@ -12,7 +12,14 @@ from urllib.parse import quote
 import pytest
 from werkzeug.test import Client as WsgiClient
 
-from a21import.errors import BadInput, EnvironmentProblem, NotLoggedIn, ParseError, PolicyError, PolicyNotFound
+from a21import.errors import (
+    BadInput,
+    EnvironmentProblem,
+    NotLoggedIn,
+    ParseError,
+    PolicyError,
+    PolicyNotFound,
+)
 from a21import.insurers import skaner2
 from a21import.insurers.base import FetchResponse
 from a21import.insurers.skaner2 import (
@@ -30,7 +37,13 @@ from a21import.insurers.skaner2 import (
 from a21import.model import INSURERS as CANONICAL_INSURERS
 from a21import.model import Client, Coverage, Installment, ListedPolicy, Vehicle
 from tests.conftest import DATA
-from tests.fixtures.skaner2_portal import ARRANT, PROFI, PUNKTA, Skaner2Portal, state_json
+from tests.fixtures.skaner2_portal import (
+    ARRANT,
+    PROFI,
+    PUNKTA,
+    Skaner2Portal,
+    state_json,
+)
 
 PAGES = DATA / "skaner2"
 

@@ -8,7 +8,14 @@ from datetime import date
 import pytest
 from werkzeug.test import Client as WsgiClient
 
-from a21import.errors import BadInput, EnvironmentProblem, NotLoggedIn, ParseError, PolicyError, PolicyNotFound
+from a21import.errors import (
+    BadInput,
+    EnvironmentProblem,
+    NotLoggedIn,
+    ParseError,
+    PolicyError,
+    PolicyNotFound,
+)
 from a21import.insurers import tuz
 from a21import.insurers.base import FetchResponse
 from a21import.model import Client, Coverage, Installment, ListedPolicy, Vehicle

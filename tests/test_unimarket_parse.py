@@ -12,7 +12,14 @@ from pathlib import Path
 import pytest
 from werkzeug.test import Client as WsgiClient
 
-from a21import.errors import BadInput, EnvironmentProblem, NotLoggedIn, ParseError, PolicyError, PolicyNotFound
+from a21import.errors import (
+    BadInput,
+    EnvironmentProblem,
+    NotLoggedIn,
+    ParseError,
+    PolicyError,
+    PolicyNotFound,
+)
 from a21import.insurers import get
 from a21import.insurers.base import FetchResponse
 from a21import.insurers.unimarket import (

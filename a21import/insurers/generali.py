@@ -39,7 +39,15 @@ from a21import.formats import (
     optional_json_number_to_gr,
 )
 from a21import.insurers.base import Adapter, FetchResponse, Tab
-from a21import.model import AppContext, Client, Coverage, Installment, ListedPolicy, Policy, Vehicle
+from a21import.model import (
+    AppContext,
+    Client,
+    Coverage,
+    Installment,
+    ListedPolicy,
+    Policy,
+    Vehicle,
+)
 
 APP_ID = "generali"
 TITLE = "Generali Merkury+"

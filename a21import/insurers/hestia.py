@@ -15,7 +15,15 @@ from typing import Any
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from selectolax.lexbor import LexborNode as Node
 
-from a21import.errors import BadInput, EnvironmentProblem, NotLoggedIn, ParseError, PolicyError, PolicyNotFound, WrongIdentity
+from a21import.errors import (
+    BadInput,
+    EnvironmentProblem,
+    NotLoggedIn,
+    ParseError,
+    PolicyError,
+    PolicyNotFound,
+    WrongIdentity,
+)
 from a21import.formats import (
     clean_registration,
     clean_vin,
@@ -28,7 +36,15 @@ from a21import.formats import (
     split_address,
 )
 from a21import.insurers.base import Adapter, FetchResponse
-from a21import.model import AppContext, Client, Coverage, Installment, ListedPolicy, Policy, Vehicle
+from a21import.model import (
+    AppContext,
+    Client,
+    Coverage,
+    Installment,
+    ListedPolicy,
+    Policy,
+    Vehicle,
+)
 
 HOST = "ihestia.ergohestia.pl"
 SEARCH_PATH = "/polisy/szukaj"

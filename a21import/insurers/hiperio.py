@@ -15,10 +15,30 @@ from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
-from a21import.errors import BadInput, NotLoggedIn, ParseError, PolicyError, PolicyNotFound
-from a21import.formats import clean_registration, clean_vin, decimal_to_gr, empty_to_none, iso_date
+from a21import.errors import (
+    BadInput,
+    NotLoggedIn,
+    ParseError,
+    PolicyError,
+    PolicyNotFound,
+)
+from a21import.formats import (
+    clean_registration,
+    clean_vin,
+    decimal_to_gr,
+    empty_to_none,
+    iso_date,
+)
 from a21import.insurers.base import Adapter, FetchResponse
-from a21import.model import AppContext, Client, Coverage, Installment, ListedPolicy, Policy, Vehicle
+from a21import.model import (
+    AppContext,
+    Client,
+    Coverage,
+    Installment,
+    ListedPolicy,
+    Policy,
+    Vehicle,
+)
 
 APP_ID = "hiperio"
 TITLE = "ASF Premium Hiperio"

@@ -37,7 +37,15 @@ from a21import.formats import (
     pl_date,
 )
 from a21import.insurers.base import Adapter, FetchResponse
-from a21import.model import AppContext, Client, Coverage, Installment, ListedPolicy, Policy, Vehicle
+from a21import.model import (
+    AppContext,
+    Client,
+    Coverage,
+    Installment,
+    ListedPolicy,
+    Policy,
+    Vehicle,
+)
 
 APP_ID = "insly"
 TITLE = "INSLY"

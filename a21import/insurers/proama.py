@@ -24,9 +24,24 @@ from a21import.errors import (
     PolicyError,
     PolicyNotFound,
 )
-from a21import.formats import clean_registration, clean_vin, empty_to_none, grosze_int, iso_date, optional_grosze_int
+from a21import.formats import (
+    clean_registration,
+    clean_vin,
+    empty_to_none,
+    grosze_int,
+    iso_date,
+    optional_grosze_int,
+)
 from a21import.insurers.base import Adapter, FetchResponse, Tab
-from a21import.model import AppContext, Client, Coverage, Installment, ListedPolicy, Policy, Vehicle
+from a21import.model import (
+    AppContext,
+    Client,
+    Coverage,
+    Installment,
+    ListedPolicy,
+    Policy,
+    Vehicle,
+)
 
 APP_ID = "proama"
 TITLE = "Proama ProAgent"

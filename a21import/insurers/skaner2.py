@@ -21,7 +21,14 @@ from urllib.parse import quote, urlencode
 
 from selectolax.lexbor import LexborHTMLParser
 
-from a21import.errors import BadInput, EnvironmentProblem, NotLoggedIn, ParseError, PolicyError, PolicyNotFound
+from a21import.errors import (
+    BadInput,
+    EnvironmentProblem,
+    NotLoggedIn,
+    ParseError,
+    PolicyError,
+    PolicyNotFound,
+)
 from a21import.formats import (
     clean_registration,
     clean_vin,
@@ -32,7 +39,15 @@ from a21import.formats import (
     pl_date,
 )
 from a21import.insurers.base import Adapter, FetchResponse
-from a21import.model import AppContext, Client, Coverage, Installment, ListedPolicy, Policy, Vehicle
+from a21import.model import (
+    AppContext,
+    Client,
+    Coverage,
+    Installment,
+    ListedPolicy,
+    Policy,
+    Vehicle,
+)
 
 APP_ID = "skaner2"
 TITLE = "Skaner2"

@@ -15,7 +15,14 @@ from urllib.parse import quote, urlencode
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from a21import.errors import BadInput, EnvironmentProblem, NotLoggedIn, ParseError, PolicyError, PolicyNotFound
+from a21import.errors import (
+    BadInput,
+    EnvironmentProblem,
+    NotLoggedIn,
+    ParseError,
+    PolicyError,
+    PolicyNotFound,
+)
 from a21import.formats import (
     clean_registration,
     clean_vin,
@@ -26,7 +33,15 @@ from a21import.formats import (
     pl_amount_to_gr,
 )
 from a21import.insurers.base import Adapter, FetchResponse
-from a21import.model import AppContext, Client, Coverage, Installment, ListedPolicy, Policy, Vehicle
+from a21import.model import (
+    AppContext,
+    Client,
+    Coverage,
+    Installment,
+    ListedPolicy,
+    Policy,
+    Vehicle,
+)
 
 APP_ID = "tuz"
 TITLE = "TUZ SOBOL"

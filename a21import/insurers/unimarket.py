@@ -22,7 +22,14 @@ from a21import.errors import (
     PolicyError,
     PolicyNotFound,
 )
-from a21import.formats import clean_registration, clean_vin, decimal_to_gr, empty_to_none, iso_date, warsaw_date
+from a21import.formats import (
+    clean_registration,
+    clean_vin,
+    decimal_to_gr,
+    empty_to_none,
+    iso_date,
+    warsaw_date,
+)
 from a21import.insurers.base import Adapter, FetchResponse
 from a21import.model import (
     PRODUCT_LINES,

@@ -45,7 +45,15 @@ from a21import.formats import (
     pl_date,
 )
 from a21import.insurers.base import Adapter, FetchResponse, Tab
-from a21import.model import AppContext, Client, Coverage, Installment, ListedPolicy, Policy, Vehicle
+from a21import.model import (
+    AppContext,
+    Client,
+    Coverage,
+    Installment,
+    ListedPolicy,
+    Policy,
+    Vehicle,
+)
 
 APP_ID = "warta"
 
