@@ -232,7 +232,9 @@ async def _confirm(adapter: Adapter, options: Options, ui: UI) -> AppContext:
                                     actual=context.identity)
             ui.wait_for_switch(message)
             continue
-        if ui.interactive and not options.yes and not ui.confirm_context(context):
+        if not ui.interactive or options.yes:
+            ui.note(context.description)  # said, not asked: the record of what was read
+        elif not ui.confirm_context(context):
             if not adapter.identities:
                 raise Cancelled("Nothing was imported, as you asked.")
             expected = ui.choose("Which identity do you need?", [(code, code) for code in adapter.identities])
