@@ -150,8 +150,8 @@ async def connect(browser: Browser, options: Options, ui: UI, *, for_period: boo
     if for_period and adapter_cls.period_needs_source and source is None:
         source = _ask(ui, options, f"Which system of {adapter_cls.title} should be listed?",
                       list(adapter_cls.sources.items()), "--source")
-    adapter = await _logged_in(adapter_cls, tabs, source)
-    context = await _confirm(adapter, options, ui)
+    adapter, context = await _logged_in(adapter_cls, tabs, source)
+    context = await _confirm(adapter, options, ui, context)
     return adapter, context
 
 
@@ -207,30 +207,32 @@ def _choose_tab(browser: Browser, options: Options, ui: UI) -> tuple[type[Adapte
     return adapter_cls, tabs, source
 
 
-async def _logged_in(adapter_cls: type[Adapter], tabs: list[PageTab], source: str | None) -> Adapter:
+async def _logged_in(adapter_cls: type[Adapter], tabs: list[PageTab],
+                     source: str | None) -> tuple[Adapter, AppContext]:
     """The first tab of the host that is logged in (sessionStorage apps differ from tab to tab)."""
     first_problem: NotLoggedIn | None = None
     for tab in tabs:
         adapter = adapter_cls(tab, source)
         try:
-            await adapter.context()
-            return adapter
+            return adapter, await adapter.context()
         except NotLoggedIn as exc:
             first_problem = first_problem or exc
     assert first_problem is not None
     raise first_problem
 
 
-async def _confirm(adapter: Adapter, options: Options, ui: UI) -> AppContext:
+async def _confirm(adapter: Adapter, options: Options, ui: UI, context: AppContext | None = None) -> AppContext:
+    """Checks and confirms the identity; after each switch the tab is read again."""
     expected = options.identity
     while True:
-        context = await adapter.context()
+        context = context or await adapter.context()
         if expected is not None and context.identity != expected:
             message = adapter.switch_instruction(expected, context.identity_label or context.identity)
             if not ui.interactive or options.yes:
                 raise WrongIdentity(f"{message} Then run the command again.", expected=expected,
                                     actual=context.identity)
             ui.wait_for_switch(message)
+            context = None
             continue
         if not ui.interactive or options.yes:
             ui.note(context.description)  # said, not asked: the record of what was read
@@ -238,6 +240,7 @@ async def _confirm(adapter: Adapter, options: Options, ui: UI) -> AppContext:
             if not adapter.identities:
                 raise Cancelled("Nothing was imported, as you asked.")
             expected = ui.choose("Which identity do you need?", [(code, code) for code in adapter.identities])
+            context = None
             continue
         return context
 
