@@ -88,9 +88,13 @@ class OutOfScope(PolicyError):
 
 
 class Interrupted(A21Error):
-    """The user pressed Ctrl-C."""
+    """The user pressed Ctrl-C. `summary` holds the rows as they stood when the import stopped."""
 
     exit_code = EXIT_INTERRUPTED
+
+    def __init__(self, message: str, *, summary: object = None):
+        super().__init__(message)
+        self.summary = summary
 
 
 class Throttled(PolicyError):

@@ -201,9 +201,31 @@ def mask_identifier(value: str | None) -> str:
     return value[:2] + "*" * (len(value) - 4) + value[-2:]
 
 
-def mask_identifiers_in(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """Masks the given identifiers wherever they stand in a message."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, mask_identifier(secret))
+# Identifier-shaped digits: a run of 9 to 14 digits, or a NIP written in groups (`526-104-08-28`).
+_ID_SHAPED = re.compile(r"(?<![0-9])(?:\d{3}([- ])\d{3}\1\d{2}\1\d{2}|\d{3}([- ])\d{2}\2\d{2}\2\d{3}|\d{9,14})(?![0-9])")
+
+
+def mask_personal_ids(text: str | None, keep: tuple[str, ...] = ()) -> str:
+    """Masks every PESEL, NIP or REGON standing in a message or log line (see `mask_identifier`).
+
+    Masked: any run of exactly 11 digits (the shape of a PESEL, even with a wrong checksum) and
+    any valid NIP or REGON. `keep` lists strings known to be safe, such as the policy's own number.
+    """
+    from stdnum.pl import nip, regon
+
+    if not text:
+        return text or ""
+    kept = [k for k in dict.fromkeys(keep) if k]
+    for i, safe in enumerate(kept):
+        text = text.replace(safe, f"\x00{i}\x00")
+
+    def replace(match: re.Match[str]) -> str:
+        digits = re.sub(r"[- ]", "", match.group(0))
+        if len(digits) == 11 or nip.is_valid(digits) or regon.is_valid(digits):
+            return mask_identifier(digits)
+        return match.group(0)
+
+    text = _ID_SHAPED.sub(replace, text)
+    for i, safe in enumerate(kept):
+        text = text.replace(f"\x00{i}\x00", safe)
     return text

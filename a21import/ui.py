@@ -4,7 +4,11 @@ app is shown as plain text, never as markup."""
 from __future__ import annotations
 
 import re
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from rich.console import Console
 from rich.live import Live
@@ -50,6 +54,20 @@ def parse_ranges(text: str, highest: int) -> set[int]:
     return chosen
 
 
+@contextmanager
+def _interruptible() -> Iterator[None]:
+    """Ctrl-C at a prompt stops the command at once. (While the import runs, asyncio turns Ctrl-C into
+    a cancellation that a blocking prompt would not see until Enter.)"""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 class RichUI:
     def __init__(self, *, interactive: bool, console: Console | None = None):
         self.interactive = interactive
@@ -61,10 +79,11 @@ class RichUI:
         self.console.print(Text(message))
 
     def _input(self, prompt: str) -> str:
-        try:
-            return self.console.input(prompt)
-        except EOFError as exc:
-            raise BadInput("No answer was given at the prompt; nothing more was done.") from exc
+        with _interruptible():
+            try:
+                return self.console.input(prompt)
+            except EOFError as exc:
+                raise BadInput("No answer was given at the prompt; nothing more was done.") from exc
 
     def choose(self, question: str, options: list[tuple[str, str]]) -> str:
         self.console.print(Text(question))
@@ -78,7 +97,8 @@ class RichUI:
     def confirm_context(self, context: AppContext) -> bool:
         self.console.print(Text(context.description))
         try:
-            return Confirm.ask("Is this the right identity and app?", console=self.console, default=True)
+            with _interruptible():
+                return Confirm.ask("Is this the right identity and app?", console=self.console, default=True)
         except EOFError as exc:
             raise BadInput("No answer was given at the prompt; nothing more was done.") from exc
 
