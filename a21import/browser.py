@@ -24,7 +24,8 @@ CONNECT_TIMEOUT_MS = 10_000
 # Runs inside the tab: the app's own URL, with the tab's cookies, as its front end would.
 _FETCH_JS = """async ({url, method, headers, body}) => {
   const r = await fetch(url, {method, headers, body, credentials: 'same-origin', redirect: 'follow', cache: 'no-store'});
-  return {status: r.status, url: r.url, text: await r.text(), contentType: r.headers.get('content-type') || ''};
+  return {status: r.status, url: r.url, text: await r.text(), contentType: r.headers.get('content-type') || '',
+          retryAfter: r.headers.get('retry-after')};
 }"""
 
 
@@ -79,7 +80,8 @@ class PageTab:
         self, url: str, *, method: str = "GET", headers: dict[str, str] | None = None, body: str | None = None
     ) -> FetchResponse:
         data = await self.evaluate(_FETCH_JS, {"url": url, "method": method, "headers": headers or {}, "body": body})
-        return FetchResponse(status=data["status"], url=data["url"], text=data["text"], content_type=data["contentType"])
+        return FetchResponse(status=data["status"], url=data["url"], text=data["text"], content_type=data["contentType"],
+                             retry_after=data.get("retryAfter"))
 
     async def evaluate(self, expression: str, arg: Any = None) -> Any:
         from playwright.async_api import Error as PlaywrightError

@@ -28,7 +28,6 @@ from a21import.errors import (
     NoTab,
     NotLoggedIn,
     PolicyError,
-    Throttled,
     WrongIdentity,
 )
 from a21import.insurers.base import Adapter
@@ -36,8 +35,6 @@ from a21import.model import AppContext, ListedPolicy
 from a21import.periods import windows
 
 MAX_CONCURRENCY = 8
-THROTTLE_RETRIES = 3
-THROTTLE_BACKOFF_S = 1.0
 
 
 class State(str, enum.Enum):
@@ -260,45 +257,41 @@ def _row(index: int, item: ListedPolicy, stored: set[str], options: Options, *, 
 
 async def import_rows(adapter: Adapter, db: sqlite_utils.Database, rows: list[Row], ui: UI,
                       concurrency: int = 1) -> A21Error | None:
-    """Reads and stores the marked rows; returns the environment problem that stopped it, if any."""
-    gate = asyncio.Semaphore(concurrency)
+    """Reads and stores the marked rows; returns the environment problem that stopped it, if any.
+
+    `concurrency` workers take the marked rows in list order; the adapter's pacer keeps at most that
+    many requests in flight and fewer when the app asks to slow down. Each policy is written as soon
+    as it is read and then dropped: only the rows stay in memory."""
+    adapter.pacer.reset(concurrency)
     stop: list[A21Error] = []
+    queue = iter([row for row in rows if row.state is State.MARKED])
 
     async def one(row: Row) -> None:
-        async with gate:
-            if stop:
-                row.state, row.reason = State.NOT_READ, "Not read: the import stopped before this policy."
-                ui.row_changed(row)
-                return
-            row.state = State.READING
+        if stop:
+            row.state, row.reason = State.NOT_READ, "Not read: the import stopped before this policy."
             ui.row_changed(row)
-            try:
-                policy = await _read_with_backoff(adapter, row.item)
-                database.save_policy(db, policy)
-                row.state, row.reason = State.DONE, None
-            except PolicyError as exc:
-                row.state, row.reason = State.FAILED, exc.reason
-            except A21Error as exc:
-                stop.append(exc)
-                row.state, row.reason = State.NOT_READ, "Not read: the import stopped at this policy."
-            except Exception as exc:  # one policy's surprise never stops the others
-                row.state = State.FAILED
-                row.reason = f"The app's answer for this policy could not be read ({type(exc).__name__}: {exc})."
-            ui.row_changed(row)
-
-    await asyncio.gather(*(one(row) for row in rows if row.state is State.MARKED))
-    return stop[0] if stop else None
-
-
-async def _read_with_backoff(adapter: Adapter, item: ListedPolicy):
-    for attempt in range(1, THROTTLE_RETRIES + 1):
+            return
+        row.state = State.READING
+        ui.row_changed(row)
         try:
-            return await adapter.read_policy(item)
-        except Throttled:
-            if attempt == THROTTLE_RETRIES:
-                raise
-            await asyncio.sleep(THROTTLE_BACKOFF_S * 2 ** (attempt - 1))
-    raise AssertionError("unreachable")
+            database.save_policy(db, await adapter.read_policy(row.item))
+            row.state, row.reason = State.DONE, None
+        except PolicyError as exc:  # Throttled too: the pacer already slowed down and tried again
+            row.state, row.reason = State.FAILED, exc.reason
+        except A21Error as exc:
+            stop.append(exc)
+            row.state, row.reason = State.NOT_READ, "Not read: the import stopped at this policy."
+        except Exception as exc:  # one policy's surprise never stops the others
+            row.state = State.FAILED
+            row.reason = f"The app's answer for this policy could not be read ({type(exc).__name__}: {exc})."
+        ui.row_changed(row)
+
+    async def worker() -> None:
+        for row in queue:  # one shared iterator: each row goes to exactly one worker
+            await one(row)
+
+    await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
+    return stop[0] if stop else None
 
 
 async def _run(adapter: Adapter, context: AppContext, db: sqlite_utils.Database, rows: list[Row], ui: UI,

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from a21import.errors import ParseError
 from a21import.model import AppContext, ListedPolicy, Policy
+from a21import.pacing import Pacer
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class FetchResponse:
     url: str
     text: str
     content_type: str = ""
+    retry_after: str | None = None  # the Retry-After header, when the app sent one
 
     @property
     def path(self) -> str:
@@ -68,10 +70,26 @@ class Adapter(ABC):
     period_needs_source: ClassVar[bool] = False
     # The identity/section codes --identity accepts; empty when the app has none.
     identities: ClassVar[tuple[str, ...]] = ()
+    # False when the app documents 503 as its own failure of one request (then only 429 slows down).
+    throttle_503: ClassVar[bool] = True
 
     def __init__(self, tab: Tab, source: str | None = None):
         self.tab = tab
         self.source = source
+        # Every request of this adapter shares it; the import sets its limit to --concurrency.
+        self.pacer = Pacer()
+
+    async def fetch(
+        self, url: str, *, method: str = "GET", headers: dict[str, str] | None = None, body: str | None = None,
+        throttle_503: bool | None = None,
+    ) -> FetchResponse:
+        """`self.tab.fetch` within the pacer's limit: 429 (and 503 unless `throttle_503` is False) slows
+        down and sends the request again; after a few tries it raises Throttled."""
+        return await self.pacer.send(
+            lambda: self.tab.fetch(url, method=method, headers=headers, body=body),
+            throttle_503=self.throttle_503 if throttle_503 is None else throttle_503,
+            what=f"{urlsplit(url).path} of {self.title}",
+        )
 
     @classmethod
     @abstractmethod

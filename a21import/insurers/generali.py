@@ -439,7 +439,7 @@ class GeneraliAdapter(Adapter):
             headers = dict(ACCEPT_JSON)
             if token:
                 headers[XSRF_HEADER] = token
-            response = await self.tab.fetch(url, headers=headers)
+            response = await self.fetch(url, headers=headers)
             if response.status == STATUS_SESSION_EXPIRED or response.path == LOGIN_PATH:
                 raise NotLoggedIn(
                     f"The {APP_NAME} session has expired. Log in to {APP_NAME} again in the same tab and "

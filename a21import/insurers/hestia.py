@@ -330,7 +330,7 @@ class HestiaAdapter(Adapter):
 
     async def _get(self, path: str) -> str:
         """Fetches a page in the tab and checks session and identity; returns its HTML."""
-        response: FetchResponse = await self.tab.fetch(path)
+        response: FetchResponse = await self.fetch(path)
         tree = HTMLParser(response.text)
         label = page_identity(tree)
         if response.path == LOGIN_PATH or label is None:

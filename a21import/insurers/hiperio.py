@@ -485,7 +485,7 @@ class HiperioAdapter(Adapter):
 
     # -- requests ----------------------------------------------------------------------------------
     async def _get(self, url: str) -> FetchResponse:
-        response = await self.tab.fetch(url, headers=API_HEADERS)
+        response = await self.fetch(url, headers=API_HEADERS)
         error = parse_error(response.text)
         if response.status == 401 or (error is not None and error[0] == SESSION_EXPIRED):
             message = error[1] if error else f"HTTP {response.status}."

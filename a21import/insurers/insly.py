@@ -481,12 +481,12 @@ class InslyAdapter(Adapter):
 
     async def _post(self, path: str, body: dict) -> FetchResponse:
         headers = {**await self._headers(), "Content-Type": JSON_TYPE}
-        response = await self.tab.fetch(path, method="POST", headers=headers, body=json.dumps(body))
+        response = await self.fetch(path, method="POST", headers=headers, body=json.dumps(body))
         self._check_session(response)
         return response
 
     async def _get(self, path: str) -> FetchResponse:
-        response = await self.tab.fetch(path, method="GET", headers=await self._headers())
+        response = await self.fetch(path, method="GET", headers=await self._headers())
         self._check_session(response)
         return response
 

@@ -407,7 +407,7 @@ class ProamaAdapter(Adapter):
         return self._headers
 
     async def _get(self, url: str) -> FetchResponse:
-        response = await self.tab.fetch(url, headers=await self._auth_headers())
+        response = await self.fetch(url, headers=await self._auth_headers())
         if response.status == 401:
             _kod, komunikat = parse_error(response.text)
             raise NotLoggedIn(SESSION_EXPIRED.format(komunikat=komunikat or f"HTTP 401 {KOD_UNAUTHORISED}"))

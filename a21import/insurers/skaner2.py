@@ -464,7 +464,7 @@ class Skaner2Adapter(Adapter):
         page, pages = 1, 1
         while page <= pages:
             query = urlencode({PARAM_FROM: fmt_pl_date(date_from), PARAM_TO: fmt_pl_date(date_to), PARAM_PAGE: page})
-            response = await self.tab.fetch(f"{LIST_PATH}?{query}")
+            response = await self.fetch(f"{LIST_PATH}?{query}")
             try:
                 listing = parse_list_state(self._state(response, policy_page=False))
             except ParseError as exc:
@@ -479,7 +479,7 @@ class Skaner2Adapter(Adapter):
             page += 1
 
     async def lookup(self, number: str) -> list[ListedPolicy]:
-        response = await self.tab.fetch(f"{LIST_PATH}?{PARAM_NUMBER}={quote(number, safe='')}")
+        response = await self.fetch(f"{LIST_PATH}?{PARAM_NUMBER}={quote(number, safe='')}")
         listing = parse_list_state(self._state(response, policy_page=False))
         items = [item for item in listing.items if item.number == number]
         if not items:
@@ -489,7 +489,7 @@ class Skaner2Adapter(Adapter):
     async def read_policy(self, item: ListedPolicy) -> Policy:
         if not isinstance(item.ref, str) or not item.ref:
             raise PolicyError(f"The policy {item.number} has no Skaner2 id, so its detail cannot be read.")
-        response = await self.tab.fetch(DETAIL_PATH.format(id=quote(item.ref, safe="")))
+        response = await self.fetch(DETAIL_PATH.format(id=quote(item.ref, safe="")))
         state = self._state(response, policy_page=True)
         return parse_policy_state(state, self.source_system, number=item.number)
 

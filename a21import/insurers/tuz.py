@@ -421,7 +421,7 @@ class TuzAdapter(Adapter):
 
     async def _get(self, url: str) -> FetchResponse:
         """GET from inside the tab; the login page at the end of the redirects means the session is gone."""
-        response = await self.tab.fetch(url)
+        response = await self.fetch(url)
         if is_login_page(response):
             raise NotLoggedIn(SESSION_EXPIRED)
         return response

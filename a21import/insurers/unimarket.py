@@ -186,7 +186,7 @@ class UnimarketAdapter(Adapter):
 
     async def _graphql(self, operation: str, query: str, variables: dict[str, Any]) -> FetchResponse:
         body = json.dumps({"operationName": operation, "query": query, "variables": variables})
-        return await self.tab.fetch(GRAPHQL_PATH, method="POST", headers=dict(GRAPHQL_HEADERS), body=body)
+        return await self.fetch(GRAPHQL_PATH, method="POST", headers=dict(GRAPHQL_HEADERS), body=body)
 
 
 def _list_problem(reason: str) -> EnvironmentProblem:

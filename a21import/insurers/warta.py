@@ -804,7 +804,7 @@ class WartaAdapter(Adapter):
         return self._agent
 
     async def _api(self, path: str, *, number: str | None = None) -> Any:
-        response = await self.tab.fetch(path, headers=API_HEADERS)
+        response = await self.fetch(path, headers=API_HEADERS)
         error = majatek_error(response.status, response.path, response.text, number=number)
         if error is not None:
             raise error
@@ -822,7 +822,8 @@ class WartaAdapter(Adapter):
 
     # -- ZYCIE requests -----------------------------------------------------------------------
     async def _page(self, path: str, *, number: str | None = None) -> FetchResponse:
-        response = await self.tab.fetch(path)
+        # ePlatforma's 503 is its documented failure of one policy, not a request to slow down.
+        response = await self.fetch(path, throttle_503=False)
         error = zycie_error(response.status, response.path, response.text, number=number)
         if error is not None:
             raise error
