@@ -3,12 +3,28 @@ messages and exit codes (0 all imported, 1 some failed, 2 bad input, 3 environme
 
 from __future__ import annotations
 
-import asyncio
+import importlib.util
 import os
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+
+
+def _lazy(name: str):
+    """`name` imported on first use (importlib's LazyLoader recipe), so `--help` never pays for it."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+asyncio = _lazy("asyncio")  # 30–60 ms of imports, needed only when a command runs
 
 app = typer.Typer(
     help="Import insurance policies from the sales apps open in your own logged-in browser into a local "
@@ -16,6 +32,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help and usage errors: Typer's Rich formatting would import Rich (about 0.1 s) for every --help.
+    rich_markup_mode=None,
 )
 
 CdpOption = Annotated[
@@ -48,14 +66,17 @@ def _options(cdp: str, db: Path | None, app_id: str | None, source: str | None, 
 
 def _run(build, job, *, json_output: bool = False) -> None:
     """Runs one command: builds options, runs the job, prints and exits with the right code."""
-    from a21import.errors import EXIT_FAILED, EXIT_OK, A21Error
-    from a21import.importer import State
+    from a21import import logs
+    from a21import.errors import EXIT_FAILED, EXIT_OK, A21Error, Interrupted
+    from a21import.formats import mask_personal_ids
+    from a21import.importer import INTERRUPTED_MESSAGE, State
     from a21import.ui import JsonUI, RichUI
 
     ui = JsonUI() if json_output else None
     summary = None
     try:
         options = build()
+        logs.setup()
         if json_output:
             options.yes = True  # a script reads the answer: nobody is there to answer prompts
         else:
@@ -65,12 +86,13 @@ def _run(build, job, *, json_output: bool = False) -> None:
         problem = summary.stopped
     except A21Error as exc:
         problem = exc
+        summary = getattr(exc, "summary", None)
     except KeyboardInterrupt:
-        from a21import.errors import Interrupted
-
-        problem = Interrupted("Interrupted. Every policy shown as imported is stored; the others were not written.")
+        problem = Interrupted(INTERRUPTED_MESSAGE)
     if problem is not None:
         code = problem.exit_code
+        problem.message = mask_personal_ids(problem.message)
+        logs.log.error("Stopped (exit code %d): %s", code, problem.message)
     else:
         code = EXIT_FAILED if any(row.state is State.FAILED for row in summary.rows) else EXIT_OK
     if json_output:
@@ -145,7 +167,9 @@ def policy(
 
 @app.command()
 def refresh(
-    number: Annotated[str, typer.Argument(help="The number of a stored policy.")],
+    number: Annotated[str | None, typer.Argument(help="The number of a stored policy.")] = None,
+    due: Annotated[bool, typer.Option("--due", help="Instead of one number: every stored policy with an unpaid installment due within --days days (overdue ones included).")] = False,
+    days: Annotated[int, typer.Option("--days", help="With --due: how many days ahead to look.")] = 14,
     app_id: AppOption = None,
     source: SourceOption = None,
     identity: IdentityOption = None,
@@ -156,11 +180,276 @@ def refresh(
     allow_remote_cdp: AllowRemoteOption = False,
     json_output: JsonOption = False,
 ) -> None:
-    """Read a stored policy again, installments included, from the app it came from."""
-    from a21import.importer import run_refresh
+    """Read a stored policy again, installments included, from the app it came from; or, with --due, every
+    policy with an unpaid installment due soon."""
+    from a21import.errors import BadInput
+    from a21import.importer import run_refresh, run_refresh_due
 
-    _run(lambda: _options(cdp, db, app_id, source, identity, yes, allow_remote_cdp, concurrency=concurrency),
-         lambda options, ui: run_refresh(options, ui, number), json_output=json_output)
+    def build():
+        if due == (number is not None):
+            raise BadInput("Give either a policy number or --due, not both and not neither.")
+        return _options(cdp, db, app_id, source, identity, yes, allow_remote_cdp, concurrency=concurrency)
+
+    def job(options, ui):
+        return run_refresh_due(options, ui, days) if due else run_refresh(options, ui, number)
+
+    _run(build, job, json_output=json_output)
+
+
+# -- the browser and the open apps (issue 7) --
+def _show(job) -> None:
+    """Runs a view command: a domain error becomes its sentence and exit code, Ctrl-C exits 130."""
+    from a21import.errors import EXIT_INTERRUPTED, A21Error
+
+    try:
+        job()
+    except A21Error as exc:
+        _error(exc.message)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+BROWSER_HELP = (
+    "Start Chrome, Edge or Chromium with a dedicated profile and remote debugging on this computer only.\n\n"
+    "Chrome 136 and later allow remote debugging only on a profile other than your everyday one, so a21import "
+    "keeps its own. If a browser with that profile is already running, no second one is started.\n\n"
+    "With Chrome 144 or later you can use your everyday browser instead: open chrome://inspect/#remote-debugging "
+    "in it, allow remote debugging, and give --cdp chrome (or --cdp msedge) to the other commands."
+)
+APPS_HELP = (
+    "Show which supported apps are open in the browser, whether each tab is logged in, its identity or section, "
+    "and the command that imports from it.\n\n"
+    "Nothing in the browser is changed. When no supported app is open, it says so and exits with 0; when no "
+    "browser answers, it exits with 3."
+)
+
+
+@app.command("browser", help=BROWSER_HELP)
+def browser_command(
+    extra: Annotated[list[str] | None, typer.Argument(
+        help="Further browser arguments, after --, passed as they are.", show_default=False)] = None,
+    choice: Annotated[str | None, typer.Option(
+        "--browser", envvar="A21IMPORT_BROWSER",
+        help="chrome, msedge, chromium, or the path of the browser's program. Default: the first found of "
+        "Chrome, Edge and Chromium.")] = None,
+    profile: Annotated[Path | None, typer.Option(
+        "--profile", help="The browser profile folder. Default: browser-profile in your user data folder, kept "
+        "between runs so logins and identities persist.")] = None,
+    port: Annotated[int, typer.Option("--port", min=0, max=65535,
+                                      help="The remote debugging port; 0 lets the browser choose one.")] = 9222,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document instead of sentences.")] = False,
+) -> None:
+    def job() -> None:
+        from a21import import overview_view
+        from a21import.launcher import start_browser
+
+        launch = start_browser(choice, profile=profile, port=port, extra=extra or ())
+        if json_output:
+            overview_view.print_json(overview_view.launch_document(launch))
+        else:
+            overview_view.show_launch(launch)
+
+    _show(job)
+
+
+@app.command("apps", help=APPS_HELP)
+def apps_command(
+    cdp: CdpOption = "http://127.0.0.1:9222",
+    allow_remote_cdp: AllowRemoteOption = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document instead of the list.")] = False,
+) -> None:
+    def job() -> None:
+        from a21import import overview_view
+        from a21import.browser import check_cdp
+        from a21import.overview import read_overview
+
+        address = check_cdp(cdp, allow_remote=allow_remote_cdp)
+        overview = asyncio.run(read_overview(address, allow_remote=allow_remote_cdp))
+        if json_output:
+            overview_view.print_json(overview_view.overview_document(overview))
+        else:
+            overview_view.show_overview(overview)
+
+    _show(job)
+
+
+# -- the stored policies (issue 7) --
+SearchArgument = Annotated[str | None, typer.Argument(
+    help="Text to look for in the policy number, the client's name, PESEL, NIP or REGON, the registration or "
+    "the VIN; any case, Polish letters as you type them.", show_default=False)]
+InsurerFilter = Annotated[str | None, typer.Option(
+    "--insurer", help="Only this insurer's policies: its code, e.g. ERGO_HESTIA, WARTA, TUZ.")]
+AppFilter = Annotated[str | None, typer.Option(
+    "--app", help="Only the policies imported from this app: hestia, generali, proama, tuz, warta, insly, "
+    "unimarket, hiperio, skaner2.")]
+FromFilter = Annotated[str | None, typer.Option("--from", help="Issued on or after: 2026-11-01 or 01.11.2026.")]
+ToFilter = Annotated[str | None, typer.Option("--to", help="Issued on or before: 2026-11-30 or 30.11.2026.")]
+ListJsonOption = Annotated[bool, typer.Option(
+    "--json", help="Print one JSON document (amounts in grosze) instead of the table.")]
+ForceOption = Annotated[bool, typer.Option("--force", help="Overwrite the output file if it exists.")]
+
+
+def _stored_db(db: Path | None):
+    from a21import.db import default_path
+    from a21import.queries import open_existing
+
+    return open_existing(db or default_path())
+
+
+def _print_stored(view, db, json_text: str | None = None) -> None:
+    from a21import.views import console, database_note
+
+    if json_text is not None:
+        typer.echo(json_text)
+    else:
+        out = console()
+        out.print(database_note(db))
+        out.print(view)
+
+
+@app.command("policies")
+def policies_command(
+    search: SearchArgument = None,
+    insurer: InsurerFilter = None,
+    app_id: AppFilter = None,
+    date_from: FromFilter = None,
+    date_to: ToFilter = None,
+    db: DbOption = None,
+    json_output: ListJsonOption = False,
+) -> None:
+    """List the stored policies, the latest issued first; SEARCH and the options narrow the list."""
+    def job() -> None:
+        from a21import import queries, views
+
+        filters = queries.parse_filters(search, insurer, app_id, date_from, date_to)
+        database = _stored_db(db)
+        rows = queries.search_policies(database, filters)
+        _print_stored(views.policies_view(rows), database, views.as_json(rows) if json_output else None)
+
+    _show(job)
+
+
+@app.command("show")
+def show_command(
+    number: Annotated[str, typer.Argument(help="The policy number as the app shows it.")],
+    insurer: Annotated[str | None, typer.Option("--insurer", help="The insurer's code, when several insurers "
+                                                   "use the same number.")] = None,
+    db: DbOption = None,
+    json_output: ListJsonOption = False,
+) -> None:
+    """Show one stored policy with its client, vehicle, coverages and installments (exit 1 if it is not stored)."""
+    def job() -> None:
+        from a21import import queries, views
+        from a21import.periods import today_in_poland
+
+        database = _stored_db(db)
+        details = queries.policy_details(database, number, insurer)
+        view = views.details_view(details, today=today_in_poland())
+        _print_stored(view, database, views.as_json(details) if json_output else None)
+
+    _show(job)
+
+
+@app.command("renewals")
+def renewals_command(
+    days: Annotated[int, typer.Option("--days", help="How many days ahead to look, from 1 to 366.")] = 30,
+    insurer: InsurerFilter = None,
+    app_id: AppFilter = None,
+    db: DbOption = None,
+    json_output: ListJsonOption = False,
+) -> None:
+    """List the policies whose cover ends from today to --days ahead, the soonest first, with the client's phone
+    and e-mail."""
+    def job() -> None:
+        from a21import import queries, views
+        from a21import.periods import today_in_poland
+
+        today = today_in_poland()
+        queries.check_days(days)
+        filters = queries.parse_filters(insurer=insurer, app=app_id)
+        database = _stored_db(db)
+        rows = queries.renewals(database, days, today=today, filters=filters)
+        view = views.renewals_view(rows, days=days, today=today)
+        _print_stored(view, database, views.as_json(rows) if json_output else None)
+
+    _show(job)
+
+
+@app.command("due")
+def due_command(
+    days: Annotated[int, typer.Option("--days", help="How many days ahead to look, from 1 to 366.")] = 14,
+    insurer: InsurerFilter = None,
+    app_id: AppFilter = None,
+    db: DbOption = None,
+    json_output: ListJsonOption = False,
+) -> None:
+    """List the unpaid installments due within --days; overdue ones (due before today, still unpaid) come first,
+    marked overdue. Paid means what the app showed at the last import; refresh a policy to update it."""
+    def job() -> None:
+        from a21import import queries, views
+        from a21import.periods import today_in_poland
+
+        today = today_in_poland()
+        queries.check_days(days)
+        filters = queries.parse_filters(insurer=insurer, app=app_id)
+        database = _stored_db(db)
+        rows = queries.due(database, days, today=today, filters=filters)
+        _print_stored(views.due_view(rows, days=days), database, views.as_json(rows) if json_output else None)
+
+    _show(job)
+
+
+@app.command("export")
+def export_command(
+    search: SearchArgument = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="csv or xlsx. Default: the --output file's suffix, "
+                                               "else csv.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="The file to write. Default: "
+                                                   "policies-YYYY-MM-DD.csv (or .xlsx) in the current folder.")] = None,
+    force: ForceOption = False,
+    insurer: InsurerFilter = None,
+    app_id: AppFilter = None,
+    date_from: FromFilter = None,
+    date_to: ToFilter = None,
+    db: DbOption = None,
+) -> None:
+    """Export the stored policies with their client's and vehicle's columns to CSV (for Polish Excel: UTF-8,
+    semicolons, decimal commas) or xlsx. An existing file is overwritten only with --force."""
+    def job() -> None:
+        from a21import import export, queries
+        from a21import.periods import today_in_poland
+        from a21import.views import console, export_note
+
+        chosen = export.choose_format(fmt, output)
+        filters = queries.parse_filters(search, insurer, app_id, date_from, date_to)
+        target = output or export.default_name(chosen, today_in_poland())
+        database = _stored_db(db)
+        count = export.export(database, target, chosen, filters=filters, force=force)
+        console().print(export_note(count, target))
+
+    _show(job)
+
+
+@app.command("datasette-metadata")
+def datasette_metadata_command(
+    db: DbOption = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="The file to write. Default: "
+                                                   "NAME.metadata.json beside the database NAME.db.")] = None,
+    force: ForceOption = False,
+) -> None:
+    """Write the Datasette metadata for the database: Polish titles and descriptions of the tables and columns,
+    and the client's name and the vehicle's registration shown in place of their ids."""
+    def job() -> None:
+        from a21import.datasette import write_metadata
+        from a21import.db import default_path
+        from a21import.views import console, datasette_note
+
+        database_path = db or default_path()
+        written = write_metadata(database_path, output, force=force)
+        console().print(datasette_note(database_path, written))
+
+    _show(job)
 
 
 def main() -> None:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import enum
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -25,16 +25,22 @@ from a21import.errors import (
     A21Error,
     BadInput,
     EnvironmentProblem,
+    Interrupted,
     NoTab,
     NotLoggedIn,
     PolicyError,
     WrongIdentity,
 )
+from a21import.formats import mask_personal_ids
 from a21import.insurers.base import Adapter
+from a21import.logs import log
 from a21import.model import AppContext, ListedPolicy
-from a21import.periods import windows
+from a21import.periods import today_in_poland, windows
 
 MAX_CONCURRENCY = 8
+MAX_DUE_DAYS = 366
+INTERRUPTED_MESSAGE = ("Interrupted. Every policy shown as imported is stored whole; the others were not written. "
+                       "Run the same command again to import what is missing.")
 
 
 class State(str, enum.Enum):
@@ -294,17 +300,62 @@ async def import_rows(adapter: Adapter, db: sqlite_utils.Database, rows: list[Ro
     return stop[0] if stop else None
 
 
-async def _run(adapter: Adapter, context: AppContext, db: sqlite_utils.Database, rows: list[Row], ui: UI,
-               options: Options, *, select: bool) -> Summary:
+class _Recorder:
+    """Stands between the import and the UI: masks identifiers in the reasons the apps give, and
+    writes each result to the log file."""
+
+    def __init__(self, ui: UI, adapter: Adapter):
+        self.ui = ui
+        self.app = adapter.app_id
+
+    def __getattr__(self, name: str):
+        return getattr(self.ui, name)
+
+    def row_changed(self, row: Row) -> None:
+        if row.reason:
+            row.reason = mask_personal_ids(row.reason, keep=(row.item.number,))
+        if row.state is State.DONE:
+            log.info("%s: imported %s.", self.app, row.item.key)
+        elif row.state is State.FAILED:
+            log.warning("%s: %s failed: %s", self.app, row.item.key, row.reason)
+        self.ui.row_changed(row)
+
+
+async def _run(batches: list[tuple[Adapter, list[Row]]], context: AppContext | None, db: sqlite_utils.Database,
+               rows: list[Row], ui: UI, options: Options, *, select: bool,
+               stopped: A21Error | None = None) -> Summary:
+    """Shows the rows, lets the user deselect (`select`), then imports each batch of rows with its
+    adapter. `stopped`: a problem met before the import (rows it concerns are already NOT_READ)."""
     if select:
         ui.select(rows)
-    ui.import_started(rows)
-    summary = Summary(rows, context=context)
-    summary.stopped = await import_rows(adapter, db, rows, ui, options.concurrency)
     for row in rows:
-        if row.state is State.MARKED:
+        if row.reason:
+            row.reason = mask_personal_ids(row.reason, keep=(row.item.number,))
+    for adapter, batch in batches:
+        log.info("%s: %d policies listed, %d marked for import.", adapter.app_id, len(batch),
+                 sum(1 for row in batch if row.state is State.MARKED))
+    ui.import_started(rows)
+    summary = Summary(rows, stopped=stopped, context=context)
+    interrupted = False
+    try:
+        for adapter, batch in batches:
+            problem = await import_rows(adapter, db, batch, _Recorder(ui, adapter), options.concurrency)
+            summary.stopped = summary.stopped or problem
+    except asyncio.CancelledError:  # Ctrl-C: asyncio cancelled the reads in flight; none was half-written
+        interrupted = True
+    for row in rows:
+        if interrupted and row.state in (State.MARKED, State.READING):
+            row.state, row.reason = State.NOT_READ, "Not read: the import was interrupted."
+        elif row.state is State.MARKED:
             row.state, row.reason = State.NOT_READ, "Not read: the import stopped before this policy."
+    if summary.stopped is not None:
+        log.error("The import stopped: %s", summary.stopped.message)
+    log.info("%d imported, %d failed, %d not read.", summary.count(State.DONE), summary.count(State.FAILED),
+             summary.count(State.NOT_READ))
     ui.import_finished(summary)
+    if interrupted:
+        log.warning("Interrupted with Ctrl-C.")
+        raise Interrupted(INTERRUPTED_MESSAGE, summary=summary)
     return summary
 
 
@@ -328,7 +379,7 @@ async def run_period(options: Options, ui: UI, start: date, end: date) -> Summar
                     f"The list of policies issued from {first.isoformat()} to {last.isoformat()} could not be "
                     f"read, so nothing was imported. {exc.reason}"
                 ) from exc
-        return await _run(adapter, context, db, rows, ui, options, select=True)
+        return await _run([(adapter, rows)], context, db, rows, ui, options, select=True)
 
 
 def _check_number(number: str) -> str:
@@ -367,7 +418,9 @@ async def _lookup_and_import(adapter: Adapter, context: AppContext, db: sqlite_u
             if not items:
                 raise PolicyError(f"{adapter.title} no longer finds the policy {only_key}.")
     except PolicyError as exc:
-        row = Row(1, ListedPolicy(number=number, insurer=None), State.FAILED, exc.reason)
+        row = Row(1, ListedPolicy(number=number, insurer=None), State.FAILED,
+                  mask_personal_ids(exc.reason, keep=(number,)))
+        log.warning("%s: %s failed: %s", adapter.app_id, number, row.reason)
         summary = Summary([row], context=context)
         ui.import_started(summary.rows)
         ui.import_finished(summary)
@@ -377,7 +430,7 @@ async def _lookup_and_import(adapter: Adapter, context: AppContext, db: sqlite_u
         if row.state is State.SKIPPED:  # asked for by number, but outside the import's scope: a failure
             row.state = State.FAILED
             row.reason = f"Not imported: {row.reason}"
-    return await _run(adapter, context, db, rows, ui, options, select=False)
+    return await _run([(adapter, rows)], context, db, rows, ui, options, select=False)
 
 
 async def run_refresh(options: Options, ui: UI, number: str) -> Summary:
@@ -393,19 +446,90 @@ async def run_refresh(options: Options, ui: UI, number: str) -> Summary:
         chosen = _ask(ui, options, f"Several stored policies have the number {number}.", choices, "--app")
         stored = [row for row in stored if row["id"] == chosen]
     policy = stored[0]
-    adapter_cls = insurers.get(policy["source_app"])
-    source, identity = adapter_cls.refresh_target(policy["source_system"], policy["insurer"])
-    if options.app is not None and options.app != policy["source_app"]:
-        raise BadInput(f"The policy {policy['id']} came from {policy['source_app']}, not from {options.app}. "
+    app_id, source, identity = _refresh_target(policy)
+    if options.app is not None and options.app != app_id:
+        raise BadInput(f"The policy {policy['id']} came from {app_id}, not from {options.app}. "
                        "Leave --app out to refresh it from where it came from.")
     if options.source is not None and source is not None and options.source != source:
         raise BadInput(f"The policy {policy['id']} came from source {source}, not {options.source}. "
                        "Leave --source out to refresh it from where it came from.")
     if options.identity is not None and identity is not None and options.identity != identity:
         raise BadInput(f"The policy {policy['id']} belongs to {identity}, not {options.identity}.")
-    options.app, options.source, options.identity = policy["source_app"], source, identity
+    options.app, options.source, options.identity = app_id, source, identity
     check_options(options)
     async with attach(options.cdp) as browser:
         adapter, context = await connect(browser, options, ui, for_period=False)
         return await _lookup_and_import(adapter, context, db, ui, options, number, only_key=policy["id"])
 
+
+def _refresh_target(policy: dict) -> tuple[str, str | None, str | None]:
+    """(app, --source, identity) a stored policy is read again from."""
+    adapter_cls = insurers.get(policy["source_app"])
+    source, identity = adapter_cls.refresh_target(policy["source_system"], policy["insurer"])
+    return policy["source_app"], source, identity
+
+
+class _Refresher:
+    """An adapter that reads a stored policy again: looks its number up, then reads the match."""
+
+    def __init__(self, adapter: Adapter):
+        self.adapter = adapter
+
+    def __getattr__(self, name: str):
+        return getattr(self.adapter, name)
+
+    async def read_policy(self, item: ListedPolicy):
+        found = [hit for hit in await self.adapter.lookup(item.number) if hit.key == item.key]
+        if not found:
+            raise PolicyError(f"{self.adapter.title} no longer finds the policy {item.key}.")
+        if found[0].skip_reason:
+            raise PolicyError(f"Not imported: {found[0].skip_reason}")
+        return await self.adapter.read_policy(found[0])
+
+
+async def run_refresh_due(options: Options, ui: UI, days: int) -> Summary:
+    """Reads again every stored policy with an unpaid installment due within `days` days (overdue
+    ones included), so that the paid status is current. Policies are grouped by the app, source
+    and identity they came from; a group whose tab is missing is reported, the others go on."""
+    if not 0 <= days <= MAX_DUE_DAYS:
+        raise BadInput(f"--days must be between 0 and {MAX_DUE_DAYS}.")
+    check_options(options)
+    db = database.open_db(options.db_path)
+    due_by = today_in_poland() + timedelta(days=days)
+    stored = database.policies_with_unpaid(db, due_by.isoformat())
+    if options.app is not None:
+        stored = [policy for policy in stored if policy["source_app"] == options.app]
+    groups: dict[tuple[str, str | None, str | None], list[Row]] = {}
+    rows: list[Row] = []
+    for policy in stored:
+        item = ListedPolicy(number=policy["number"], insurer=policy["insurer"], product=policy["product"],
+                            holder_name=policy["holder_name"], issue_date=_stored_date(policy["issue_date"]),
+                            premium_gr=policy["premium_gr"])
+        row = Row(len(rows) + 1, item, State.MARKED)
+        rows.append(row)
+        groups.setdefault(_refresh_target(policy), []).append(row)
+    if not rows:
+        ui.note(f"No stored policy has an unpaid installment due by {due_by.isoformat()}; nothing to refresh.")
+        return Summary(rows)
+    ui.note(f"{len(rows)} stored {'policy has' if len(rows) == 1 else 'policies have'} an unpaid installment due "
+            f"by {due_by.isoformat()}.")
+    batches: list[tuple[Adapter, list[Row]]] = []
+    first_problem: A21Error | None = None
+    context: AppContext | None = None
+    async with attach(options.cdp) as browser:
+        for (app_id, source, identity), group in groups.items():
+            wanted = replace(options, app=app_id, source=source, identity=identity)
+            try:
+                adapter, found_context = await connect(browser, wanted, ui, for_period=False)
+            except EnvironmentProblem as exc:  # this app's tab is missing or elsewhere: the others go on
+                first_problem = first_problem or exc
+                for row in group:
+                    row.state, row.reason = State.NOT_READ, f"Not read: {exc.message}"
+                continue
+            context = context or found_context
+            batches.append((_Refresher(adapter), group))
+        return await _run(batches, context, db, rows, ui, options, select=False, stopped=first_problem)
+
+
+def _stored_date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
