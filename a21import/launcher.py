@@ -1,0 +1,310 @@
+"""Starting the user's Chrome, Edge or Chromium with a dedicated profile and remote debugging on
+127.0.0.1, for `a21import browser`.
+
+Finding the program is a pure function of (platform, environment, `exists`, `which`, registry
+look-up), so every operating system's search is tested on any machine. Starting it is detached:
+the browser outlives the command. Since Chrome 136 remote debugging needs a non-default profile,
+so a21import keeps its own one (logins and identities persist between runs).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from ntpath import join as win_join
+from pathlib import Path
+from posixpath import join as posix_join
+
+from a21import.errors import BadInput, EnvironmentProblem, NoBrowser
+
+DEFAULT_PORT = 9222
+START_TIMEOUT_S = 30.0
+PROBE_TIMEOUT_S = 2.0
+ACTIVE_PORT_FILE = "DevToolsActivePort"
+
+KINDS = ("chrome", "msedge", "chromium")
+KIND_NAMES = {"chrome": "Google Chrome", "msedge": "Microsoft Edge", "chromium": "Chromium"}
+
+# Windows: (App Paths registry key, folders under %PROGRAMFILES% / %PROGRAMFILES(X86)% / %LOCALAPPDATA%).
+WINDOWS = {
+    "chrome": ("chrome.exe", ("Google", "Chrome", "Application", "chrome.exe")),
+    "msedge": ("msedge.exe", ("Microsoft", "Edge", "Application", "msedge.exe")),
+    "chromium": (None, ("Chromium", "Application", "chrome.exe")),  # Chromium registers no App Path of its own
+}
+WINDOWS_ROOTS = ("PROGRAMFILES", "PROGRAMFILES(X86)", "LOCALAPPDATA")
+MACOS = {
+    "chrome": "Google Chrome.app/Contents/MacOS/Google Chrome",
+    "msedge": "Microsoft Edge.app/Contents/MacOS/Microsoft Edge",
+    "chromium": "Chromium.app/Contents/MacOS/Chromium",
+}
+LINUX = {
+    "chrome": ("google-chrome", "google-chrome-stable"),
+    "chromium": ("chromium", "chromium-browser"),
+    "msedge": ("microsoft-edge", "microsoft-edge-stable"),
+}
+
+
+# -- finding the program (pure) ---------------------------------------------------------------------
+def platform_name(platform: str = sys.platform) -> str:
+    """`windows`, `macos` or `linux` (every other POSIX system is searched like Linux)."""
+    if platform.startswith("win"):
+        return "windows"
+    if platform == "darwin":
+        return "macos"
+    return "linux"
+
+
+def search_places(system: str, env: Mapping[str, str], kinds: Sequence[str] = KINDS) -> list[tuple[str, str]]:
+    """Where each kind of browser is looked for, in order: (how, place) pairs, `how` being
+    `registry` (a Windows App Paths key), `file` (a path) or `command` (a name on PATH)."""
+    places: list[tuple[str, str]] = []
+    if system == "windows":
+        for kind in kinds:
+            key, parts = WINDOWS[kind]
+            if key:
+                places.append(("registry", key))
+            for root in WINDOWS_ROOTS:
+                if env.get(root):
+                    places.append(("file", win_join(env[root], *parts)))
+    elif system == "macos":
+        homes = ["/Applications"] + ([posix_join(env["HOME"], "Applications")] if env.get("HOME") else [])
+        for kind in kinds:
+            places.extend(("file", posix_join(home, MACOS[kind])) for home in homes)
+    else:
+        for kind in [k for k in LINUX if k in kinds]:
+            places.extend(("command", name) for name in LINUX[kind])
+    return places
+
+
+def find_browser(
+    choice: str | None,
+    *,
+    system: str,
+    env: Mapping[str, str],
+    exists: Callable[[str], bool],
+    which: Callable[[str], str | None],
+    app_path: Callable[[str], str | None] = lambda key: None,
+) -> str:
+    """The browser program to start: `choice` is chrome, msedge, chromium, a path or None (the
+    first found of Chrome, Edge and Chromium). Raises BadInput or NoBrowser with the places searched."""
+    if choice and choice not in KINDS:
+        if exists(choice):
+            return choice
+        found = which(choice)
+        if found:
+            return found
+        raise BadInput(f"The browser program {choice!r} was not found. Give the full path of Chrome, Edge or "
+                       "Chromium with --browser, or one of: chrome, msedge, chromium.")
+    kinds = (choice,) if choice else KINDS
+    places = search_places(system, env, kinds)
+    for how, place in places:
+        if how == "registry":
+            found = app_path(place)
+            if found and exists(found):
+                return found
+        elif how == "file":
+            if exists(place):
+                return place
+        else:
+            found = which(place)
+            if found:
+                return found
+    raise NoBrowser(no_browser_message(system, kinds, places))
+
+
+def no_browser_message(system: str, kinds: Sequence[str], places: Sequence[tuple[str, str]]) -> str:
+    names = " or ".join(KIND_NAMES[kind] for kind in kinds)
+    registry = [place for how, place in places if how == "registry"]
+    files = [place for how, place in places if how == "file"]
+    commands = [place for how, place in places if how == "command"]
+    where = []
+    if registry:
+        where.append(f"the Windows App Paths entries {', '.join(registry)}")
+    if files:
+        where.append(f"the files {', '.join(files)}")
+    if commands:
+        where.append(f"the commands {', '.join(commands)} on PATH")
+    looked = " and ".join(where) if where else "no place known for this system"
+    return (f"No {names} was found: a21import looked at {looked}. Install {names}, or give the browser's "
+            "program file with --browser PATH.")
+
+
+def windows_app_path(key: str) -> str | None:
+    """The program an App Paths registry key names (current user first), or None without winreg."""
+    try:
+        import winreg
+    except ImportError:
+        return None
+    for hive in (winreg.HKEY_CURRENT_USER, winreg.HKEY_LOCAL_MACHINE):
+        try:
+            with winreg.OpenKey(hive, rf"SOFTWARE\Microsoft\Windows\CurrentVersion\App Paths\{key}") as handle:
+                value, _ = winreg.QueryValueEx(handle, None)
+        except OSError:
+            continue
+        if value:
+            return str(value).strip('"')
+    return None
+
+
+def find_installed_browser(choice: str | None) -> str:
+    """`find_browser` on this computer."""
+    import shutil
+
+    return find_browser(choice, system=platform_name(), env=os.environ, exists=os.path.isfile, which=shutil.which,
+                        app_path=windows_app_path)
+
+
+# -- the command line (pure) ------------------------------------------------------------------------
+def default_profile() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("a21import", appauthor=False)) / "browser-profile"
+
+
+def command_line(executable: str, profile: Path, port: int, *, as_root: bool = False,
+                 extra: Sequence[str] = ()) -> list[str]:
+    args = [
+        executable,
+        f"--user-data-dir={profile}",
+        f"--remote-debugging-port={port}",
+        "--remote-debugging-address=127.0.0.1",
+        "--no-first-run",
+        "--no-default-browser-check",
+    ]
+    if as_root:
+        args.append("--no-sandbox")  # Chromium refuses to start as root with its sandbox
+    return args + list(extra)
+
+
+def running_as_root(system: str) -> bool:
+    return system == "linux" and hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+# -- the running browser ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Launch:
+    """The browser with the profile: started now, or found already running."""
+
+    port: int
+    profile: Path
+    already_running: bool
+    executable: str | None = None
+    pid: int | None = None
+
+    @property
+    def cdp_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def active_port(profile: Path) -> int | None:
+    """The port Chromium wrote into the profile's DevToolsActivePort, if any."""
+    try:
+        lines = (profile / ACTIVE_PORT_FILE).read_text(encoding="ascii", errors="replace").splitlines()
+    except OSError:
+        return None
+    return int(lines[0]) if lines and lines[0].strip().isdigit() else None
+
+
+def devtools_answers(port: int) -> bool:
+    """Whether a DevTools endpoint answers on 127.0.0.1:port."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/version", timeout=PROBE_TIMEOUT_S) as answer:
+            return answer.status == 200 and b"webSocketDebuggerUrl" in answer.read()
+    except (OSError, ValueError):
+        return False
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def check_port(port: int) -> None:
+    if not 0 <= port <= 65535:
+        raise BadInput(f"The port {port} is not between 0 and 65535.")
+    if port == 0 or port_is_free(port):
+        return
+    if devtools_answers(port):
+        raise EnvironmentProblem(
+            f"Another browser already answers for remote debugging on port {port}. Use it as it is (run "
+            f"`a21import apps --cdp http://127.0.0.1:{port}`), close it, or choose another port with --port."
+        )
+    raise EnvironmentProblem(f"The port {port} on 127.0.0.1 is already used by another program. Choose another "
+                             "port with --port, or close that program, and run the command again.")
+
+
+def start_browser(choice: str | None = None, *, profile: Path | None = None, port: int = DEFAULT_PORT,
+                  extra: Sequence[str] = (), timeout: float = START_TIMEOUT_S) -> Launch:
+    """Starts the browser detached with the profile and remote debugging on 127.0.0.1, and waits
+    until its DevTools endpoint answers. A browser already running with the profile is reused."""
+    profile = Path(profile or default_profile()).expanduser().resolve()
+    running = active_port(profile)
+    if running is not None and devtools_answers(running):
+        return Launch(port=running, profile=profile, already_running=True)
+    check_port(port)
+    executable = find_installed_browser(choice)
+    profile.mkdir(parents=True, exist_ok=True, mode=0o700)
+    (profile / ACTIVE_PORT_FILE).unlink(missing_ok=True)  # stale: from a browser that is gone
+    args = command_line(executable, profile, port, as_root=running_as_root(platform_name()), extra=extra)
+    process = _spawn_detached(args)
+    found = _wait_for_endpoint(process, profile, timeout)
+    return Launch(port=found, profile=profile, already_running=False, executable=executable, pid=process.pid)
+
+
+def _spawn_detached(args: list[str]) -> subprocess.Popen:
+    options: dict = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    if platform_name() == "windows":
+        options["creationflags"] = (getattr(subprocess, "DETACHED_PROCESS", 0)
+                                    | getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0))
+    else:
+        options["start_new_session"] = True
+    try:
+        return subprocess.Popen(args, **options)
+    except OSError as exc:
+        raise NoBrowser(f"The browser {args[0]} could not be started: {exc.strerror or exc}.") from exc
+
+
+def _wait_for_endpoint(process: subprocess.Popen, profile: Path, timeout: float) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        port = active_port(profile)
+        if port is not None and devtools_answers(port):
+            return port
+        code = process.poll()
+        if code is not None and port is None:
+            if code == 0:
+                raise EnvironmentProblem(
+                    f"The browser handed over to a window already open with the profile {profile}, which runs "
+                    "without remote debugging. Close every window of that browser and run the command again."
+                )
+            raise NoBrowser(f"The browser {process.args[0]} stopped at start with exit code {code}. Start it by "
+                            "hand to see why, or choose another one with --browser.")
+        time.sleep(0.1)
+    _stop(process)
+    raise NoBrowser(f"The browser did not open its DevTools endpoint within {timeout:.0f} seconds, so it was "
+                    "closed again. Run the command again, or start the browser by hand as the README describes.")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Ends a browser this command started and that never became usable (its helpers too)."""
+    if platform_name() != "windows":
+        import signal
+
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except OSError:
+            pass
+    else:
+        process.kill()
+    process.wait()

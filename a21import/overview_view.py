@@ -1,0 +1,143 @@
+"""The terminal side of `a21import browser` and `a21import apps` (Rich), and their JSON documents.
+Everything read from an app is shown as plain text (`Text`), never as markup."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.text import Text
+
+from a21import.launcher import DEFAULT_PORT, Launch
+from a21import.overview import Overview, TabState
+
+STATES = {
+    TabState.LOGGED_IN: ("✓", "Logged in.", "green"),
+    TabState.NOT_LOGGED_IN: ("✗", "Not logged in.", "yellow"),
+    TabState.NO_RIGHTS: ("✗", "No rights to import here.", "red"),
+    TabState.PROBLEM: ("✗", "Could not be read.", "red"),
+}
+CHROME_144 = (
+    "With Chrome 144 or later you can use your everyday browser instead: open "
+    "chrome://inspect/#remote-debugging in it, allow remote debugging, and add --cdp chrome (or --cdp msedge "
+    "for Edge) to the commands."
+)
+
+
+def _console() -> Console:
+    return Console(highlight=False)
+
+
+# -- a21import browser ------------------------------------------------------------------------------
+def launch_lines(launch: Launch) -> list[str]:
+    """What was done and what to do next, one whole sentence (or two) per line."""
+    if launch.already_running:
+        lines = [(f"A browser with the profile {launch.profile} is already running with remote debugging at "
+                  f"{launch.cdp_url}, so no second one was started.")]
+    else:
+        lines = [(f"Started {launch.executable} with the profile {launch.profile} and remote debugging at "
+                  f"{launch.cdp_url}, on this computer only. It keeps running after this command ends.")]
+    apps = "a21import apps"
+    if launch.port != DEFAULT_PORT:
+        apps = f"a21import apps --cdp {launch.cdp_url}"
+        lines.append(f"The port is not the usual {DEFAULT_PORT}, so add --cdp {launch.cdp_url} to every a21import "
+                     f"command, or set the environment variable A21IMPORT_CDP={launch.cdp_url}.")
+    lines += [
+        ("Next, log in to the sales app in that browser window and choose the identity (Hestia) or open the "
+         "section (Warta) you want to import."),
+        (f"Then run `{apps}` to see the open apps and the command that imports from each, or run "
+         "`a21import period --from … --to …` directly."),
+        CHROME_144,
+    ]
+    return lines
+
+
+def show_launch(launch: Launch) -> None:
+    console = _console()
+    lines = launch_lines(launch)
+    console.print(Text(lines[0], style="bold green"))
+    for line in lines[1:]:
+        console.print(Text(line))
+
+
+def launch_document(launch: Launch) -> dict[str, Any]:
+    return {
+        "cdp": launch.cdp_url,
+        "port": launch.port,
+        "profile": str(launch.profile),
+        "already_running": launch.already_running,
+        "executable": launch.executable,
+        "pid": launch.pid,
+        "next": launch_lines(launch)[1:],
+    }
+
+
+# -- a21import apps ---------------------------------------------------------------------------------
+def show_overview(overview: Overview) -> None:
+    console = _console()
+    if not overview.apps:
+        console.print(Text(no_app_sentence(overview), style="yellow"))
+        return
+    console.print(Text(f"Supported apps open in the browser at {overview.cdp}:"))
+    for entry in overview.apps:
+        console.print()
+        console.print(Text(f"{entry.title} ({entry.host})", style="bold"))
+        several = len(entry.tabs) > 1
+        for number, status in enumerate(entry.tabs, 1):
+            mark, state, style = STATES[status.state]
+            line = Text(f"  {mark} ", style=style)
+            line.append(f"Tab {number}: {state}" if several else state, style=style)
+            line.append(" ")
+            line.append(status.message)
+            console.print(line)
+            context = status.context
+            if context is not None and context.identity is not None:
+                label = context.identity_label or context.identity
+                what = "Section" if entry.label_kind == "section" else "Identity"
+                console.print(Text(f"    {what}: {label} ({context.identity})."))
+            if status.command is not None:
+                console.print(Text("    Import with: ").append(status.command, style="cyan"), soft_wrap=True)
+                for value, label in entry.other_sources.items():
+                    console.print(Text(f"    To read {label} instead, use --source {value}."))
+    console.print()
+    if any(status.command for entry in overview.apps for status in entry.tabs):
+        console.print(Text("The commands import this month so far; change --from and --to as you need."))
+
+
+def no_app_sentence(overview: Overview) -> str:
+    titles = ", ".join(title for _, title in overview.supported)
+    return (f"No tab of a supported app is open in the browser at {overview.cdp}. The supported apps are: "
+            f"{titles}. Open one of them in that browser, log in, and run `a21import apps` again.")
+
+
+def overview_document(overview: Overview) -> dict[str, Any]:
+    return {
+        "cdp": overview.cdp,
+        "apps": [
+            {
+                "app": entry.app_id,
+                "title": entry.title,
+                "host": entry.host,
+                "source": entry.source,
+                "tabs": [
+                    {
+                        "state": status.state.value,
+                        "message": status.message,
+                        "user": status.context.user if status.context else None,
+                        "identity": status.context.identity if status.context else None,
+                        "identity_label": status.context.identity_label if status.context else None,
+                        "command": status.command,
+                    }
+                    for status in entry.tabs
+                ],
+            }
+            for entry in overview.apps
+        ],
+        "message": None if overview.apps else no_app_sentence(overview),
+        "supported": [{"app": app_id, "title": title} for app_id, title in overview.supported],
+    }
+
+
+def print_json(document: dict[str, Any]) -> None:
+    print(json.dumps(document, ensure_ascii=False, indent=2))
