@@ -14,13 +14,32 @@ import pytest
 from rich.console import Console
 
 from a21import import launcher, overview_view
-from a21import.errors import EXIT_BAD_INPUT, EXIT_ENVIRONMENT, BadInput, EnvironmentProblem, NoBrowser
+from a21import.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_ENVIRONMENT,
+    BadInput,
+    EnvironmentProblem,
+    NoBrowser,
+)
 from a21import.insurers.hestia import HestiaAdapter
 from a21import.insurers.tuz import TuzAdapter
 from a21import.insurers.warta import WartaAdapter
-from a21import.launcher import Launch, command_line, find_browser, platform_name, search_places
+from a21import.launcher import (
+    Launch,
+    command_line,
+    find_browser,
+    platform_name,
+    search_places,
+)
 from a21import.model import AppContext
-from a21import.overview import OpenApp, Overview, TabState, TabStatus, _open_app, period_command
+from a21import.overview import (
+    OpenApp,
+    Overview,
+    TabState,
+    TabStatus,
+    _open_app,
+    period_command,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -188,8 +207,8 @@ def test_a_browser_that_stops_at_start_is_reported_and_a_stale_port_file_removed
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "a21import", *args], capture_output=True, text=True, cwd=ROOT,
-                          env={**os.environ, "COLUMNS": "400", "PYTHONIOENCODING": "utf-8", **(env or {})},
+    return subprocess.run([sys.executable, "-m", "a21import", *args], check=False, capture_output=True, text=True,
+                          cwd=ROOT, env={**os.environ, "COLUMNS": "400", "PYTHONIOENCODING": "utf-8", **(env or {})},
                           timeout=60)
 
 
