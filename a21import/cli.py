@@ -9,7 +9,12 @@ import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
-import typer
+from a21import import i18n
+
+i18n.setup(argv=sys.argv[1:])  # before Typer and Click build any text: help texts are translated too
+from a21import.i18n import _  # noqa: E402
+
+import typer  # noqa: E402
 
 
 def _lazy(name: str):
@@ -27,8 +32,8 @@ def _lazy(name: str):
 asyncio = _lazy("asyncio")  # 30–60 ms of imports, needed only when a command runs
 
 app = typer.Typer(
-    help="Import insurance policies from the sales apps open in your own logged-in browser into a local "
-    "SQLite database.",
+    help=_("Import insurance policies from the sales apps open in your own logged-in browser into a local "
+           "SQLite database. Add --lang pl or --lang en anywhere to choose the language of messages."),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -453,8 +458,15 @@ def datasette_metadata_command(
 
 
 def main() -> None:
+    from a21import.errors import EXIT_BAD_INPUT, BadInput
+
     os.environ.setdefault("PYTHONIOENCODING", "utf-8")
-    app(prog_name="a21import")
+    try:
+        args = i18n.strip_lang(sys.argv[1:])  # --lang is read before anything else (see i18n.setup)
+    except BadInput as exc:
+        _error(exc.message)
+        raise SystemExit(EXIT_BAD_INPUT) from None
+    app(args=args, prog_name="a21import")
 
 
 if __name__ == "__main__":

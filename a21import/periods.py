@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 
 from a21import.errors import BadInput, ParseError
 from a21import.formats import WARSAW, user_date
+from a21import.i18n import _
 
 WINDOW_DAYS = 16
 
@@ -24,18 +25,21 @@ def parse_period(date_from: str, date_to: str, *, today: date | None = None) -> 
     try:
         start = user_date(date_from)
     except ParseError as exc:
-        raise BadInput(f"--from: {exc.reason}") from exc
+        raise BadInput(_("--from: {reason}").format(reason=exc.reason)) from exc
     try:
         end = user_date(date_to)
     except ParseError as exc:
-        raise BadInput(f"--to: {exc.reason}") from exc
+        raise BadInput(_("--to: {reason}").format(reason=exc.reason)) from exc
     if start > today:
-        raise BadInput(f"--from {start.isoformat()} is later than today ({today.isoformat()}); no policy can be issued then.")
+        raise BadInput(_("--from {start} is later than today ({today}); no policy can be issued then.").format(
+            start=start.isoformat(), today=today.isoformat()))
     if start > end:
-        raise BadInput(f"--from {start.isoformat()} is after --to {end.isoformat()}. Give the earlier date as --from.")
+        raise BadInput(_("--from {start} is after --to {end}. Give the earlier date as --from.").format(
+            start=start.isoformat(), end=end.isoformat()))
     note = None
     if end > today:
-        note = f"--to {end.isoformat()} is later than today, so the period ends today, {today.isoformat()}."
+        note = _("--to {end} is later than today, so the period ends today, {today}.").format(
+            end=end.isoformat(), today=today.isoformat())
         end = today
     return start, end, note
 

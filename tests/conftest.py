@@ -77,6 +77,7 @@ def run_cli(chromium, db_path):
             "A21IMPORT_CDP": chromium.cdp_url,
             "A21IMPORT_DB": str(db_path),
             "A21IMPORT_LOG": str(db_path.parent / "a21import.log"),
+            "A21IMPORT_LANG": "en",  # the tests read English sentences, whatever the machine's locale
             "COLUMNS": "200",
             "PYTHONIOENCODING": "utf-8",
             **(env or {}),
