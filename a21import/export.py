@@ -1,0 +1,235 @@
+"""Exporting the stored policies, with their policyholder's and vehicle's columns, to CSV or xlsx.
+
+CSV is written for Polish Excel: UTF-8 with a BOM (Excel otherwise reads it as cp1250), `;` between
+fields (the list separator of the Polish locale), ISO dates (Excel reads them as dates) and amounts
+with a decimal comma and no thousands separator (`1234,56`, read as a number). Text that Excel would
+run as a formula (`=`, `+`, `-`, `@` first) gets a leading `'`, except plain numbers such as phone
+numbers. xlsx keeps every value exactly: text cells are always text, amounts are numeric cells in zł,
+dates are date cells.
+
+A file is written next to its final name and moved into place when complete, private to the user
+(0600) as the database is: it holds PESEL numbers, addresses and phone numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from a21import.errors import BadInput, EnvironmentProblem
+from a21import.queries import (
+    NO_FILTERS,
+    POLICY_JOINS,
+    Filters,
+    fetch_rows,
+    filter_clause,
+)
+
+FORMATS = ("csv", "xlsx")
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str  # the SQL expression's alias
+    header: str
+    kind: str = "text"  # text, date, money, int
+
+
+COLUMNS = (
+    Column("number", "Policy number"),
+    Column("insurer", "Insurer"),
+    Column("source_app", "App"),
+    Column("product_line", "Product line"),
+    Column("product", "Product"),
+    Column("status", "Status"),
+    Column("issue_date", "Issue date", "date"),
+    Column("start_date", "Start date", "date"),
+    Column("end_date", "End date", "date"),
+    Column("premium_gr", "Premium (zł)", "money"),
+    Column("currency", "Currency"),
+    Column("holder_name", "Policyholder"),
+    Column("holder_kind", "Policyholder kind"),
+    Column("holder_pesel", "PESEL"),
+    Column("holder_nip", "NIP"),
+    Column("holder_regon", "REGON"),
+    Column("holder_street", "Street"),
+    Column("holder_postal_code", "Postal code"),
+    Column("holder_city", "City"),
+    Column("holder_phone", "Phone"),
+    Column("holder_email", "E-mail"),
+    Column("insured_name", "Insured person"),
+    Column("registration", "Registration"),
+    Column("vin", "VIN"),
+    Column("make", "Make"),
+    Column("model", "Model"),
+    Column("production_year", "Production year", "int"),
+)
+
+_SELECT = """p.number, p.insurer, p.source_app, p.product_line, p.product, p.status, p.issue_date, p.start_date,
+    p.end_date, p.premium_gr, p.currency, h.name AS holder_name, h.kind AS holder_kind, h.pesel AS holder_pesel,
+    h.nip AS holder_nip, h.regon AS holder_regon, h.street AS holder_street, h.postal_code AS holder_postal_code,
+    h.city AS holder_city, h.phone AS holder_phone, h.email AS holder_email,
+    CASE WHEN p.insured_id = p.holder_id THEN NULL ELSE i.name END AS insured_name,
+    v.registration, v.vin, v.make, v.model, v.production_year"""
+
+
+def export_rows(db: sqlite_utils.Database, filters: Filters = NO_FILTERS) -> list[dict[str, Any]]:
+    """One dict a policy, keyed by `Column.key`, dates as `date`, the latest issued first."""
+    where, params = filter_clause(filters)
+    sql = f"SELECT {_SELECT} {POLICY_JOINS}{where} ORDER BY p.issue_date DESC, p.number, p.insurer"
+    rows = fetch_rows(db, sql, params)
+    for row in rows:
+        for column in COLUMNS:
+            if column.kind == "date" and row[column.key]:
+                row[column.key] = date.fromisoformat(row[column.key])
+    return rows
+
+
+def default_name(fmt: str, today: date) -> Path:
+    return Path(f"policies-{today.isoformat()}.{fmt}")
+
+
+def choose_format(fmt: str | None, output: Path | None) -> str:
+    """The format given, else the output file's suffix, else CSV. Raises BadInput on a conflict."""
+    suffix = output.suffix.lower().lstrip(".") if output is not None else ""
+    if fmt is not None:
+        fmt = fmt.strip().lower()
+        if fmt not in FORMATS:
+            raise BadInput(f"--format {fmt!r} is not known. Use csv or xlsx.")
+        if suffix in FORMATS and suffix != fmt:
+            raise BadInput(f"The file {output} ends in .{suffix}, but --format is {fmt}. Make them agree.")
+        return fmt
+    return suffix if suffix in FORMATS else "csv"
+
+
+def export(db: sqlite_utils.Database, output: Path, fmt: str, *, filters: Filters = NO_FILTERS,
+           force: bool = False) -> int:
+    """Writes the policies to `output`; returns how many. Refuses to overwrite a file unless `force`."""
+    output = Path(output).expanduser()
+    if output.is_dir():
+        raise BadInput(f"The output path {output} is a folder. Give a file name with --output.")
+    if not output.parent.is_dir():
+        raise BadInput(f"The folder {output.parent} does not exist. Create it or give another --output.")
+    if output.exists() and not force:
+        raise BadInput(f"The file {output} already exists. Give another --output, or add --force to overwrite it.")
+    rows = export_rows(db, filters)
+    writer = _write_csv if fmt == "csv" else _write_xlsx
+    _write_atomically(output, lambda path: writer(rows, path))
+    return len(rows)
+
+
+def _write_atomically(output: Path, write: Callable[[Path], None]) -> None:
+    folder = output.parent if str(output.parent) else Path(".")
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{output.name}.", dir=folder)  # created 0600
+    except OSError as exc:
+        raise EnvironmentProblem(f"The file {output} cannot be written: {exc.strerror}.") from exc
+    os.close(handle)
+    try:
+        write(Path(temporary))
+        os.replace(temporary, output)
+    except OSError as exc:
+        raise EnvironmentProblem(f"The file {output} cannot be written: {exc.strerror}.") from exc
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+# -- CSV ------------------------------------------------------------------------------------------------
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[+-]?[\d\s()./-]*\d[\d\s()./-]*$")  # +48 601 234 567, -12
+
+
+def csv_amount(grosze: int | None) -> str:
+    """Grosze → `1234,56` (decimal comma, no thousands separator): a number to Polish Excel."""
+    if grosze is None:
+        return ""
+    whole, cents = divmod(abs(grosze), 100)
+    return f"{'-' if grosze < 0 else ''}{whole},{cents:02d}"
+
+
+def csv_text(value: Any) -> str:
+    text = "" if value is None else str(value)
+    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(text):
+        return "'" + text
+    return text
+
+
+def _csv_cell(column: Column, value: Any) -> str:
+    if value is None:
+        return ""
+    if column.kind == "money":
+        return csv_amount(value)
+    if column.kind == "date":
+        return value.isoformat()
+    if column.kind == "int":
+        return str(value)
+    return csv_text(value)
+
+
+def _write_csv(rows: list[dict[str, Any]], path: Path) -> None:
+    with open(path, "w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle, delimiter=";", lineterminator="\r\n")
+        writer.writerow([column.header for column in COLUMNS])
+        for row in rows:
+            writer.writerow([_csv_cell(column, row[column.key]) for column in COLUMNS])
+
+
+# -- xlsx -----------------------------------------------------------------------------------------------
+MONEY_FORMAT = '#,##0.00 "zł"'
+DATE_FORMAT = "yyyy-mm-dd"
+MAX_WIDTH = 40
+
+
+def _write_xlsx(rows: list[dict[str, Any]], path: Path) -> None:
+    from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Policies"
+    bold = Font(bold=True)
+    widths = [len(column.header) for column in COLUMNS]
+    for index, column in enumerate(COLUMNS, 1):
+        sheet.cell(row=1, column=index, value=column.header).font = bold
+    for row_number, row in enumerate(rows, 2):
+        for index, column in enumerate(COLUMNS, 1):
+            value = row[column.key]
+            cell = sheet.cell(row=row_number, column=index)
+            if value is None:
+                continue
+            if column.kind == "money":
+                cell.value = Decimal(value) / 100
+                cell.number_format = MONEY_FORMAT
+                shown = len(f"{value / 100:,.2f} zł")
+            elif column.kind == "date":
+                cell.value = value
+                cell.number_format = DATE_FORMAT
+                shown = 10
+            elif column.kind == "int":
+                cell.value = int(value)
+                shown = len(str(value))
+            else:
+                # Always a text cell: a value from an app that begins with "=" stays text, never a formula.
+                cell.value = ILLEGAL_CHARACTERS_RE.sub("", str(value))
+                cell.data_type = "s"
+                shown = len(str(value))
+            widths[index - 1] = max(widths[index - 1], shown)
+    for index, width in enumerate(widths, 1):
+        sheet.column_dimensions[get_column_letter(index)].width = min(width + 2, MAX_WIDTH)
+    sheet.freeze_panes = "A2"
+    if rows:
+        sheet.auto_filter.ref = sheet.dimensions
+    book.save(path)

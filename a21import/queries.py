@@ -1,0 +1,320 @@
+"""Reading the stored database: search, one policy whole, renewals coming up and installments due.
+
+No terminal code here: functions take a `sqlite_utils.Database` and return plain dataclasses with
+`datetime.date` dates and integer grosze; views.py renders them and export.py writes them to files.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from a21import import db as database
+from a21import.errors import (
+    EXIT_FAILED,
+    A21Error,
+    BadInput,
+    DatabaseProblem,
+    ParseError,
+)
+from a21import.formats import user_date
+from a21import.model import INSURERS
+from a21import.periods import today_in_poland
+
+MAX_DAYS = 366  # a year ahead (and a leap day): beyond that a renewal or due list means nothing yet
+
+
+class NotStored(A21Error):
+    """A well-formed policy number that the database does not hold."""
+
+    exit_code = EXIT_FAILED
+
+
+def open_existing(path: str | os.PathLike[str]) -> sqlite_utils.Database:
+    """Opens a database that must already exist: a read-only command never creates an empty one."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise DatabaseProblem(
+            f"The database {path} does not exist yet. Import policies first (for example with "
+            "a21import period) or give the right file with --db."
+        )
+    db = database.open_db(path)
+    # Case-insensitive search that knows Polish letters: SQLite's own lower() only folds ASCII.
+    db.conn.create_function("a21_fold", 1, _fold, deterministic=True)
+    return db
+
+
+def _fold(value: Any) -> str | None:
+    return None if value is None else str(value).casefold()
+
+
+def check_days(days: int) -> int:
+    if not 1 <= days <= MAX_DAYS:
+        raise BadInput(f"--days must be a whole number from 1 to {MAX_DAYS}; {days} was given.")
+    return days
+
+
+# -- filters ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Filters:
+    search: str | None = None
+    insurer: str | None = None
+    app: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+
+NO_FILTERS = Filters()
+
+
+def parse_filters(search: str | None = None, insurer: str | None = None, app: str | None = None,
+                  date_from: str | None = None, date_to: str | None = None) -> Filters:
+    """Checks what the user typed; raises BadInput with one sentence."""
+    from a21import.insurers import ADAPTERS
+
+    if insurer is not None:
+        code = insurer.strip().upper()
+        if code not in INSURERS:
+            raise BadInput(f"--insurer {insurer!r} is not an insurer code. Use one of: {', '.join(INSURERS)}.")
+        insurer = code
+    if app is not None:
+        app_id = app.strip().lower()
+        if app_id not in ADAPTERS:
+            raise BadInput(f"--app {app!r} is not a supported app. Use one of: {', '.join(ADAPTERS)}.")
+        app = app_id
+    start = _date_option("--from", date_from)
+    end = _date_option("--to", date_to)
+    if start and end and start > end:
+        raise BadInput(f"--from {start.isoformat()} is after --to {end.isoformat()}. Give the earlier date as --from.")
+    search = (search or "").strip() or None
+    return Filters(search=search, insurer=insurer, app=app, date_from=start, date_to=end)
+
+
+def _date_option(name: str, text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return user_date(text)
+    except ParseError as exc:
+        raise BadInput(f"{name}: {exc.reason}") from exc
+
+
+def filter_clause(filters: Filters) -> tuple[str, list[Any]]:
+    """The WHERE clause over `policies p`, `clients h` (holder), `clients i` (insured), `vehicles v`."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if filters.search:
+        term = filters.search.casefold()
+        compact = "".join(term.split())  # registrations and VINs are stored without spaces
+        digits = re.sub(r"[\s-]", "", term)  # NIP is often typed 527-468-28-65
+        alternatives = ["instr(a21_fold(p.number), ?)", "instr(a21_fold(h.name), ?)", "instr(a21_fold(i.name), ?)",
+                        "instr(a21_fold(v.registration), ?)", "instr(a21_fold(v.vin), ?)"]
+        params += [term, term, term, compact, compact]
+        if digits.isdigit():
+            for column in ("h.pesel", "h.nip", "h.regon", "i.pesel", "i.nip", "i.regon"):
+                alternatives.append(f"instr({column}, ?)")
+                params.append(digits)
+        clauses.append("(" + " OR ".join(f"coalesce({a}, 0) > 0" for a in alternatives) + ")")
+    if filters.insurer:
+        clauses.append("p.insurer = ?")
+        params.append(filters.insurer)
+    if filters.app:
+        clauses.append("p.source_app = ?")
+        params.append(filters.app)
+    if filters.date_from:
+        clauses.append("p.issue_date >= ?")
+        params.append(filters.date_from.isoformat())
+    if filters.date_to:
+        clauses.append("p.issue_date <= ?")
+        params.append(filters.date_to.isoformat())
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+POLICY_JOINS = """
+    FROM policies p
+    LEFT JOIN clients h ON h.id = p.holder_id
+    LEFT JOIN clients i ON i.id = p.insured_id
+    LEFT JOIN vehicles v ON v.id = p.vehicle_id"""
+
+
+def _day(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
+def fetch_rows(db: sqlite_utils.Database, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    with database.translate_errors(getattr(db, "label", "in use")):
+        return list(db.query(sql, params))
+
+
+# -- the list of policies ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PolicyRow:
+    id: str
+    number: str
+    insurer: str
+    source_app: str
+    product_line: str | None
+    product: str | None
+    status: str | None
+    issue_date: date | None
+    start_date: date | None
+    end_date: date | None
+    premium_gr: int | None
+    currency: str | None
+    holder_name: str | None
+    holder_phone: str | None
+    holder_email: str | None
+    registration: str | None
+
+
+_POLICY_COLUMNS = """p.id, p.number, p.insurer, p.source_app, p.product_line, p.product, p.status, p.issue_date,
+    p.start_date, p.end_date, p.premium_gr, p.currency, h.name AS holder_name, h.phone AS holder_phone,
+    h.email AS holder_email, v.registration"""
+
+
+def _policy_row(row: dict[str, Any]) -> PolicyRow:
+    return PolicyRow(**{**row, "issue_date": _day(row["issue_date"]), "start_date": _day(row["start_date"]),
+                        "end_date": _day(row["end_date"])})
+
+
+def search_policies(db: sqlite_utils.Database, filters: Filters = NO_FILTERS) -> list[PolicyRow]:
+    """Stored policies matching the filters, the latest issued first."""
+    where, params = filter_clause(filters)
+    sql = f"SELECT {_POLICY_COLUMNS} {POLICY_JOINS}{where} ORDER BY p.issue_date DESC, p.number, p.insurer"
+    return [_policy_row(row) for row in fetch_rows(db, sql, params)]
+
+
+# -- one policy whole -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class InstallmentRow:
+    seq: int
+    due_date: date
+    amount_gr: int
+    paid: bool
+
+
+@dataclass(frozen=True)
+class CoverageRow:
+    code: str
+    name: str | None
+    sum_insured_gr: int | None
+    premium_gr: int | None
+
+
+@dataclass(frozen=True)
+class PolicyDetail:
+    policy: PolicyRow
+    source_system: str | None
+    imported_at: str | None
+    holder: dict[str, Any]
+    insured: dict[str, Any] | None
+    vehicle: dict[str, Any] | None
+    coverages: list[CoverageRow] = field(default_factory=list)
+    installments: list[InstallmentRow] = field(default_factory=list)
+
+
+def policy_details(db: sqlite_utils.Database, number: str, insurer: str | None = None) -> list[PolicyDetail]:
+    """Every stored policy with this number (several insurers may use one number), or only the
+    insurer's one. Raises BadInput for an empty number and NotStored when none is stored."""
+    number = (number or "").strip()
+    if not number:
+        raise BadInput("Give the policy number as the app shows it.")
+    filters = parse_filters(insurer=insurer)
+    rows = fetch_rows(db, "SELECT * FROM policies WHERE number = ? ORDER BY insurer", [number])
+    if not rows:  # typed in another case or with spaces: still the same number
+        rows = fetch_rows(db, "SELECT * FROM policies WHERE replace(a21_fold(number), ' ', '') = ? ORDER BY insurer",
+                      ["".join(number.casefold().split())])
+    if not rows:
+        raise NotStored(f"No policy with the number {number} is stored. "
+                        f"Import it first with a21import policy {number}.")
+    if filters.insurer:
+        chosen = [row for row in rows if row["insurer"] == filters.insurer]
+        if not chosen:
+            others = ", ".join(row["insurer"] for row in rows)
+            raise NotStored(f"The policy {number} is stored only for {others}, not for {filters.insurer}.")
+        rows = chosen
+    return [_detail(db, row) for row in rows]
+
+
+def _one(db: sqlite_utils.Database, table: str, key: str | None) -> dict[str, Any] | None:
+    if key is None:
+        return None
+    rows = fetch_rows(db, f"SELECT * FROM {table} WHERE id = ?", [key])
+    return rows[0] if rows else None
+
+
+def _detail(db: sqlite_utils.Database, row: dict[str, Any]) -> PolicyDetail:
+    summary = _policy_by_id(db, row["id"])
+    coverages = [CoverageRow(**c) for c in fetch_rows(
+        db, "SELECT code, name, sum_insured_gr, premium_gr FROM coverages WHERE policy_id = ? ORDER BY rowid",
+        [row["id"]])]
+    installments = [
+        InstallmentRow(i["seq"], date.fromisoformat(i["due_date"]), i["amount_gr"], bool(i["paid"]))
+        for i in fetch_rows(db, "SELECT seq, due_date, amount_gr, paid FROM installments WHERE policy_id = ? "
+                                "ORDER BY seq", [row["id"]])
+    ]
+    insured = None
+    if row["insured_id"] and row["insured_id"] != row["holder_id"]:
+        insured = _one(db, "clients", row["insured_id"])
+    return PolicyDetail(
+        policy=summary, source_system=row["source_system"], imported_at=row["imported_at"],
+        holder=_one(db, "clients", row["holder_id"]) or {"id": row["holder_id"]},
+        insured=insured, vehicle=_one(db, "vehicles", row["vehicle_id"]),
+        coverages=coverages, installments=installments,
+    )
+
+
+def _policy_by_id(db: sqlite_utils.Database, policy_id: str) -> PolicyRow:
+    return _policy_row(fetch_rows(db, f"SELECT {_POLICY_COLUMNS} {POLICY_JOINS} WHERE p.id = ?", [policy_id])[0])
+
+
+# -- renewals and installments due ------------------------------------------------------------------
+def renewals(db: sqlite_utils.Database, days: int, *, today: date | None = None,
+             filters: Filters = NO_FILTERS) -> list[PolicyRow]:
+    """Policies whose cover ends from today to today + days (both included), the soonest first."""
+    check_days(days)
+    today = today or today_in_poland()
+    where, params = filter_clause(filters)
+    window = "p.end_date BETWEEN ? AND ?"
+    where = f"{where} AND {window}" if where else f" WHERE {window}"
+    params += [today.isoformat(), (today + timedelta(days=days)).isoformat()]
+    sql = f"SELECT {_POLICY_COLUMNS} {POLICY_JOINS}{where} ORDER BY p.end_date, p.number, p.insurer"
+    return [_policy_row(row) for row in fetch_rows(db, sql, params)]
+
+
+@dataclass(frozen=True)
+class DueRow:
+    policy: PolicyRow
+    seq: int
+    due_date: date
+    amount_gr: int
+    days_left: int  # negative: overdue by that many days
+
+    @property
+    def overdue(self) -> bool:
+        return self.days_left < 0
+
+
+def due(db: sqlite_utils.Database, days: int, *, today: date | None = None,
+        filters: Filters = NO_FILTERS) -> list[DueRow]:
+    """Unpaid installments due by today + days, the overdue ones (due before today) first,
+    then the soonest; the app's own "paid" mark is what counts as paid."""
+    check_days(days)
+    today = today or today_in_poland()
+    where, params = filter_clause(filters)
+    window = "n.paid = 0 AND n.due_date <= ?"
+    where = f"{where} AND {window}" if where else f" WHERE {window}"
+    params.append((today + timedelta(days=days)).isoformat())
+    sql = (f"SELECT {_POLICY_COLUMNS}, n.seq AS n_seq, n.due_date AS n_due, n.amount_gr AS n_amount "
+           f"{POLICY_JOINS} JOIN installments n ON n.policy_id = p.id{where} ORDER BY n.due_date, p.number, n.seq")
+    result = []
+    for row in fetch_rows(db, sql, params):
+        seq, due_day, amount = row.pop("n_seq"), date.fromisoformat(row.pop("n_due")), row.pop("n_amount")
+        result.append(DueRow(_policy_row(row), seq, due_day, amount, (due_day - today).days))
+    return result
