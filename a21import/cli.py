@@ -281,18 +281,20 @@ def apps_command(
 
 # -- the stored policies (issue 7) --
 SearchArgument = Annotated[str | None, typer.Argument(
-    help="Text to look for in the policy number, the client's name, PESEL, NIP or REGON, the registration or "
-    "the VIN; any case, Polish letters as you type them.", show_default=False)]
+    help=_("Text to look for in the policy number, the client's name, PESEL, NIP or REGON, the registration or "
+           "the VIN; any case, Polish letters as you type them."), show_default=False)]
 InsurerFilter = Annotated[str | None, typer.Option(
-    "--insurer", help="Only this insurer's policies: its code, e.g. ERGO_HESTIA, WARTA, TUZ.")]
+    "--insurer", help=_("Only this insurer's policies: its code, e.g. ERGO_HESTIA, WARTA, TUZ."))]
 AppFilter = Annotated[str | None, typer.Option(
-    "--app", help="Only the policies imported from this app: hestia, generali, proama, tuz, warta, insly, "
-    "unimarket, hiperio, skaner2.")]
-FromFilter = Annotated[str | None, typer.Option("--from", help="Issued on or after: 2026-11-01 or 01.11.2026.")]
-ToFilter = Annotated[str | None, typer.Option("--to", help="Issued on or before: 2026-11-30 or 30.11.2026.")]
+    "--app", help=_("Only the policies imported from this app: hestia, generali, proama, tuz, warta, insly, "
+                    "unimarket, hiperio, skaner2."))]
+FromFilter = Annotated[str | None, typer.Option("--from", help=_("Issued on or after: 2026-11-01 or 01.11.2026."))]
+ToFilter = Annotated[str | None, typer.Option("--to", help=_("Issued on or before: 2026-11-30 or 30.11.2026."))]
 ListJsonOption = Annotated[bool, typer.Option(
-    "--json", help="Print one JSON document (amounts in grosze) instead of the table.")]
-ForceOption = Annotated[bool, typer.Option("--force", help="Overwrite the output file if it exists.")]
+    "--json", help=_("Print one JSON document (amounts in grosze) instead of the table."))]
+ForceOption = Annotated[bool, typer.Option("--force", help=_("Overwrite the output file if it exists."))]
+DaysHelp = _("How many days ahead to look, from 1 to 366.")
+OutputHelp = _("The file to write. Default: {default}.")
 
 
 def _stored_db(db: Path | None):
@@ -313,7 +315,8 @@ def _print_stored(view, db, json_text: str | None = None) -> None:
         out.print(view)
 
 
-@app.command("policies")
+@app.command("policies", help=_("List the stored policies, the latest issued first; SEARCH and the options narrow "
+                                "the list."))
 def policies_command(
     search: SearchArgument = None,
     insurer: InsurerFilter = None,
@@ -323,7 +326,6 @@ def policies_command(
     db: DbOption = None,
     json_output: ListJsonOption = False,
 ) -> None:
-    """List the stored policies, the latest issued first; SEARCH and the options narrow the list."""
     def job() -> None:
         from a21import import queries, views
 
@@ -335,15 +337,15 @@ def policies_command(
     _show(job)
 
 
-@app.command("show")
+@app.command("show", help=_("Show one stored policy with its client, vehicle, coverages and installments (exit 1 "
+                            "if it is not stored)."))
 def show_command(
-    number: Annotated[str, typer.Argument(help="The policy number as the app shows it.")],
-    insurer: Annotated[str | None, typer.Option("--insurer", help="The insurer's code, when several insurers "
-                                                   "use the same number.")] = None,
+    number: Annotated[str, typer.Argument(help=_("The policy number as the app shows it."))],
+    insurer: Annotated[str | None, typer.Option(
+        "--insurer", help=_("The insurer's code, when several insurers use the same number."))] = None,
     db: DbOption = None,
     json_output: ListJsonOption = False,
 ) -> None:
-    """Show one stored policy with its client, vehicle, coverages and installments (exit 1 if it is not stored)."""
     def job() -> None:
         from a21import import queries, views
         from a21import.periods import today_in_poland
@@ -356,16 +358,15 @@ def show_command(
     _show(job)
 
 
-@app.command("renewals")
+@app.command("renewals", help=_("List the policies whose cover ends from today to --days ahead, the soonest first, "
+                                "with the client's phone and e-mail."))
 def renewals_command(
-    days: Annotated[int, typer.Option("--days", help="How many days ahead to look, from 1 to 366.")] = 30,
+    days: Annotated[int, typer.Option("--days", help=DaysHelp)] = 30,
     insurer: InsurerFilter = None,
     app_id: AppFilter = None,
     db: DbOption = None,
     json_output: ListJsonOption = False,
 ) -> None:
-    """List the policies whose cover ends from today to --days ahead, the soonest first, with the client's phone
-    and e-mail."""
     def job() -> None:
         from a21import import queries, views
         from a21import.periods import today_in_poland
@@ -381,16 +382,16 @@ def renewals_command(
     _show(job)
 
 
-@app.command("due")
+@app.command("due", help=_("List the unpaid installments due within --days; overdue ones (due before today, still "
+                           "unpaid) come first, marked overdue. Paid means what the app showed at the last import; "
+                           "refresh a policy to update it."))
 def due_command(
-    days: Annotated[int, typer.Option("--days", help="How many days ahead to look, from 1 to 366.")] = 14,
+    days: Annotated[int, typer.Option("--days", help=DaysHelp)] = 14,
     insurer: InsurerFilter = None,
     app_id: AppFilter = None,
     db: DbOption = None,
     json_output: ListJsonOption = False,
 ) -> None:
-    """List the unpaid installments due within --days; overdue ones (due before today, still unpaid) come first,
-    marked overdue. Paid means what the app showed at the last import; refresh a policy to update it."""
     def job() -> None:
         from a21import import queries, views
         from a21import.periods import today_in_poland
@@ -405,13 +406,15 @@ def due_command(
     _show(job)
 
 
-@app.command("export")
+@app.command("export", help=_("Export the stored policies with their client's and vehicle's columns to CSV (for "
+                              "Polish Excel: UTF-8, semicolons, decimal commas) or xlsx. An existing file is "
+                              "overwritten only with --force."))
 def export_command(
     search: SearchArgument = None,
-    fmt: Annotated[str | None, typer.Option("--format", help="csv or xlsx. Default: the --output file's suffix, "
-                                               "else csv.")] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="The file to write. Default: "
-                                                   "policies-YYYY-MM-DD.csv (or .xlsx) in the current folder.")] = None,
+    fmt: Annotated[str | None, typer.Option(
+        "--format", help=_("csv or xlsx. Default: the --output file's suffix, else csv."))] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help=OutputHelp.format(
+        default="policies-YYYY-MM-DD.csv (.xlsx)"))] = None,
     force: ForceOption = False,
     insurer: InsurerFilter = None,
     app_id: AppFilter = None,
@@ -419,8 +422,6 @@ def export_command(
     date_to: ToFilter = None,
     db: DbOption = None,
 ) -> None:
-    """Export the stored policies with their client's and vehicle's columns to CSV (for Polish Excel: UTF-8,
-    semicolons, decimal commas) or xlsx. An existing file is overwritten only with --force."""
     def job() -> None:
         from a21import import export, queries
         from a21import.periods import today_in_poland
@@ -436,15 +437,15 @@ def export_command(
     _show(job)
 
 
-@app.command("datasette-metadata")
+@app.command("datasette-metadata", help=_("Write the Datasette metadata for the database: Polish titles and "
+                                          "descriptions of the tables and columns, and the client's name and the "
+                                          "vehicle's registration shown in place of their ids."))
 def datasette_metadata_command(
     db: DbOption = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="The file to write. Default: "
-                                                   "NAME.metadata.json beside the database NAME.db.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help=OutputHelp.format(
+        default="NAME.metadata.json beside NAME.db"))] = None,
     force: ForceOption = False,
 ) -> None:
-    """Write the Datasette metadata for the database: Polish titles and descriptions of the tables and columns,
-    and the client's name and the vehicle's registration shown in place of their ids."""
     def job() -> None:
         from a21import.datasette import write_metadata
         from a21import.db import default_path

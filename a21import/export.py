@@ -27,6 +27,7 @@ from typing import Any
 import sqlite_utils
 
 from a21import.errors import BadInput, EnvironmentProblem
+from a21import.i18n import N_, _
 from a21import.queries import (
     NO_FILTERS,
     POLICY_JOINS,
@@ -41,38 +42,38 @@ FORMATS = ("csv", "xlsx")
 @dataclass(frozen=True)
 class Column:
     key: str  # the SQL expression's alias
-    header: str
+    header: str  # English, translated when written
     kind: str = "text"  # text, date, money, int
 
 
 COLUMNS = (
-    Column("number", "Policy number"),
-    Column("insurer", "Insurer"),
-    Column("source_app", "App"),
-    Column("product_line", "Product line"),
-    Column("product", "Product"),
-    Column("status", "Status"),
-    Column("issue_date", "Issue date", "date"),
-    Column("start_date", "Start date", "date"),
-    Column("end_date", "End date", "date"),
-    Column("premium_gr", "Premium (zł)", "money"),
-    Column("currency", "Currency"),
-    Column("holder_name", "Policyholder"),
-    Column("holder_kind", "Policyholder kind"),
-    Column("holder_pesel", "PESEL"),
-    Column("holder_nip", "NIP"),
-    Column("holder_regon", "REGON"),
-    Column("holder_street", "Street"),
-    Column("holder_postal_code", "Postal code"),
-    Column("holder_city", "City"),
-    Column("holder_phone", "Phone"),
-    Column("holder_email", "E-mail"),
-    Column("insured_name", "Insured person"),
-    Column("registration", "Registration"),
-    Column("vin", "VIN"),
-    Column("make", "Make"),
-    Column("model", "Model"),
-    Column("production_year", "Production year", "int"),
+    Column("number", N_("Policy number")),
+    Column("insurer", N_("Insurer")),
+    Column("source_app", N_("App")),
+    Column("product_line", N_("Product line")),
+    Column("product", N_("Product")),
+    Column("status", N_("Status")),
+    Column("issue_date", N_("Issue date"), "date"),
+    Column("start_date", N_("Start date"), "date"),
+    Column("end_date", N_("End date"), "date"),
+    Column("premium_gr", N_("Premium (zł)"), "money"),
+    Column("currency", N_("Currency")),
+    Column("holder_name", N_("Policyholder")),
+    Column("holder_kind", N_("Policyholder kind")),
+    Column("holder_pesel", N_("PESEL")),
+    Column("holder_nip", N_("NIP")),
+    Column("holder_regon", N_("REGON")),
+    Column("holder_street", N_("Street")),
+    Column("holder_postal_code", N_("Postal code")),
+    Column("holder_city", N_("City")),
+    Column("holder_phone", N_("Phone")),
+    Column("holder_email", N_("E-mail")),
+    Column("insured_name", N_("Insured person")),
+    Column("registration", N_("Registration")),
+    Column("vin", N_("VIN")),
+    Column("make", N_("Make")),
+    Column("model", N_("Model")),
+    Column("production_year", N_("Production year"), "int"),
 )
 
 _SELECT = """p.number, p.insurer, p.source_app, p.product_line, p.product, p.status, p.issue_date, p.start_date,
@@ -105,9 +106,10 @@ def choose_format(fmt: str | None, output: Path | None) -> str:
     if fmt is not None:
         fmt = fmt.strip().lower()
         if fmt not in FORMATS:
-            raise BadInput(f"--format {fmt!r} is not known. Use csv or xlsx.")
+            raise BadInput(_("--format {value!r} is not known. Use csv or xlsx.").format(value=fmt))
         if suffix in FORMATS and suffix != fmt:
-            raise BadInput(f"The file {output} ends in .{suffix}, but --format is {fmt}. Make them agree.")
+            raise BadInput(_("The file {path} ends in .{suffix}, but --format is {format}. Make them agree.").format(
+                path=output, suffix=suffix, format=fmt))
         return fmt
     return suffix if suffix in FORMATS else "csv"
 
@@ -115,17 +117,31 @@ def choose_format(fmt: str | None, output: Path | None) -> str:
 def export(db: sqlite_utils.Database, output: Path, fmt: str, *, filters: Filters = NO_FILTERS,
            force: bool = False) -> int:
     """Writes the policies to `output`; returns how many. Refuses to overwrite a file unless `force`."""
-    output = Path(output).expanduser()
-    if output.is_dir():
-        raise BadInput(f"The output path {output} is a folder. Give a file name with --output.")
-    if not output.parent.is_dir():
-        raise BadInput(f"The folder {output.parent} does not exist. Create it or give another --output.")
-    if output.exists() and not force:
-        raise BadInput(f"The file {output} already exists. Give another --output, or add --force to overwrite it.")
+    output = check_output(output, force=force)
     rows = export_rows(db, filters)
     writer = _write_csv if fmt == "csv" else _write_xlsx
     _write_atomically(output, lambda path: writer(rows, path))
     return len(rows)
+
+
+def check_output(output: Path, *, force: bool, replaceable: Callable[[Path], bool] = lambda path: False) -> Path:
+    """The output file, checked: its folder exists, and an existing file is replaced only with `force`
+    (or when `replaceable` says it may be)."""
+    output = Path(output).expanduser()
+    if output.is_dir():
+        raise BadInput(_("The output path {path} is a folder. Give a file name with --output.").format(path=output))
+    if not output.parent.is_dir():
+        raise BadInput(_("The folder {folder} does not exist. Create it or give another --output.").format(
+            folder=output.parent))
+    if output.exists() and not force and not replaceable(output):
+        raise BadInput(_("The file {path} already exists. Give another --output, or add --force to overwrite it.")
+                       .format(path=output))
+    return output
+
+
+def cannot_write(output: Path, exc: OSError) -> EnvironmentProblem:
+    return EnvironmentProblem(_("The file {path} cannot be written: {reason}.").format(
+        path=output, reason=exc.strerror or exc))
 
 
 def _write_atomically(output: Path, write: Callable[[Path], None]) -> None:
@@ -133,13 +149,13 @@ def _write_atomically(output: Path, write: Callable[[Path], None]) -> None:
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{output.name}.", dir=folder)  # created 0600
     except OSError as exc:
-        raise EnvironmentProblem(f"The file {output} cannot be written: {exc.strerror}.") from exc
+        raise cannot_write(output, exc) from exc
     os.close(handle)
     try:
         write(Path(temporary))
         os.replace(temporary, output)
     except OSError as exc:
-        raise EnvironmentProblem(f"The file {output} cannot be written: {exc.strerror}.") from exc
+        raise cannot_write(output, exc) from exc
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
@@ -180,7 +196,7 @@ def _csv_cell(column: Column, value: Any) -> str:
 def _write_csv(rows: list[dict[str, Any]], path: Path) -> None:
     with open(path, "w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle, delimiter=";", lineterminator="\r\n")
-        writer.writerow([column.header for column in COLUMNS])
+        writer.writerow([_(column.header) for column in COLUMNS])
         for row in rows:
             writer.writerow([_csv_cell(column, row[column.key]) for column in COLUMNS])
 
@@ -199,11 +215,12 @@ def _write_xlsx(rows: list[dict[str, Any]], path: Path) -> None:
 
     book = Workbook()
     sheet = book.active
-    sheet.title = "Policies"
+    sheet.title = _("Policies")
     bold = Font(bold=True)
-    widths = [len(column.header) for column in COLUMNS]
-    for index, column in enumerate(COLUMNS, 1):
-        sheet.cell(row=1, column=index, value=column.header).font = bold
+    headers = [_(column.header) for column in COLUMNS]
+    widths = [len(header) for header in headers]
+    for index, header in enumerate(headers, 1):
+        sheet.cell(row=1, column=index, value=header).font = bold
     for row_number, row in enumerate(rows, 2):
         for index, column in enumerate(COLUMNS, 1):
             value = row[column.key]

@@ -24,6 +24,7 @@ from a21import.errors import (
     ParseError,
 )
 from a21import.formats import user_date
+from a21import.i18n import _
 from a21import.model import INSURERS
 from a21import.periods import today_in_poland
 
@@ -40,10 +41,9 @@ def open_existing(path: str | os.PathLike[str]) -> sqlite_utils.Database:
     """Opens a database that must already exist: a read-only command never creates an empty one."""
     path = Path(path).expanduser()
     if not path.exists():
-        raise DatabaseProblem(
-            f"The database {path} does not exist yet. Import policies first (for example with "
-            "a21import period) or give the right file with --db."
-        )
+        raise DatabaseProblem(_(
+            "The database {path} does not exist yet. Import policies first (for example with a21import period) "
+            "or give the right file with --db.").format(path=path))
     db = database.open_db(path)
     # Case-insensitive search that knows Polish letters: SQLite's own lower() only folds ASCII.
     db.conn.create_function("a21_fold", 1, _fold, deterministic=True)
@@ -56,7 +56,8 @@ def _fold(value: Any) -> str | None:
 
 def check_days(days: int) -> int:
     if not 1 <= days <= MAX_DAYS:
-        raise BadInput(f"--days must be a whole number from 1 to {MAX_DAYS}; {days} was given.")
+        raise BadInput(_("--days must be a whole number from 1 to {highest}; {days} was given.").format(
+            highest=MAX_DAYS, days=days))
     return days
 
 
@@ -81,28 +82,31 @@ def parse_filters(search: str | None = None, insurer: str | None = None, app: st
     if insurer is not None:
         code = insurer.strip().upper()
         if code not in INSURERS:
-            raise BadInput(f"--insurer {insurer!r} is not an insurer code. Use one of: {', '.join(INSURERS)}.")
+            raise BadInput(_("--insurer {value!r} is not an insurer code. Use one of: {codes}.").format(
+                value=insurer, codes=", ".join(INSURERS)))
         insurer = code
     if app is not None:
         app_id = app.strip().lower()
         if app_id not in ADAPTERS:
-            raise BadInput(f"--app {app!r} is not a supported app. Use one of: {', '.join(ADAPTERS)}.")
+            raise BadInput(_("--app {value!r} is not a supported app. Use one of: {apps}.").format(
+                value=app, apps=", ".join(ADAPTERS)))
         app = app_id
-    start = _date_option("--from", date_from)
-    end = _date_option("--to", date_to)
+    start = _date_option(date_from, _("--from: {reason}"))
+    end = _date_option(date_to, _("--to: {reason}"))
     if start and end and start > end:
-        raise BadInput(f"--from {start.isoformat()} is after --to {end.isoformat()}. Give the earlier date as --from.")
+        raise BadInput(_("--from {start} is after --to {end}. Give the earlier date as --from.").format(
+            start=start.isoformat(), end=end.isoformat()))
     search = (search or "").strip() or None
     return Filters(search=search, insurer=insurer, app=app, date_from=start, date_to=end)
 
 
-def _date_option(name: str, text: str | None) -> date | None:
+def _date_option(text: str | None, message: str) -> date | None:
     if text is None:
         return None
     try:
         return user_date(text)
     except ParseError as exc:
-        raise BadInput(f"{name}: {exc.reason}") from exc
+        raise BadInput(message.format(reason=exc.reason)) from exc
 
 
 def filter_clause(filters: Filters) -> tuple[str, list[Any]]:
@@ -224,20 +228,21 @@ def policy_details(db: sqlite_utils.Database, number: str, insurer: str | None =
     insurer's one. Raises BadInput for an empty number and NotStored when none is stored."""
     number = (number or "").strip()
     if not number:
-        raise BadInput("Give the policy number as the app shows it.")
+        raise BadInput(_("Give the policy number as the app shows it."))
     filters = parse_filters(insurer=insurer)
     rows = fetch_rows(db, "SELECT * FROM policies WHERE number = ? ORDER BY insurer", [number])
     if not rows:  # typed in another case or with spaces: still the same number
         rows = fetch_rows(db, "SELECT * FROM policies WHERE replace(a21_fold(number), ' ', '') = ? ORDER BY insurer",
                       ["".join(number.casefold().split())])
     if not rows:
-        raise NotStored(f"No policy with the number {number} is stored. "
-                        f"Import it first with a21import policy {number}.")
+        raise NotStored(_("No policy with the number {number} is stored. Import it first with a21import policy "
+                          "{number}.").format(number=number))
     if filters.insurer:
         chosen = [row for row in rows if row["insurer"] == filters.insurer]
         if not chosen:
             others = ", ".join(row["insurer"] for row in rows)
-            raise NotStored(f"The policy {number} is stored only for {others}, not for {filters.insurer}.")
+            raise NotStored(_("The policy {number} is stored only for {stored}, not for {insurer}.").format(
+                number=number, stored=others, insurer=filters.insurer))
         rows = chosen
     return [_detail(db, row) for row in rows]
 

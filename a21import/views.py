@@ -1,6 +1,6 @@
 """The terminal side of the stored policies: Rich tables of policies, one policy whole, renewals and
 installments due, and their JSON for scripts. Everything read from the database is data: it goes
-into `Text` objects, never into markup strings."""
+into `Text` objects, never into markup strings. Every sentence goes through the catalogue (i18n)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,11 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from a21import.i18n import _, ngettext
 from a21import.queries import DueRow, PolicyDetail, PolicyRow
 from a21import.ui import money
+
+LEFT, RIGHT, FIXED = "left", "right", "fixed"  # how a column is laid out: folded text, an amount, a short code
 
 
 def console() -> Console:
@@ -24,16 +27,18 @@ def console() -> Console:
 
 
 def database_note(db: Any) -> Text:
-    return Text(f"Database: {getattr(db, 'label', db)}", style="dim")
+    return Text(_("Database: {path}").format(path=getattr(db, "label", db)), style="dim")
 
 
 def export_note(count: int, path: Path) -> Text:
-    return Text(f"Exported {_count(count, 'policy', 'policies')} to {path}.", style="green")
+    return Text(ngettext("Exported {count} policy to {path}.", "Exported {count} policies to {path}.", count).format(
+        count=count, path=path), style="green")
 
 
 def datasette_note(db_path: Path, metadata_path: Path) -> Text:
     command = shlex.join(["datasette", str(db_path), "--metadata", str(metadata_path)])
-    return Text(f"Wrote the Datasette metadata to {metadata_path}. Browse the database with:\n    {command}")
+    return Text(_("Wrote the Datasette metadata to {path}. Browse the database with:\n    {command}").format(
+        path=metadata_path, command=command))
 
 
 def _text(value: Any, style: str = "") -> Text:
@@ -44,33 +49,47 @@ def _day(value: date | None) -> str:
     return value.isoformat() if value else ""
 
 
-def _count(number: int, one: str, many: str) -> str:
-    return f"{number} {one if number == 1 else many}"
+def _cover(start: date | None, end: date | None) -> str:
+    return f"{_day(start)} – {_day(end)}"
 
 
-def _table(*headers: str, right: tuple[str, ...] = ()) -> Table:
+def _table(*columns: tuple[str, str]) -> Table:
     table = Table(show_lines=False, expand=False)
-    for header in headers:
-        table.add_column(header, justify="right" if header in right else "left",
-                         no_wrap=header in right or header in ("Number", "Issued", "Ends", "Due"), overflow="fold")
+    for header, layout in columns:
+        table.add_column(header, justify="right" if layout == RIGHT else "left", no_wrap=layout != LEFT,
+                         overflow="fold")
     return table
+
+
+def _days(days: int) -> str:
+    return ngettext("{count} day", "{count} days", days).format(count=days)
+
+
+def _when(days_left: int) -> Text:
+    if days_left < 0:
+        return Text(ngettext("overdue by {count} day", "overdue by {count} days", -days_left).format(
+            count=-days_left), style="bold red")
+    if days_left == 0:
+        return Text(_("today"))
+    return Text(ngettext("in {count} day", "in {count} days", days_left).format(count=days_left))
 
 
 # -- policies -------------------------------------------------------------------------------------------
 def policies_table(rows: list[PolicyRow]) -> Table:
-    table = _table("Number", "Insurer", "Issued", "Cover", "Premium", "Product", "Policyholder", "Registration",
-                   right=("Premium",))
+    table = _table((_("Number"), FIXED), (_("Insurer"), FIXED), (_("Issued"), FIXED), (_("Cover"), FIXED),
+                   (_("Premium"), RIGHT), (_("Product"), LEFT), (_("Policyholder"), LEFT),
+                   (_("Registration"), FIXED))
     for row in rows:
-        table.add_row(_text(row.number), _text(row.insurer), _day(row.issue_date),
-                      f"{_day(row.start_date)} – {_day(row.end_date)}", money(row.premium_gr), _text(row.product),
-                      _text(row.holder_name), _text(row.registration))
+        table.add_row(_text(row.number), _text(row.insurer), _day(row.issue_date), _cover(row.start_date, row.end_date),
+                      money(row.premium_gr), _text(row.product), _text(row.holder_name), _text(row.registration))
     return table
 
 
 def policies_view(rows: list[PolicyRow]) -> Group | Text:
     if not rows:
-        return Text("No stored policy matches.")
-    return Group(policies_table(rows), Text(_count(len(rows), "policy found.", "policies found.")))
+        return Text(_("No stored policy matches."))
+    found = ngettext("{count} policy found.", "{count} policies found.", len(rows)).format(count=len(rows))
+    return Group(policies_table(rows), Text(found))
 
 
 # -- one policy -----------------------------------------------------------------------------------------
@@ -85,75 +104,84 @@ def _fields(pairs: list[tuple[str, Any]]) -> Table:
 
 
 def _client_fields(client: dict[str, Any]) -> Table:
-    address = ", ".join(part for part in (client.get("street"), " ".join(
-        p for p in (client.get("postal_code"), client.get("city")) if p)) if part)
+    town = " ".join(part for part in (client.get("postal_code"), client.get("city")) if part)
+    address = ", ".join(part for part in (client.get("street"), town) if part)
     invalid = client.get("ids_invalid")
+    check = None
+    if invalid:
+        check = Text(_("The checksum of {ids} fails; it is stored as the app gave it.").format(ids=invalid),
+                     style="yellow")
     return _fields([
-        ("Name", client.get("name")), ("PESEL", client.get("pesel")), ("NIP", client.get("nip")),
-        ("REGON", client.get("regon")), ("Address", address), ("Phone", client.get("phone")),
-        ("E-mail", client.get("email")),
-        ("Check", Text(f"The checksum of {invalid} fails; it is stored as the app gave it.", style="yellow")
-         if invalid else None),
+        (_("Name"), client.get("name")), ("PESEL", client.get("pesel")), ("NIP", client.get("nip")),
+        ("REGON", client.get("regon")), (_("Address"), address), (_("Phone"), client.get("phone")),
+        (_("E-mail"), client.get("email")), (_("Check"), check),
     ])
+
+
+def _heading(title: str) -> Text:
+    return Text("\n" + title, style="bold")
+
+
+def _installment_state(paid: bool, days_left: int) -> Text:
+    if paid:
+        return Text(_("paid"), style="green")
+    if days_left < 0:
+        return Text(ngettext("unpaid, overdue by {count} day", "unpaid, overdue by {count} days", -days_left).format(
+            count=-days_left), style="bold red")
+    return Text(_("unpaid"))
 
 
 def detail_view(detail: PolicyDetail, *, today: date) -> Group:
     policy = detail.policy
+    app = policy.source_app + (f" ({detail.source_system})" if detail.source_system else "")
+    product = f"{policy.product or ''} ({policy.product_line})" if policy.product_line else policy.product
     parts: list[Any] = [
-        Text(f"Policy {policy.number}", style="bold"),
+        Text(_("Policy {number}").format(number=policy.number), style="bold"),
         _fields([
-            ("Insurer", policy.insurer),
-            ("App", policy.source_app + (f" ({detail.source_system})" if detail.source_system else "")),
-            ("Product", f"{policy.product or ''} ({policy.product_line})" if policy.product_line else policy.product),
-            ("Status", policy.status), ("Issued", _day(policy.issue_date)),
-            ("Cover", f"{_day(policy.start_date)} – {_day(policy.end_date)}"),
-            ("Premium", money(policy.premium_gr)), ("Imported", detail.imported_at),
+            (_("Insurer"), policy.insurer), (_("App"), app), (_("Product"), product), (_("Status"), policy.status),
+            (_("Issued"), _day(policy.issue_date)), (_("Cover"), _cover(policy.start_date, policy.end_date)),
+            (_("Premium"), money(policy.premium_gr)), (_("Imported"), detail.imported_at),
         ]),
-        Text("\nPolicyholder", style="bold"),
+        _heading(_("Policyholder")),
         _client_fields(detail.holder),
     ]
     if detail.insured:
-        parts += [Text("\nInsured person", style="bold"), _client_fields(detail.insured)]
+        parts += [_heading(_("Insured person")), _client_fields(detail.insured)]
     if detail.vehicle:
         vehicle = detail.vehicle
-        parts += [Text("\nVehicle", style="bold"), _fields([
-            ("Registration", vehicle.get("registration")), ("VIN", vehicle.get("vin")),
-            ("Make and model", " ".join(p for p in (vehicle.get("make"), vehicle.get("model")) if p)),
-            ("Production year", vehicle.get("production_year")),
+        parts += [_heading(_("Vehicle")), _fields([
+            (_("Registration"), vehicle.get("registration")), ("VIN", vehicle.get("vin")),
+            (_("Make and model"), " ".join(p for p in (vehicle.get("make"), vehicle.get("model")) if p)),
+            (_("Production year"), vehicle.get("production_year")),
         ])]
-    parts.append(Text("\nCoverages", style="bold"))
+    parts.append(_heading(_("Coverages")))
     if detail.coverages:
-        table = _table("Code", "Risk", "Sum insured", "Premium", right=("Sum insured", "Premium"))
+        table = _table((_("Code"), FIXED), (_("Risk"), LEFT), (_("Sum insured"), RIGHT), (_("Premium"), RIGHT))
         for coverage in detail.coverages:
             table.add_row(_text(coverage.code), _text(coverage.name), money(coverage.sum_insured_gr),
                           money(coverage.premium_gr))
         parts.append(table)
     else:
-        parts.append(Text("The app listed no coverages for this policy."))
-    parts.append(Text("\nInstallments", style="bold"))
+        parts.append(Text(_("The app listed no coverages for this policy.")))
+    parts.append(_heading(_("Installments")))
     if detail.installments:
-        table = _table("#", "Due", "Amount", "Paid", right=("#", "Amount"))
+        table = _table(("#", RIGHT), (_("Due"), FIXED), (_("Amount"), RIGHT), (_("Paid"), LEFT))
         for installment in detail.installments:
-            if installment.paid:
-                state = Text("paid", style="green")
-            elif installment.due_date < today:
-                state = Text(f"unpaid, overdue by {_count((today - installment.due_date).days, 'day', 'days')}",
-                             style="bold red")
-            else:
-                state = Text("unpaid")
+            state = _installment_state(installment.paid, (installment.due_date - today).days)
             table.add_row(str(installment.seq), _day(installment.due_date), money(installment.amount_gr), state)
         parts.append(table)
     else:
-        parts.append(Text("The app listed no installments for this policy."))
+        parts.append(Text(_("The app listed no installments for this policy.")))
     return Group(*parts)
 
 
 def details_view(details: list[PolicyDetail], *, today: date) -> Group:
     parts: list[Any] = []
     if len(details) > 1:
-        insurers = ", ".join(d.policy.insurer for d in details)
-        parts.append(Text(f"{len(details)} insurers use the number {details[0].policy.number} ({insurers}); all are "
-                          "shown. Choose one with --insurer.", style="yellow"))
+        parts.append(Text(_("{count} insurers use the number {number} ({insurers}); all are shown. Choose one with "
+                            "--insurer.").format(count=len(details), number=details[0].policy.number,
+                                                 insurers=", ".join(d.policy.insurer for d in details)),
+                          style="yellow"))
     for index, detail in enumerate(details):
         if index:
             parts.append(Text(""))
@@ -162,39 +190,38 @@ def details_view(details: list[PolicyDetail], *, today: date) -> Group:
 
 
 # -- renewals and installments due ----------------------------------------------------------------------
-def _in_days(days: int) -> str:
-    return "today" if days == 0 else f"in {_count(days, 'day', 'days')}"
-
-
 def renewals_view(rows: list[PolicyRow], *, days: int, today: date) -> Group | Text:
     if not rows:
-        return Text(f"No stored policy ends within {_count(days, 'day', 'days')}.")
-    table = _table("Ends", "When", "Number", "Insurer", "Product", "Policyholder", "Phone", "E-mail", "Registration",
-                   "Premium", right=("Premium",))
+        return Text(ngettext("No stored policy ends within {count} day.", "No stored policy ends within {count} days.",
+                             days).format(count=days))
+    table = _table((_("Ends"), FIXED), (_("When"), FIXED), (_("Number"), FIXED), (_("Insurer"), FIXED),
+                   (_("Product"), LEFT), (_("Policyholder"), LEFT), (_("Phone"), FIXED), (_("E-mail"), LEFT),
+                   (_("Registration"), FIXED), (_("Premium"), RIGHT))
     for row in rows:
-        table.add_row(_day(row.end_date), _in_days((row.end_date - today).days), _text(row.number), _text(row.insurer),
+        table.add_row(_day(row.end_date), _when((row.end_date - today).days), _text(row.number), _text(row.insurer),
                       _text(row.product), _text(row.holder_name), _text(row.holder_phone), _text(row.holder_email),
                       _text(row.registration), money(row.premium_gr))
-    return Group(table, Text(f"{_count(len(rows), 'policy ends', 'policies end')} within "
-                             f"{_count(days, 'day', 'days')}, the soonest first."))
+    summary = ngettext("{count} policy ends within {period}, the soonest first.",
+                       "{count} policies end within {period}, the soonest first.", len(rows))
+    return Group(table, Text(summary.format(count=len(rows), period=_days(days))))
 
 
 def due_view(rows: list[DueRow], *, days: int) -> Group | Text:
     if not rows:
-        return Text(f"No unpaid installment is overdue or due within {_count(days, 'day', 'days')}.")
-    table = _table("Due", "When", "Amount", "#", "Number", "Insurer", "Policyholder", "Phone", "E-mail",
-                   right=("Amount", "#"))
+        return Text(ngettext("No unpaid installment is overdue or due within {count} day.",
+                             "No unpaid installment is overdue or due within {count} days.", days).format(count=days))
+    table = _table((_("Due"), FIXED), (_("When"), FIXED), (_("Amount"), RIGHT), ("#", RIGHT), (_("Number"), FIXED),
+                   (_("Insurer"), FIXED), (_("Policyholder"), LEFT), (_("Phone"), FIXED), (_("E-mail"), LEFT))
     for row in rows:
-        when = (Text(f"overdue by {_count(-row.days_left, 'day', 'days')}", style="bold red") if row.overdue
-                else Text(_in_days(row.days_left)))
         policy = row.policy
-        table.add_row(_day(row.due_date), when, money(row.amount_gr), str(row.seq), _text(policy.number),
-                      _text(policy.insurer), _text(policy.holder_name), _text(policy.holder_phone),
-                      _text(policy.holder_email))
+        table.add_row(_day(row.due_date), _when(row.days_left), money(row.amount_gr), str(row.seq),
+                      _text(policy.number), _text(policy.insurer), _text(policy.holder_name),
+                      _text(policy.holder_phone), _text(policy.holder_email))
     overdue = sum(1 for row in rows if row.overdue)
-    total = money(sum(row.amount_gr for row in rows))
-    return Group(table, Text(f"{_count(len(rows), 'unpaid installment', 'unpaid installments')} ({total}), "
-                             f"{overdue} of them overdue."))
+    summary = ngettext("{count} unpaid installment ({total}), {overdue} of them overdue.",
+                       "{count} unpaid installments ({total}), {overdue} of them overdue.", len(rows))
+    return Group(table, Text(summary.format(count=len(rows), total=money(sum(r.amount_gr for r in rows)),
+                                            overdue=overdue)))
 
 
 # -- JSON for scripts -------------------------------------------------------------------------------------

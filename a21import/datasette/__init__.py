@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from a21import.errors import BadInput, EnvironmentProblem
+from a21import.export import cannot_write, check_output
 
 TEMPLATE_KEY = "agent21"
 
@@ -34,18 +34,13 @@ def write_metadata(db_path: Path, output: Path | None = None, *, force: bool = F
     """Writes the metadata for the database file `db_path`; returns where. An existing file is only
     replaced with `force`, except one that this function wrote before (same tables, refreshed)."""
     db_path = Path(db_path).expanduser()
-    output = Path(output).expanduser() if output is not None else default_output(db_path)
-    if output.is_dir():
-        raise BadInput(f"The output path {output} is a folder. Give a file name with --output.")
-    if not output.parent.is_dir():
-        raise BadInput(f"The folder {output.parent} does not exist. Create it or give another --output.")
-    if output.exists() and not force and not _is_ours(output):
-        raise BadInput(f"The file {output} already exists. Give another --output, or add --force to overwrite it.")
+    output = check_output(output if output is not None else default_output(db_path), force=force,
+                          replaceable=_is_ours)
     text = json.dumps(metadata(db_path.stem), ensure_ascii=False, indent=2) + "\n"
     try:
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise EnvironmentProblem(f"The file {output} cannot be written: {exc.strerror}.") from exc
+        raise cannot_write(output, exc) from exc
     return output
 
 
