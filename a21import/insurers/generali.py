@@ -38,6 +38,7 @@ from a21import.formats import (
     json_number_to_gr,
     optional_json_number_to_gr,
 )
+from a21import.i18n import _
 from a21import.insurers.base import Adapter, FetchResponse, Tab
 from a21import.model import (
     AppContext,
@@ -113,13 +114,13 @@ def parse_shell(html: str) -> tuple[str, str | None]:
         agent = agent_node.text(strip=True) if agent_node is not None else ""
         return user, agent or None
     if tree.css_first(LOGIN_FORM_SELECTOR) is not None:
-        raise NotLoggedIn(
-            f"The {TITLE} tab shows the login page. Log in to {APP_NAME} in that tab and run the command again."
-        )
-    raise NotLoggedIn(
-        f"The {TITLE} tab does not show a logged-in {APP_NAME} (no user name in its header). "
-        f"Log in to {APP_NAME} in that tab, wait until it has loaded, and run the command again."
-    )
+        raise NotLoggedIn(_(
+            "The {title} tab shows the login page. Log in to {app} in that tab and run the command again."
+        ).format(title=TITLE, app=APP_NAME))
+    raise NotLoggedIn(_(
+        "The {title} tab does not show a logged-in {app} (no user name in its header). "
+        "Log in to {app} in that tab, wait until it has loaded, and run the command again."
+    ).format(title=TITLE, app=APP_NAME))
 
 
 def parse_error_message(text: str) -> str | None:
@@ -132,29 +133,44 @@ def parse_error_message(text: str) -> str | None:
     return message if isinstance(message, str) and message.strip() else None
 
 
+# `where` (translated) names the part of the answer being read: "a policy list", "the vehicle of policy …".
+def _not_an_object(where: str) -> ParseError:
+    return ParseError(_("Merkury+ sent {where} that is not a JSON object.").format(where=where))
+
+
+def _not_text(where: str, key: str, value: Any) -> ParseError:
+    return ParseError(_("Merkury+ sent {where} whose {key!r} is {value!r} instead of text.").format(
+        where=where, key=key, value=value))
+
+
+def _unreadable(where: str, key: str, exc: ParseError) -> ParseError:
+    return ParseError(_("Merkury+ sent {where} whose {key!r} cannot be read: {reason}").format(
+        where=where, key=key, reason=exc))
+
+
 def _get(obj: Any, key: str, where: str) -> Any:
     if not isinstance(obj, dict):
-        raise ParseError(f"Merkury+ sent {where} that is not a JSON object.")
+        raise _not_an_object(where)
     if key not in obj:
-        raise ParseError(f"Merkury+ sent {where} without the key {key!r}.")
+        raise ParseError(_("Merkury+ sent {where} without the key {key!r}.").format(where=where, key=key))
     return obj[key]
 
 
 def _text(obj: Any, key: str, where: str) -> str:
     value = _get(obj, key, where)
     if not isinstance(value, str) or not value.strip():
-        raise ParseError(f"Merkury+ sent {where} whose {key!r} is {value!r} instead of text.")
+        raise _not_text(where, key, value)
     return value
 
 
 def _optional_text(obj: Any, key: str, where: str) -> str | None:
     if not isinstance(obj, dict):
-        raise ParseError(f"Merkury+ sent {where} that is not a JSON object.")
+        raise _not_an_object(where)
     value = obj.get(key)
     if value is None:
         return None
     if not isinstance(value, str):
-        raise ParseError(f"Merkury+ sent {where} whose {key!r} is {value!r} instead of text.")
+        raise _not_text(where, key, value)
     return value.strip() or None
 
 
@@ -162,27 +178,27 @@ def _amount(obj: Any, key: str, where: str) -> int:
     try:
         return json_number_to_gr(_get(obj, key, where))
     except ParseError as exc:
-        raise ParseError(f"Merkury+ sent {where} whose {key!r} cannot be read: {exc}") from exc
+        raise _unreadable(where, key, exc) from exc
 
 
 def _optional_amount(obj: Any, key: str, where: str) -> int | None:
     try:
         return optional_json_number_to_gr(_get(obj, key, where) if isinstance(obj, dict) and key in obj else None)
     except ParseError as exc:
-        raise ParseError(f"Merkury+ sent {where} whose {key!r} cannot be read: {exc}") from exc
+        raise _unreadable(where, key, exc) from exc
 
 
 def _date(obj: Any, key: str, where: str) -> date:
     try:
         return iso_date(_get(obj, key, where))
     except ParseError as exc:
-        raise ParseError(f"Merkury+ sent {where} whose {key!r} cannot be read: {exc}") from exc
+        raise _unreadable(where, key, exc) from exc
 
 
 def parse_list_item(item: Any) -> ListedPolicy:
     """One element of `content`. Raises ParseError only when the item has no usable number."""
-    number = _text(item, "policyNumber", "a list item")
-    where = f"the list item of policy {number}"
+    number = _text(item, "policyNumber", _("a list item"))
+    where = _("the list item of policy {number}").format(number=number)
     try:
         segment = _text(item, "segment", where)
         listed = ListedPolicy(
@@ -199,19 +215,25 @@ def parse_list_item(item: Any) -> ListedPolicy:
     if segment == SEGMENT_SKIPPED:
         return replace(listed, skip_reason=SKIP_REASON)
     if segment != SEGMENT_IMPORTED:
-        return replace(listed, error=f"Merkury+ gives policy {number} the segment {segment!r}, which is not known.")
+        return replace(listed, error=_unknown_segment(number, segment))
     return listed
+
+
+def _unknown_segment(number: str, segment: str) -> str:
+    return _("Merkury+ gives policy {number} the segment {segment!r}, which is not known.").format(
+        number=number, segment=segment)
 
 
 def parse_list_page(data: Any) -> tuple[list[ListedPolicy], int]:
     """A page of `GET /api/v2/policies` → (its items, `page.totalPages`)."""
-    content = _get(data, "content", "a policy list")
-    page = _get(data, "page", "a policy list")
-    total_pages = _get(page, "totalPages", "the paging of a policy list")
+    content = _get(data, "content", _("a policy list"))
+    page = _get(data, "page", _("a policy list"))
+    total_pages = _get(page, "totalPages", _("the paging of a policy list"))
     if not isinstance(content, list):
-        raise ParseError("Merkury+ sent a policy list whose 'content' is not a list.")
+        raise ParseError(_("Merkury+ sent a policy list whose 'content' is not a list."))
     if isinstance(total_pages, bool) or not isinstance(total_pages, int) or total_pages < 0:
-        raise ParseError(f"Merkury+ sent a policy list whose 'totalPages' is {total_pages!r}.")
+        raise ParseError(_("Merkury+ sent a policy list whose 'totalPages' is {total_pages!r}.").format(
+            total_pages=total_pages))
     return [parse_list_item(item) for item in content], total_pages
 
 
@@ -230,11 +252,12 @@ def _identifier(obj: Any, key: str, where: str) -> str | None:
 
 
 def parse_holder(holder: Any, number: str) -> Client:
-    where = f"the policyholder of policy {number}"
+    where = _("the policyholder of policy {number}").format(number=number)
     kind = _text(holder, "type", where)
     address = _get(holder, "address", where) if isinstance(holder, dict) and "address" in holder else None
     if address is not None:
-        street, postal, city = (street_line(address, f"the policyholder's address on policy {number}"),
+        street, postal, city = (street_line(address, _("the policyholder's address on policy {number}").format(
+                                    number=number)),
                                 _optional_text(address, "postalCode", where), _optional_text(address, "city", where))
     else:
         street = postal = city = None
@@ -246,17 +269,19 @@ def parse_holder(holder: Any, number: str) -> Client:
     if kind == HOLDER_COMPANY:
         return Client(kind="company", name=_text(holder, "companyName", where).strip(),
                       nip=_identifier(holder, "nip", where), regon=_identifier(holder, "regon", where), **common)
-    raise ParseError(f"Merkury+ sent {where} with the type {kind!r} instead of PERSON or COMPANY.")
+    raise ParseError(_("Merkury+ sent {where} with the type {kind!r} instead of PERSON or COMPANY.").format(
+        where=where, kind=kind))
 
 
 def parse_vehicle(vehicle: Any, number: str) -> Vehicle | None:
     """The vehicle, or None when there is none or it has neither VIN nor registration (no row)."""
     if vehicle is None:
         return None
-    where = f"the vehicle of policy {number}"
+    where = _("the vehicle of policy {number}").format(number=number)
     year = vehicle.get("productionYear") if isinstance(vehicle, dict) else None
     if year is not None and (isinstance(year, bool) or not isinstance(year, int)):
-        raise ParseError(f"Merkury+ sent {where} whose 'productionYear' is {year!r} instead of a year.")
+        raise ParseError(_("Merkury+ sent {where} whose 'productionYear' is {year!r} instead of a year.").format(
+            where=where, year=year))
     result = Vehicle(
         registration=clean_registration(_optional_text(vehicle, "registrationNumber", where)),
         vin=clean_vin(_optional_text(vehicle, "vin", where)),
@@ -269,10 +294,10 @@ def parse_vehicle(vehicle: Any, number: str) -> Vehicle | None:
 
 def parse_coverages(coverages: Any, number: str) -> tuple[Coverage, ...]:
     if not isinstance(coverages, list):
-        raise ParseError(f"Merkury+ sent policy {number} whose 'coverages' is not a list.")
+        raise ParseError(_("Merkury+ sent policy {number} whose 'coverages' is not a list.").format(number=number))
     result = []
     for coverage in coverages:
-        where = f"a coverage of policy {number}"
+        where = _("a coverage of policy {number}").format(number=number)
         result.append(Coverage(
             code=_text(coverage, "code", where).strip(),
             name=_optional_text(coverage, "name", where),
@@ -284,16 +309,19 @@ def parse_coverages(coverages: Any, number: str) -> tuple[Coverage, ...]:
 
 def parse_schedule(schedule: Any, number: str) -> tuple[Installment, ...]:
     if not isinstance(schedule, list):
-        raise ParseError(f"Merkury+ sent policy {number} whose 'paymentSchedule' is not a list.")
+        raise ParseError(_("Merkury+ sent policy {number} whose 'paymentSchedule' is not a list.").format(
+            number=number))
     result = []
     for entry in schedule:
-        where = f"an installment of policy {number}"
+        where = _("an installment of policy {number}").format(number=number)
         seq = _get(entry, "installmentNumber", where)
         paid = _get(entry, "paid", where)
         if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
-            raise ParseError(f"Merkury+ sent {where} whose 'installmentNumber' is {seq!r}.")
+            raise ParseError(_("Merkury+ sent {where} whose 'installmentNumber' is {seq!r}.").format(
+                where=where, seq=seq))
         if not isinstance(paid, bool):
-            raise ParseError(f"Merkury+ sent {where} whose 'paid' is {paid!r} instead of true or false.")
+            raise ParseError(_("Merkury+ sent {where} whose 'paid' is {paid!r} instead of true or false.").format(
+                where=where, paid=paid))
         result.append(Installment(seq=seq, due_date=_date(entry, "dueDate", where),
                                   amount_gr=_amount(entry, "amount", where), paid=paid))
     return tuple(result)
@@ -304,20 +332,23 @@ def parse_policy(data: Any) -> Policy:
 
     Raises ParseError (malformed), OutOfScope (CORPORATE) or PolicyError (unknown segment or product
     line, a currency other than PLN)."""
-    number = _text(data, "policyNumber", "a policy")
-    where = f"policy {number}"
+    number = _text(data, "policyNumber", _("a policy"))
+    where = _("policy {number}").format(number=number)
     segment = _text(data, "segment", where)
     if segment == SEGMENT_SKIPPED:
-        raise OutOfScope(f"Policy {number} is not imported: {SKIP_REASON}.")
+        raise OutOfScope(_("Policy {number} is not imported: {reason}.").format(number=number, reason=SKIP_REASON))
     if segment != SEGMENT_IMPORTED:
-        raise PolicyError(f"Merkury+ gives policy {number} the segment {segment!r}, which is not known.")
+        raise PolicyError(_unknown_segment(number, segment))
     line_code = _text(data, "productLine", where)
     if line_code not in PRODUCT_LINES:
-        raise PolicyError(f"Merkury+ gives policy {number} the product line {line_code!r}, which is not known.")
+        raise PolicyError(_("Merkury+ gives policy {number} the product line {line!r}, which is not known.").format(
+            number=number, line=line_code))
     currency = _text(data, "currency", where)
     if currency != CURRENCY:
-        raise PolicyError(f"Policy {number} is in {currency}, but only policies in PLN are imported.")
+        raise PolicyError(_("Policy {number} is in {currency}, but only policies in PLN are imported.").format(
+            number=number, currency=currency))
     period = _get(data, "period", where)
+    period_where = _("the period of policy {number}").format(number=number)
     return Policy(
         number=number,
         insurer=INSURER,
@@ -327,8 +358,8 @@ def parse_policy(data: Any) -> Policy:
         product=_text(data, "productName", where).strip(),
         status=_optional_text(data, "status", where),
         issue_date=_date(data, "issueDate", where),
-        start_date=_date(period, "startDate", f"the period of {where}"),
-        end_date=_date(period, "endDate", f"the period of {where}"),
+        start_date=_date(period, "startDate", period_where),
+        end_date=_date(period, "endDate", period_where),
         premium_gr=_amount(data, "totalPremium", where),
         currency=currency,
         holder=parse_holder(_get(data, "policyholder", where), number),
@@ -356,13 +387,17 @@ class GeneraliAdapter(Adapter):
 
     async def context(self) -> AppContext:
         user, agent = parse_shell(await self.tab.html())
-        suffix = f" (agent {agent})" if agent else ""
-        return AppContext(app_id=APP_ID, user=user, description=f"Logged in to {TITLE} as {user}{suffix}.")
+        if agent:
+            description = _("Logged in to {app} as {user} (agent {agent}).").format(app=TITLE, user=user, agent=agent)
+        else:
+            description = _("Logged in to {app} as {user}.").format(app=TITLE, user=user)
+        return AppContext(app_id=APP_ID, user=user, description=description)
 
     def check_number(self, number: str) -> str:
         value = (number or "").strip()
         if not NUMBER_FORMAT.match(value):
-            raise BadInput(f"The policy number {number!r} is not a Merkury+ policy number, which has exactly 10 digits.")
+            raise BadInput(_("The policy number {number!r} is not a Merkury+ policy number, which has exactly 10 "
+                             "digits.").format(number=number))
         return value
 
     async def list_policies(self, date_from: date, date_to: date) -> AsyncIterator[ListedPolicy]:
@@ -383,10 +418,10 @@ class GeneraliAdapter(Adapter):
 
     async def lookup(self, number: str) -> list[ListedPolicy]:
         number = self.check_number(number)
-        items, _ = await self._list_page({"policyNumber": number, "page": 0, "size": PAGE_SIZE})
+        items, _pages = await self._list_page({"policyNumber": number, "page": 0, "size": PAGE_SIZE})
         found = [item for item in items if item.number == number]
         if not found:
-            raise PolicyNotFound(f"Merkury+ has no policy with the number {number}.")
+            raise PolicyNotFound(_("Merkury+ has no policy with the number {number}.").format(number=number))
         return found
 
     async def read_policy(self, item: ListedPolicy) -> Policy:
@@ -395,30 +430,34 @@ class GeneraliAdapter(Adapter):
             ref = (await self.lookup(item.number))[0].ref
         response = await self._api_get(DETAIL_PATH.format(id=quote(str(ref), safe="")))
         if response.status == STATUS_NOT_FOUND:
-            message = parse_error_message(response.text) or "no message"
-            raise PolicyNotFound(f"Merkury+ does not find policy {item.number} ({message}).")
+            message = parse_error_message(response.text) or _("no message")
+            raise PolicyNotFound(_("Merkury+ does not find policy {number} ({message}).").format(
+                number=item.number, message=message))
         if response.status != 200:
-            message = parse_error_message(response.text) or f"HTTP status {response.status}"
+            message = parse_error_message(response.text) or _http_status(response.status)
             ending = "" if message.endswith((".", "!", "?")) else "."
-            raise PolicyError(f"Merkury+ could not show policy {item.number}: {message}{ending}")
+            raise PolicyError(_("Merkury+ could not show policy {number}: {message}{ending}").format(
+                number=item.number, message=message, ending=ending))
         policy = parse_policy(response.json())
         if policy.number != item.number:
-            raise ParseError(f"Merkury+ answered the request for policy {item.number} with policy {policy.number}.")
+            raise ParseError(_("Merkury+ answered the request for policy {asked} with policy {got}.").format(
+                asked=item.number, got=policy.number))
         return policy
 
     # -- requests ---------------------------------------------------------------------------
     async def _list_page(self, query: dict[str, Any]) -> tuple[list[ListedPolicy], int]:
         response = await self._api_get(f"{LIST_PATH}?{urlencode(query)}")
         if response.status != 200:
-            message = parse_error_message(response.text) or f"HTTP status {response.status}"
-            raise EnvironmentProblem(
-                f"Merkury+ refused the policy list ({message}). Check that Merkury+ works in the browser "
+            message = parse_error_message(response.text) or _http_status(response.status)
+            raise EnvironmentProblem(_(
+                "Merkury+ refused the policy list ({message}). Check that Merkury+ works in the browser "
                 "and run the command again."
-            )
+            ).format(message=message))
         try:
             return parse_list_page(response.json())
         except ParseError as exc:
-            raise EnvironmentProblem(f"The policy list of Merkury+ cannot be read: {exc.reason}") from exc
+            raise EnvironmentProblem(_("The policy list of Merkury+ cannot be read: {reason}").format(
+                reason=exc.reason)) from exc
 
     async def _api_get(self, url: str) -> FetchResponse:
         """One API request with the current XSRF token; 401 → NotLoggedIn, a second 403 → stop."""
@@ -441,14 +480,19 @@ class GeneraliAdapter(Adapter):
                 headers[XSRF_HEADER] = token
             response = await self.fetch(url, headers=headers)
             if response.status == STATUS_SESSION_EXPIRED or response.path == LOGIN_PATH:
-                raise NotLoggedIn(
-                    f"The {APP_NAME} session has expired. Log in to {APP_NAME} again in the same tab and "
+                raise NotLoggedIn(_(
+                    "The {app} session has expired. Log in to {app} again in the same tab and "
                     "run the command again; the policies imported so far are kept."
-                )
+                ).format(app=APP_NAME))
             if response.status != STATUS_XSRF:
                 return response
-        message = parse_error_message(response.text) or "HTTP status 403"
-        raise EnvironmentProblem(
-            f"{APP_NAME} refused its own security token twice ({message}). Reload the {APP_NAME} tab "
+        message = parse_error_message(response.text) or _http_status(STATUS_XSRF)
+        raise EnvironmentProblem(_(
+            "{app} refused its own security token twice ({message}). Reload the {app} tab "
             "and run the command again; the policies imported so far are kept."
-        )
+        ).format(app=APP_NAME, message=message))
+
+
+def _http_status(status: int) -> str:
+    """Stands in the message for an error answer that carries no message of the app."""
+    return _("HTTP status {status}").format(status=status)

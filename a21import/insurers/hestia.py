@@ -35,6 +35,7 @@ from a21import.formats import (
     pl_date,
     split_address,
 )
+from a21import.i18n import N_, _
 from a21import.insurers.base import Adapter, FetchResponse
 from a21import.model import (
     AppContext,
@@ -105,9 +106,10 @@ def labelled(table: Node | None) -> dict[str, str | None]:
 
 
 def _required(values: dict[str, str | None], label: str, where: str) -> str:
+    """The value under `label`; `where` (translated) names the table: "policy data table"."""
     value = values.get(label)
     if value is None:
-        raise ParseError(f"The {where} has no value for {label!r}.")
+        raise ParseError(_("The {where} has no value for {label!r}.").format(where=where, label=label))
     return value
 
 
@@ -117,15 +119,17 @@ def parse_search_page(html: str, insurer: str) -> tuple[list[ListedPolicy], int,
     tree = HTMLParser(html)
     refused = tree.css_first("div.komunikat.walidacja")
     if refused is not None:
-        raise EnvironmentProblem(f"iHestia refused the search: {refused.text(deep=True).strip()}")
+        raise EnvironmentProblem(_("iHestia refused the search: {message}").format(
+            message=refused.text(deep=True).strip()))
     table = tree.css_first("table#wyniki")
     if table is None:
         if tree.css_first("#brakWynikow") is not None:
             return [], 1, 0
-        raise ParseError("The iHestia search page has neither a result table nor a no-results message.")
+        raise ParseError(_("The iHestia search page has neither a result table nor a no-results message."))
     headers = tuple(th.text(deep=True).strip() for th in table.css("thead th"))
     if headers != LIST_COLUMNS:
-        raise ParseError(f"The iHestia result table has unexpected columns: {', '.join(headers)}.")
+        raise ParseError(_("The iHestia result table has unexpected columns: {columns}.").format(
+            columns=", ".join(headers)))
     counter = tree.css_first("div.pager span.strony")
     match = PAGE_COUNT.match(counter.text(deep=True).strip()) if counter is not None else None
     current, last = (int(match.group(1)), int(match.group(2))) if match else (1, 1)
@@ -134,7 +138,7 @@ def parse_search_page(html: str, insurer: str) -> tuple[list[ListedPolicy], int,
         cells = dict(zip(LIST_COLUMNS, (_text(td) for td in tr.css("td"))))
         number = cells.get("Numer polisy")
         if not number:
-            raise ParseError("A row of the iHestia result table has no policy number.")
+            raise ParseError(_("A row of the iHestia result table has no policy number."))
         items.append(ListedPolicy(
             number=number,
             insurer=insurer,
@@ -149,24 +153,28 @@ def parse_search_page(html: str, insurer: str) -> tuple[list[ListedPolicy], int,
 def page_error(tree: HTMLParser, number: str) -> None:
     """Raises for the app's per-policy messages: not found, or the back end failed."""
     if tree.css_first("#brakPolisy") is not None:
-        raise PolicyNotFound(f"iHestia does not find the policy {number} under the current identity.")
+        raise PolicyNotFound(_("iHestia does not find the policy {number} under the current identity.").format(
+            number=number))
     failure = tree.css_first("#bladSystemu")
     if failure is not None:
-        raise PolicyError(f"iHestia reported a system error for this policy: {failure.text(deep=True).strip()}")
+        raise PolicyError(_("iHestia reported a system error for this policy: {message}").format(
+            message=failure.text(deep=True).strip()))
 
 
 def parse_client(values: dict[str, str | None]) -> Client:
-    kind = _required(values, "Rodzaj", "policyholder table")
+    where = _("policyholder table")
+    kind = _required(values, "Rodzaj", where)
     street, postal_code, city = split_address(values.get("Adres"))
     common = dict(street=street, postal_code=postal_code, city=city, phone=values.get("Telefon"),
                   email=values.get("E-mail"))
     if kind == PERSON:
-        return Client(kind="person", name=_required(values, "Imię i nazwisko", "policyholder table"),
+        return Client(kind="person", name=_required(values, "Imię i nazwisko", where),
                       pesel=digits_or_none(values.get("PESEL")), **common)
     if kind == COMPANY:
-        return Client(kind="company", name=_required(values, "Nazwa", "policyholder table"),
+        return Client(kind="company", name=_required(values, "Nazwa", where),
                       nip=digits_or_none(values.get("NIP")), regon=digits_or_none(values.get("REGON")), **common)
-    raise ParseError(f"The policyholder kind {kind!r} is neither {PERSON!r} nor {COMPANY!r}.")
+    raise ParseError(_("The policyholder kind {kind!r} is neither {person!r} nor {company!r}.").format(
+        kind=kind, person=PERSON, company=COMPANY))
 
 
 def parse_vehicle(values: dict[str, str | None]) -> Vehicle | None:
@@ -184,22 +192,22 @@ def _year(text: str | None) -> int | None:
     if text is None:
         return None
     if not re.fullmatch(r"\d{4}", text):
-        raise ParseError(f"The production year {text!r} is not a year.")
+        raise ParseError(_("The production year {year!r} is not a year.").format(year=text))
     return int(text)
 
 
 def parse_coverages(table: Node | None) -> tuple[Coverage, ...]:
     if table is None:
-        raise ParseError("The policy page has no table of risks.")
+        raise ParseError(_("The policy page has no table of risks."))
     coverages = []
     for tr in table.css("tbody tr"):
         cells = [_text(td) for td in tr.css("td")]
         if len(cells) != 4 or not cells[0]:
-            raise ParseError("A row of the table of risks does not have its four cells.")
+            raise ParseError(_("A row of the table of risks does not have its four cells."))
         coverages.append(Coverage(code=cells[0], name=cells[1], sum_insured_gr=optional_pl_amount_to_gr(cells[2]),
                                   premium_gr=optional_pl_amount_to_gr(cells[3])))
     if not coverages:
-        raise ParseError("The table of risks is empty.")
+        raise ParseError(_("The table of risks is empty."))
     return tuple(coverages)
 
 
@@ -209,24 +217,28 @@ def parse_policy_page(html: str, number: str, insurer: str) -> Policy:
     page_error(tree, number)
     data = labelled(tree.css_first("table#danePolisy"))
     if not data:
-        raise ParseError("The policy page has no policy data table (it may be cut short).")
-    where = "policy data table"
+        raise ParseError(_("The policy page has no policy data table (it may be cut short)."))
+    where = _("policy data table")
     shown = _required(data, "Numer polisy", where)
     if shown != number:
-        raise ParseError(f"The policy page shows the number {shown}, not {number}.")
+        raise ParseError(_("The policy page shows the number {shown}, not {number}.").format(
+            shown=shown, number=number))
     system_label = _required(data, "System", where)
     if system_label not in SYSTEMS:
-        raise ParseError(f"The system {system_label!r} of the policy is not one iHestia is known to have.")
+        raise ParseError(_("The system {system!r} of the policy is not one iHestia is known to have.").format(
+            system=system_label))
     product = _required(data, "Produkt", where)
     if product not in PRODUCT_LINES:
-        raise ParseError(f"The product {product!r} is not in the list of Ergo Hestia products.")
+        raise ParseError(_("The product {product!r} is not in the list of Ergo Hestia products.").format(
+            product=product))
     period = _required(data, "Okres ubezpieczenia", where)
     start_text, sep, end_text = period.partition(" - ")
     if not sep:
-        raise ParseError(f"The period of cover {period!r} is not in the form dd.mm.yyyy - dd.mm.yyyy.")
+        raise ParseError(_("The period of cover {period!r} is not in the form dd.mm.yyyy - dd.mm.yyyy.").format(
+            period=period))
     holder_values = labelled(tree.css_first("table#ubezpieczajacy"))
     if not holder_values:
-        raise ParseError("The policy page has no policyholder table.")
+        raise ParseError(_("The policy page has no policyholder table."))
     vehicle_table = tree.css_first("table#pojazd")
     return Policy(
         number=number,
@@ -251,21 +263,22 @@ def parse_installments_page(html: str, number: str) -> tuple[Installment, ...]:
     page_error(tree, number)
     table = tree.css_first("table#raty")
     if table is None:
-        raise ParseError("The installments page has no installments table.")
+        raise ParseError(_("The installments page has no installments table."))
     installments = []
     for tr in table.css("tbody tr"):
         cells = [_text(td) for td in tr.css("td")]
         if len(cells) != 4:
-            raise ParseError("A row of the installments table does not have its four cells.")
+            raise ParseError(_("A row of the installments table does not have its four cells."))
         seq, due, amount, paid = cells
         if seq is None or not seq.isdigit():
-            raise ParseError(f"The installment number {seq!r} is not a number.")
+            raise ParseError(_("The installment number {seq!r} is not a number.").format(seq=seq))
         if paid not in ("tak", "nie"):
-            raise ParseError(f"The paid mark {paid!r} of an installment is neither 'tak' nor 'nie'.")
+            raise ParseError(_("The paid mark {paid!r} of an installment is neither 'tak' nor 'nie'.").format(
+                paid=paid))
         installments.append(Installment(seq=int(seq), due_date=pl_date(due), amount_gr=pl_amount_to_gr(amount),
                                         paid=paid == "tak"))
     if not installments:
-        raise ParseError("The installments table is empty.")
+        raise ParseError(_("The installments table is empty."))
     return tuple(installments)
 
 
@@ -273,7 +286,7 @@ def parse_installments_page(html: str, number: str) -> tuple[Installment, ...]:
 class HestiaAdapter(Adapter):
     app_id = "hestia"
     title = "Ergo Hestia iHestia"
-    sources = {"ihestia": "iHestia (with Jupiter and HestiaBiznes)", "ipegaz": "iPegaz"}
+    sources = {"ihestia": N_("iHestia (with Jupiter and HestiaBiznes)"), "ipegaz": "iPegaz"}
     period_needs_source = True
     identities = tuple(NUMBER_FORMATS)
 
@@ -291,24 +304,38 @@ class HestiaAdapter(Adapter):
         return None, insurer if insurer in NUMBER_FORMATS else None
 
     def switch_instruction(self, expected: str, actual: str | None) -> str:
-        return (
-            f"The iHestia tab shows the identity {actual or 'unknown'}, but this needs {IDENTITY_LABELS[expected]}. "
-            f"In iHestia, choose {IDENTITY_LABELS[expected]} in the identity list at the top of the page "
-            "(next to your agent number) and confirm it."
-        )
+        if actual is None:
+            message = _("The iHestia tab shows the identity unknown, but this needs {expected}. "
+                        "In iHestia, choose {expected} in the identity list at the top of the page "
+                        "(next to your agent number) and confirm it.")
+        else:
+            message = _("The iHestia tab shows the identity {actual}, but this needs {expected}. "
+                        "In iHestia, choose {expected} in the identity list at the top of the page "
+                        "(next to your agent number) and confirm it.")
+        return message.format(actual=actual, expected=IDENTITY_LABELS[expected])
 
     async def context(self) -> AppContext:
         label, agent = parse_header(await self.tab.html())
         if label is None:
-            raise NotLoggedIn("The iHestia tab is not logged in. Log in to iHestia in that tab and run the command again.")
+            raise NotLoggedIn(_("The iHestia tab is not logged in. Log in to iHestia in that tab and run the command "
+                                "again."))
         if label not in IDENTITIES:
-            raise EnvironmentProblem(f"The iHestia header shows the identity {label!r}, which a21import does not know.")
+            raise EnvironmentProblem(_("The iHestia header shows the identity {identity!r}, which a21import does not "
+                                       "know.").format(identity=label))
         self.identity = IDENTITIES[label]
-        system = f", system {self.sources[self.source]}" if self.source in self.sources else ""
+        system = _(self.sources[self.source]) if self.source in self.sources else None
+        if agent and system:
+            description = _("iHestia is logged in as agent {agent} with the identity {identity}, system {system}.")
+        elif agent:
+            description = _("iHestia is logged in as agent {agent} with the identity {identity}.")
+        elif system:
+            description = _("iHestia is logged in as agent unknown with the identity {identity}, system {system}.")
+        else:
+            description = _("iHestia is logged in as agent unknown with the identity {identity}.")
         return AppContext(
             app_id=self.app_id,
             user=agent,
-            description=f"iHestia is logged in as agent {agent or 'unknown'} with the identity {label}{system}.",
+            description=description.format(agent=agent, identity=label, system=system),
             identity=self.identity,
             identity_label=label,
         )
@@ -316,14 +343,14 @@ class HestiaAdapter(Adapter):
     def check_number(self, number: str) -> str:
         owner = next((code for code, pattern in NUMBER_FORMATS.items() if pattern.match(number)), None)
         if owner is None:
-            raise BadInput(
-                f"{number!r} is not an Ergo Hestia policy number. ERGO Hestia numbers are 909, 911 or 460 and 9 "
+            raise BadInput(_(
+                "{number!r} is not an Ergo Hestia policy number. ERGO Hestia numbers are 909, 911 or 460 and 9 "
                 "digits, MTU numbers 71 and 8 digits, YCD numbers YCD and 8 digits."
-            )
+            ).format(number=number))
         if self.identity is not None and owner != self.identity:
             raise WrongIdentity(
-                f"The policy {number} belongs to {IDENTITY_LABELS[owner]}. "
-                + self.switch_instruction(owner, IDENTITY_LABELS[self.identity]),
+                _("The policy {number} belongs to {identity}.").format(number=number, identity=IDENTITY_LABELS[owner])
+                + " " + self.switch_instruction(owner, IDENTITY_LABELS[self.identity]),
                 expected=owner, actual=self.identity,
             )
         return number
@@ -335,28 +362,28 @@ class HestiaAdapter(Adapter):
         label = page_identity(tree)
         if response.path == LOGIN_PATH or label is None:
             if response.path == LOGIN_PATH or tree.css_first("form#loginForm") is not None:
-                raise NotLoggedIn("The iHestia session has expired. Log in to iHestia again in the same tab and run "
-                                  "the command again; the policies imported so far are kept.")
-            raise ParseError(f"iHestia answered {response.path} with a page that is not an iHestia page "
-                             "(it may be cut short).")
+                raise NotLoggedIn(_("The iHestia session has expired. Log in to iHestia again in the same tab and "
+                                    "run the command again; the policies imported so far are kept."))
+            raise ParseError(_("iHestia answered {path} with a page that is not an iHestia page "
+                               "(it may be cut short).").format(path=response.path))
         if IDENTITIES.get(label) != self.identity:
             raise WrongIdentity(
-                f"The identity in iHestia changed from {IDENTITY_LABELS.get(self.identity or '', '?')} to {label} "
-                "during the import. Switch back in the iHestia header and run the command again; "
-                "the policies imported so far are kept.",
+                _("The identity in iHestia changed from {before} to {after} during the import. Switch back in the "
+                  "iHestia header and run the command again; the policies imported so far are kept.").format(
+                    before=IDENTITY_LABELS.get(self.identity or "", "?"), after=label),
                 expected=self.identity, actual=IDENTITIES.get(label),
             )
         return response.text
 
     async def list_policies(self, date_from: date, date_to: date) -> AsyncIterator[ListedPolicy]:
         if self.source not in SEARCH_SYSTEMS:
-            raise BadInput("Listing iHestia policies needs the system: --source ihestia or --source ipegaz.")
+            raise BadInput(_("Listing iHestia policies needs the system: --source ihestia or --source ipegaz."))
         page, last = 1, 1
         while page <= last:
             path = (f"{SEARCH_PATH}?system={SEARCH_SYSTEMS[self.source]}&dataOd={fmt_pl_date(date_from)}"
                     f"&dataDo={fmt_pl_date(date_to)}&strona={page}")
             html = await self._get(path)
-            items, _, last = parse_search_page(html, self.identity or "")
+            items, _current, last = parse_search_page(html, self.identity or "")
             for item in items:
                 yield item
             page += 1

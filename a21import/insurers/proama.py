@@ -32,6 +32,7 @@ from a21import.formats import (
     iso_date,
     optional_grosze_int,
 )
+from a21import.i18n import N_, _
 from a21import.insurers.base import Adapter, FetchResponse, Tab
 from a21import.model import (
     AppContext,
@@ -79,14 +80,40 @@ _READ_TAB_JS = """(key) => {
   return {auth: auth, agent: agent ? agent.textContent : null};
 }"""
 
-NOT_LOGGED_IN = (
+NOT_LOGGED_IN = N_(
     "The Proama ProAgent tab is not logged in (it holds no access token). "
     "Log in to ProAgent in that tab and run the command again."
 )
-SESSION_EXPIRED = (
+SESSION_EXPIRED = N_(
     "The Proama ProAgent session has expired (the app said: {komunikat!r}). "
     "Log in to ProAgent in the same tab and run the command again; the policies imported so far are kept."
 )
+
+# What the app answered about one policy, read as `what` ("detail" or "payment schedule"): each a pair
+# of whole sentences, the first quoting the app's own message, the second for an answer without one.
+POLICY_SYSTEM_FAILED = {
+    "detail": (
+        N_("Proama's policy system failed on the detail of the policy {numer} (the app said: {komunikat!r})."),
+        N_("Proama's policy system failed on the detail of the policy {numer}."),
+    ),
+    "payment schedule": (
+        N_("Proama's policy system failed on the payment schedule of the policy {numer} "
+           "(the app said: {komunikat!r})."),
+        N_("Proama's policy system failed on the payment schedule of the policy {numer}."),
+    ),
+}
+POLICY_ANSWERED = {
+    "detail": (
+        N_("Proama ProAgent answered the detail of the policy {numer} with HTTP {status} "
+           "(the app said: {komunikat!r})."),
+        N_("Proama ProAgent answered the detail of the policy {numer} with HTTP {status}."),
+    ),
+    "payment schedule": (
+        N_("Proama ProAgent answered the payment schedule of the policy {numer} with HTTP {status} "
+           "(the app said: {komunikat!r})."),
+        N_("Proama ProAgent answered the payment schedule of the policy {numer} with HTTP {status}."),
+    ),
+}
 
 
 # -- pure parse functions ------------------------------------------------------------------------
@@ -101,7 +128,7 @@ def parse_auth(text: str | None) -> tuple[str, dict]:
         auth = None
     token = auth.get("accessToken") if isinstance(auth, dict) else None
     if not isinstance(token, str) or not token.strip():
-        raise NotLoggedIn(NOT_LOGGED_IN)
+        raise NotLoggedIn(_(NOT_LOGGED_IN))
     agent = auth.get("agent")
     return token.strip(), agent if isinstance(agent, dict) else {}
 
@@ -118,38 +145,51 @@ def parse_error(text: str) -> tuple[str | None, str | None]:
     return (kod if isinstance(kod, str) else None), (komunikat if isinstance(komunikat, str) else None)
 
 
+# `what` (translated) names the part of the answer being read: "vehicle (pojazd)", "risk 2 (ryzyka)".
 def _field(data: dict, key: str, what: str) -> Any:
     if not isinstance(data, dict) or key not in data:
-        raise ParseError(f"The {what} has no {key!r}.")
+        raise ParseError(_("The {what} has no {key!r}.").format(what=what, key=key))
     return data[key]
 
 
 def _text(data: dict, key: str, what: str) -> str:
     value = _field(data, key, what)
     if not isinstance(value, str) or not value.strip():
-        raise ParseError(f"The {what} has no text in {key!r} (it has {value!r}).")
+        raise ParseError(_("The {what} has no text in {key!r} (it has {value!r}).").format(
+            what=what, key=key, value=value))
     return value.strip()
 
 
 def _optional_text(data: dict, key: str, what: str) -> str | None:
     value = data.get(key) if isinstance(data, dict) else None
     if value is not None and not isinstance(value, str):
-        raise ParseError(f"The {what} has {value!r} in {key!r}, which is not text.")
+        raise ParseError(_("The {what} has {value!r} in {key!r}, which is not text.").format(
+            what=what, value=value, key=key))
     return empty_to_none(value)
 
 
 def _number(data: dict, what: str) -> str:
     numer = _text(data, "numer", what)
     if not NUMBER_FORMAT.match(numer):
-        raise ParseError(f"The {what} has the number {numer!r}, which is not of the form 56 and 8 digits.")
+        raise ParseError(_("The {what} has the number {numer!r}, which is not of the form 56 and 8 digits.").format(
+            what=what, numer=numer))
     return numer
 
 
 def _flag(data: dict, what: str) -> bool:
     value = _field(data, "klientIndywidualny", what)
     if not isinstance(value, bool):
-        raise ParseError(f"The {what} has {value!r} in 'klientIndywidualny', which is neither true nor false.")
+        raise ParseError(_("The {what} has {value!r} in 'klientIndywidualny', which is neither true nor false.").format(
+            what=what, value=value))
     return value
+
+
+def _not_an_object(what: str) -> ParseError:
+    return ParseError(_("The {what} is not an object.").format(what=what))
+
+
+def _detail_of(numer: str) -> str:
+    return _("detail of the policy {numer}").format(numer=numer)
 
 
 def parse_list_page(data: Any) -> tuple[list[ListedPolicy], str | None]:
@@ -159,21 +199,24 @@ def parse_list_page(data: Any) -> tuple[list[ListedPolicy], str | None]:
     carries `error` (it is red), while a page without the documented shape raises ParseError.
     """
     if not isinstance(data, dict) or not isinstance(data.get("pozycje"), list) or "nastepnyKursor" not in data:
-        raise ParseError("The ProAgent policy list does not have the documented shape (pozycje, nastepnyKursor).")
+        raise ParseError(_("The ProAgent policy list does not have the documented shape (pozycje, "
+                           "nastepnyKursor)."))
     cursor = data["nastepnyKursor"]
     if cursor is not None and (not isinstance(cursor, str) or not cursor):
-        raise ParseError(f"The ProAgent policy list has the cursor {cursor!r}, which is not text.")
+        raise ParseError(_("The ProAgent policy list has the cursor {cursor!r}, which is not text.").format(
+            cursor=cursor))
     items = []
     for index, raw in enumerate(data["pozycje"], start=1):
+        what = _("item {index} of the ProAgent policy list").format(index=index)
         if not isinstance(raw, dict):
-            raise ParseError(f"The item {index} of the ProAgent policy list is not an object.")
-        numer = _number(raw, f"item {index} of the ProAgent policy list")
+            raise _not_an_object(what)
+        numer = _number(raw, what)
         items.append(parse_list_item(numer, raw))
     return items, cursor
 
 
 def parse_list_item(numer: str, raw: dict) -> ListedPolicy:
-    what = f"list item of the policy {numer}"
+    what = _("list item of the policy {numer}").format(numer=numer)
     try:
         individual = _flag(raw, what)
         product = _optional_text(raw, "produkt", what)
@@ -199,9 +242,9 @@ def parse_lookup(numer: str, data: Any) -> ListedPolicy:
 
     The detail travels in `ref`, so reading the policy does not ask for it again.
     """
+    what = _detail_of(numer)
     if not isinstance(data, dict):
-        raise ParseError(f"The detail of the policy {numer} is not a JSON object.")
-    what = f"detail of the policy {numer}"
+        raise _not_a_json_object(what)
     holder = data.get("ubezpieczajacy")
     try:
         holder_name = parse_client(holder).name if isinstance(holder, dict) else None
@@ -227,29 +270,31 @@ def parse_lookup(numer: str, data: Any) -> ListedPolicy:
 
 def parse_client(data: Any) -> Client:
     """`ubezpieczajacy` → Client: OSOBA a person named `imie nazwisko`, FIRMA a company named `nazwa`."""
-    what = "policyholder (ubezpieczajacy)"
+    what = _("policyholder (ubezpieczajacy)")
     if not isinstance(data, dict):
-        raise ParseError(f"The {what} is not an object.")
+        raise _not_an_object(what)
     kind = _field(data, "typ", what)
     if kind == PERSON:
         name = f"{_text(data, 'imie', what)} {_text(data, 'nazwisko', what)}"
     elif kind == COMPANY:
         name = _text(data, "nazwa", what)
     else:
-        raise ParseError(f"The {what} has the type {kind!r}, which is neither {PERSON} nor {COMPANY}.")
+        raise ParseError(_("The {what} has the type {kind!r}, which is neither {person} nor {company}.").format(
+            what=what, kind=kind, person=PERSON, company=COMPANY))
     address = _field(data, "adres", what)
     if address is not None and not isinstance(address, dict):
-        raise ParseError(f"The address of the {what} is not an object.")
+        raise ParseError(_("The address of the policyholder (ubezpieczajacy) is not an object."))
     address = address or {}
+    address_what = _("address of the policyholder (ubezpieczajacy)")
     return Client(
         kind="person" if kind == PERSON else "company",
         name=name,
         pesel=_optional_text(data, "pesel", what),
         nip=_optional_text(data, "nip", what),
         regon=_optional_text(data, "regon", what),
-        street=_optional_text(address, "ulica", f"address of the {what}"),
-        postal_code=_optional_text(address, "kodPocztowy", f"address of the {what}"),
-        city=_optional_text(address, "miejscowosc", f"address of the {what}"),
+        street=_optional_text(address, "ulica", address_what),
+        postal_code=_optional_text(address, "kodPocztowy", address_what),
+        city=_optional_text(address, "miejscowosc", address_what),
         phone=_optional_text(data, "telefon", what),
         email=_optional_text(data, "email", what),
     )
@@ -257,14 +302,15 @@ def parse_client(data: Any) -> Client:
 
 def parse_vehicle(data: Any) -> Vehicle | None:
     """`pojazd` → Vehicle; None when `pojazd` is null or has neither VIN nor registration."""
-    what = "vehicle (pojazd)"
+    what = _("vehicle (pojazd)")
     if data is None:
         return None
     if not isinstance(data, dict):
-        raise ParseError(f"The {what} is not an object.")
+        raise _not_an_object(what)
     year = data.get("rokProdukcji")
     if year is not None and (isinstance(year, bool) or not isinstance(year, int)):
-        raise ParseError(f"The {what} has the production year {year!r}, which is not a whole number.")
+        raise ParseError(_("The {what} has the production year {year!r}, which is not a whole number.").format(
+            what=what, year=year))
     vehicle = Vehicle(
         registration=clean_registration(_optional_text(data, "nrRejestracyjny", what)),
         vin=clean_vin(_optional_text(data, "vin", what)),
@@ -278,12 +324,12 @@ def parse_vehicle(data: Any) -> Vehicle | None:
 def parse_coverages(data: Any) -> tuple[Coverage, ...]:
     """`ryzyka` (at least one) → coverages; `sumaGr`/`skladkaGr` are grosze or null, as given."""
     if not isinstance(data, list) or not data:
-        raise ParseError("The policy has no list of risks (ryzyka).")
+        raise ParseError(_("The policy has no list of risks (ryzyka)."))
     coverages = []
     for index, raw in enumerate(data, start=1):
-        what = f"risk {index} (ryzyka)"
+        what = _("risk {index} (ryzyka)").format(index=index)
         if not isinstance(raw, dict):
-            raise ParseError(f"The {what} is not an object.")
+            raise _not_an_object(what)
         coverages.append(
             Coverage(
                 code=_text(raw, "kod", what),
@@ -298,29 +344,30 @@ def parse_coverages(data: Any) -> tuple[Coverage, ...]:
 def parse_installments(numer: str, data: Any) -> tuple[Installment, ...]:
     """`GET …/harmonogram` (decoded JSON) → installments; a status other than OPLACONA or
     NIEOPLACONA is a policy error."""
-    what = f"payment schedule (harmonogram) of the policy {numer}"
+    what = _("payment schedule (harmonogram) of the policy {numer}").format(numer=numer)
     if not isinstance(data, dict):
-        raise ParseError(f"The {what} is not a JSON object.")
+        raise _not_a_json_object(what)
     if data.get("numer") != numer:
-        raise ParseError(f"The {what} belongs to the policy {data.get('numer')!r}.")
+        raise ParseError(_("The {what} belongs to the policy {other!r}.").format(what=what, other=data.get("numer")))
     raty = data.get("raty")
     if not isinstance(raty, list) or not raty:
-        raise ParseError(f"The {what} has no installments (raty).")
+        raise ParseError(_("The {what} has no installments (raty).").format(what=what))
     installments = []
     for index, raw in enumerate(raty, start=1):
         if not isinstance(raw, dict):
-            raise ParseError(f"The installment {index} of the {what} is not an object.")
+            raise ParseError(_("The installment {index} of the {what} is not an object.").format(
+                index=index, what=what))
         seq = raw.get("nr")
         if isinstance(seq, bool) or not isinstance(seq, int):
-            raise ParseError(
-                f"The installment {index} of the {what} has the number {seq!r}, which is not a whole number."
-            )
+            raise ParseError(_(
+                "The installment {index} of the {what} has the number {seq!r}, which is not a whole number."
+            ).format(index=index, what=what, seq=seq))
         status = raw.get("status")
         if status not in PAID:
-            raise PolicyError(
-                f"The installment {seq} of the policy {numer} has the payment status {status!r}, "
+            raise PolicyError(_(
+                "The installment {seq} of the policy {numer} has the payment status {status!r}, "
                 "which is neither OPLACONA nor NIEOPLACONA."
-            )
+            ).format(seq=seq, numer=numer, status=status))
         installments.append(
             Installment(
                 seq=seq,
@@ -334,19 +381,19 @@ def parse_installments(numer: str, data: Any) -> tuple[Installment, ...]:
 
 def parse_policy(numer: str, detail: Any, schedule: Any) -> Policy:
     """Detail and harmonogram (decoded JSON) of one policy → Policy."""
-    what = f"detail of the policy {numer}"
+    what = _detail_of(numer)
     if not isinstance(detail, dict):
-        raise ParseError(f"The {what} is not a JSON object.")
+        raise _not_a_json_object(what)
     if _number(detail, what) != numer:
-        raise ParseError(f"The {what} is about the policy {detail.get('numer')!r}.")
+        raise ParseError(_("The {what} is about the policy {other!r}.").format(what=what, other=detail.get("numer")))
     line = _text(detail, "linia", what)
     if line not in PRODUCT_LINES:
-        raise PolicyError(
-            f"The policy {numer} has the line {line!r}, which is not one of {', '.join(PRODUCT_LINES)}."
-        )
+        raise PolicyError(_("The policy {numer} has the line {line!r}, which is not one of {lines}.").format(
+            numer=numer, line=line, lines=", ".join(PRODUCT_LINES)))
     currency = _field(detail, "waluta", what)
     if currency != CURRENCY:
-        raise PolicyError(f"The policy {numer} is in the currency {currency!r}; only PLN policies are imported.")
+        raise PolicyError(_("The policy {numer} is in the currency {currency!r}; only PLN policies are "
+                            "imported.").format(numer=numer, currency=currency))
     return Policy(
         number=numer,
         insurer=INSURER,
@@ -391,11 +438,11 @@ class ProamaAdapter(Adapter):
         name = agent.get("imieNazwisko") if isinstance(agent.get("imieNazwisko"), str) else shown
         number = agent.get("numer") if isinstance(agent.get("numer"), str) else None
         if name and number:
-            description = f"Logged in to {TITLE} as {name} (agent {number})."
+            description = _("Logged in to {app} as {user} (agent {agent}).").format(app=TITLE, user=name, agent=number)
         elif name:
-            description = f"Logged in to {TITLE} as {name}."
+            description = _("Logged in to {app} as {user}.").format(app=TITLE, user=name)
         else:
-            description = f"Logged in to {TITLE}."
+            description = _("Logged in to {app}.").format(app=TITLE)
         return AppContext(app_id=APP_ID, user=name, description=description)
 
     async def _auth_headers(self) -> dict[str, str]:
@@ -410,16 +457,16 @@ class ProamaAdapter(Adapter):
         response = await self.fetch(url, headers=await self._auth_headers())
         if response.status == 401:
             _kod, komunikat = parse_error(response.text)
-            raise NotLoggedIn(SESSION_EXPIRED.format(komunikat=komunikat or f"HTTP 401 {KOD_UNAUTHORISED}"))
+            raise NotLoggedIn(_(SESSION_EXPIRED).format(komunikat=komunikat or f"HTTP 401 {KOD_UNAUTHORISED}"))
         return response
 
     def check_number(self, number: str) -> str:
         value = (number or "").strip()
         if not NUMBER_FORMAT.match(value):
-            raise BadInput(
-                f"The number {number!r} is not a Proama policy number: those are 10 digits starting with 56, "
+            raise BadInput(_(
+                "The number {number!r} is not a Proama policy number: those are 10 digits starting with 56, "
                 "for example 5600123456."
-            )
+            ).format(number=number))
         return value
 
     async def list_policies(self, date_from: date, date_to: date) -> AsyncIterator[ListedPolicy]:
@@ -436,17 +483,18 @@ class ProamaAdapter(Adapter):
                 items, cursor = parse_list_page(response.json())
             except ParseError as exc:
                 # Without the list no policy can be read: the whole import stops, not one policy.
-                message = f"{exc.reason} Nothing more can be listed; run the command again later."
+                message = _("{reason} Nothing more can be listed; run the command again later.").format(
+                    reason=exc.reason)
                 raise EnvironmentProblem(message) from exc
             for item in items:
                 yield item
             if cursor is None:
                 return
             if cursor in seen:
-                raise EnvironmentProblem(
+                raise EnvironmentProblem(_(
                     "The ProAgent policy list gave the same cursor twice, so its pages never end. "
                     "Run the command again later."
-                )
+                ))
             seen.add(cursor)
 
     async def _detail(self, numer: str) -> FetchResponse:
@@ -485,24 +533,43 @@ class ProamaAdapter(Adapter):
         return parse_policy(numer, detail, response.json())
 
 
+def _not_a_json_object(what: str) -> ParseError:
+    return ParseError(_("The {what} is not a JSON object.").format(what=what))
+
+
+def _quoting(komunikat: str | None, with_message: str, without_message: str, **values: object) -> str:
+    """One of two whole sentences: the one quoting the app's message `komunikat`, or the one without it."""
+    if komunikat:
+        return _(with_message).format(komunikat=komunikat, **values)
+    return _(without_message).format(**values)
+
+
 def _raise_for_policy(numer: str, what: str, response: FetchResponse) -> NoReturn:
-    """A non-200 answer about one policy → PolicyNotFound (404) or PolicyError (502, anything else)."""
+    """A non-200 answer about one policy → PolicyNotFound (404) or PolicyError (502, anything else).
+    `what` is "detail" or "payment schedule"."""
     kod, komunikat = parse_error(response.text)
-    said = f" (the app said: {komunikat!r})" if komunikat else ""
     if response.status == 404:
-        raise PolicyNotFound(f"Proama ProAgent does not find the policy {numer}{said}.")
+        raise PolicyNotFound(_quoting(
+            komunikat, N_("Proama ProAgent does not find the policy {numer} (the app said: {komunikat!r})."),
+            N_("Proama ProAgent does not find the policy {numer}."), numer=numer))
     if response.status == 502 or kod == KOD_BACKEND:
-        raise PolicyError(f"Proama's policy system failed on the {what} of the policy {numer}{said}.")
-    raise PolicyError(
-        f"Proama ProAgent answered the {what} of the policy {numer} with HTTP {response.status}{said}."
-    )
+        raise PolicyError(_quoting(komunikat, *POLICY_SYSTEM_FAILED[what], numer=numer))
+    raise PolicyError(_quoting(komunikat, *POLICY_ANSWERED[what], numer=numer, status=response.status))
 
 
 def _list_failure(response: FetchResponse) -> str:
     kod, komunikat = parse_error(response.text)
-    said = f" (the app said: {komunikat!r})" if komunikat else ""
     if kod == KOD_BAD_CURSOR:
-        return f"Proama ProAgent refused the paging cursor of its own policy list{said}. Run the command again."
+        return _quoting(
+            komunikat, N_("Proama ProAgent refused the paging cursor of its own policy list "
+                          "(the app said: {komunikat!r}). Run the command again."),
+            N_("Proama ProAgent refused the paging cursor of its own policy list. Run the command again."))
     if kod == KOD_BAD_PARAMETERS:
-        return f"Proama ProAgent refused the dates of the policy list{said}."
-    return f"Proama ProAgent answered its policy list with HTTP {response.status}{said}. Run the command again later."
+        return _quoting(
+            komunikat, N_("Proama ProAgent refused the dates of the policy list (the app said: {komunikat!r})."),
+            N_("Proama ProAgent refused the dates of the policy list."))
+    return _quoting(
+        komunikat, N_("Proama ProAgent answered its policy list with HTTP {status} (the app said: {komunikat!r}). "
+                      "Run the command again later."),
+        N_("Proama ProAgent answered its policy list with HTTP {status}. Run the command again later."),
+        status=response.status)
