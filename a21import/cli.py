@@ -358,6 +358,24 @@ def show_command(
     _show(job)
 
 
+def _coming(list_name: str, days: int, insurer: str | None, app_id: str | None, db: Path | None,
+            json_output: bool) -> None:
+    """`renewals` and `due`: the rows `queries.<list_name>` finds within `days`, shown by `views.<list_name>_view`."""
+    def job() -> None:
+        from a21import import queries, views
+        from a21import.periods import today_in_poland
+
+        today = today_in_poland()
+        queries.check_days(days)
+        filters = queries.parse_filters(insurer=insurer, app=app_id)
+        database = _stored_db(db)
+        rows = getattr(queries, list_name)(database, days, today=today, filters=filters)
+        view = getattr(views, f"{list_name}_view")(rows, days=days, today=today)
+        _print_stored(view, database, views.as_json(rows) if json_output else None)
+
+    _show(job)
+
+
 @app.command("renewals", help=_("List the policies whose cover ends from today to --days ahead, the soonest first, "
                                 "with the client's phone and e-mail."))
 def renewals_command(
@@ -367,19 +385,7 @@ def renewals_command(
     db: DbOption = None,
     json_output: ListJsonOption = False,
 ) -> None:
-    def job() -> None:
-        from a21import import queries, views
-        from a21import.periods import today_in_poland
-
-        today = today_in_poland()
-        queries.check_days(days)
-        filters = queries.parse_filters(insurer=insurer, app=app_id)
-        database = _stored_db(db)
-        rows = queries.renewals(database, days, today=today, filters=filters)
-        view = views.renewals_view(rows, days=days, today=today)
-        _print_stored(view, database, views.as_json(rows) if json_output else None)
-
-    _show(job)
+    _coming("renewals", days, insurer, app_id, db, json_output)
 
 
 @app.command("due", help=_("List the unpaid installments due within --days; overdue ones (due before today, still "
@@ -392,18 +398,7 @@ def due_command(
     db: DbOption = None,
     json_output: ListJsonOption = False,
 ) -> None:
-    def job() -> None:
-        from a21import import queries, views
-        from a21import.periods import today_in_poland
-
-        today = today_in_poland()
-        queries.check_days(days)
-        filters = queries.parse_filters(insurer=insurer, app=app_id)
-        database = _stored_db(db)
-        rows = queries.due(database, days, today=today, filters=filters)
-        _print_stored(views.due_view(rows, days=days), database, views.as_json(rows) if json_output else None)
-
-    _show(job)
+    _coming("due", days, insurer, app_id, db, json_output)
 
 
 @app.command("export", help=_("Export the stored policies with their client's and vehicle's columns to CSV (for "

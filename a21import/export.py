@@ -41,47 +41,42 @@ FORMATS = ("csv", "xlsx")
 
 @dataclass(frozen=True)
 class Column:
-    key: str  # the SQL expression's alias
+    key: str  # the alias of `sql` in the query, and the row's key
     header: str  # English, translated when written
+    sql: str  # over policies p, holder clients h, insured clients i, vehicles v
     kind: str = "text"  # text, date, money, int
 
 
 COLUMNS = (
-    Column("number", N_("Policy number")),
-    Column("insurer", N_("Insurer")),
-    Column("source_app", N_("App")),
-    Column("product_line", N_("Product line")),
-    Column("product", N_("Product")),
-    Column("status", N_("Status")),
-    Column("issue_date", N_("Issue date"), "date"),
-    Column("start_date", N_("Start date"), "date"),
-    Column("end_date", N_("End date"), "date"),
-    Column("premium_gr", N_("Premium (zł)"), "money"),
-    Column("currency", N_("Currency")),
-    Column("holder_name", N_("Policyholder")),
-    Column("holder_kind", N_("Policyholder kind")),
-    Column("holder_pesel", N_("PESEL")),
-    Column("holder_nip", N_("NIP")),
-    Column("holder_regon", N_("REGON")),
-    Column("holder_street", N_("Street")),
-    Column("holder_postal_code", N_("Postal code")),
-    Column("holder_city", N_("City")),
-    Column("holder_phone", N_("Phone")),
-    Column("holder_email", N_("E-mail")),
-    Column("insured_name", N_("Insured person")),
-    Column("registration", N_("Registration")),
-    Column("vin", N_("VIN")),
-    Column("make", N_("Make")),
-    Column("model", N_("Model")),
-    Column("production_year", N_("Production year"), "int"),
+    Column("number", N_("Policy number"), "p.number"),
+    Column("insurer", N_("Insurer"), "p.insurer"),
+    Column("source_app", N_("App"), "p.source_app"),
+    Column("product_line", N_("Product line"), "p.product_line"),
+    Column("product", N_("Product"), "p.product"),
+    Column("status", N_("Status"), "p.status"),
+    Column("issue_date", N_("Issue date"), "p.issue_date", "date"),
+    Column("start_date", N_("Start date"), "p.start_date", "date"),
+    Column("end_date", N_("End date"), "p.end_date", "date"),
+    Column("premium_gr", N_("Premium (zł)"), "p.premium_gr", "money"),
+    Column("currency", N_("Currency"), "p.currency"),
+    Column("holder_name", N_("Policyholder"), "h.name"),
+    Column("holder_kind", N_("Policyholder kind"), "h.kind"),
+    Column("holder_pesel", N_("PESEL"), "h.pesel"),
+    Column("holder_nip", N_("NIP"), "h.nip"),
+    Column("holder_regon", N_("REGON"), "h.regon"),
+    Column("holder_street", N_("Street"), "h.street"),
+    Column("holder_postal_code", N_("Postal code"), "h.postal_code"),
+    Column("holder_city", N_("City"), "h.city"),
+    Column("holder_phone", N_("Phone"), "h.phone"),
+    Column("holder_email", N_("E-mail"), "h.email"),
+    Column("insured_name", N_("Insured person"), "CASE WHEN p.insured_id = p.holder_id THEN NULL ELSE i.name END"),
+    Column("registration", N_("Registration"), "v.registration"),
+    Column("vin", N_("VIN"), "v.vin"),
+    Column("make", N_("Make"), "v.make"),
+    Column("model", N_("Model"), "v.model"),
+    Column("production_year", N_("Production year"), "v.production_year", "int"),
 )
-
-_SELECT = """p.number, p.insurer, p.source_app, p.product_line, p.product, p.status, p.issue_date, p.start_date,
-    p.end_date, p.premium_gr, p.currency, h.name AS holder_name, h.kind AS holder_kind, h.pesel AS holder_pesel,
-    h.nip AS holder_nip, h.regon AS holder_regon, h.street AS holder_street, h.postal_code AS holder_postal_code,
-    h.city AS holder_city, h.phone AS holder_phone, h.email AS holder_email,
-    CASE WHEN p.insured_id = p.holder_id THEN NULL ELSE i.name END AS insured_name,
-    v.registration, v.vin, v.make, v.model, v.production_year"""
+_SELECT = ", ".join(f"{column.sql} AS {column.key}" for column in COLUMNS)
 
 
 def export_rows(db: sqlite_utils.Database, filters: Filters = NO_FILTERS) -> list[dict[str, Any]]:

@@ -79,18 +79,10 @@ def parse_filters(search: str | None = None, insurer: str | None = None, app: st
     """Checks what the user typed; raises BadInput with one sentence."""
     from a21import.insurers import ADAPTERS
 
-    if insurer is not None:
-        code = insurer.strip().upper()
-        if code not in INSURERS:
-            raise BadInput(_("--insurer {value!r} is not an insurer code. Use one of: {codes}.").format(
-                value=insurer, codes=", ".join(INSURERS)))
-        insurer = code
-    if app is not None:
-        app_id = app.strip().lower()
-        if app_id not in ADAPTERS:
-            raise BadInput(_("--app {value!r} is not a supported app. Use one of: {apps}.").format(
-                value=app, apps=", ".join(ADAPTERS)))
-        app = app_id
+    insurer = _one_of(insurer, insurer and insurer.strip().upper(), INSURERS,
+                      _("--insurer {value!r} is not an insurer code. Use one of: {choices}."))
+    app = _one_of(app, app and app.strip().lower(), tuple(ADAPTERS),
+                  _("--app {value!r} is not a supported app. Use one of: {choices}."))
     start = _date_option(date_from, _("--from: {reason}"))
     end = _date_option(date_to, _("--to: {reason}"))
     if start and end and start > end:
@@ -98,6 +90,12 @@ def parse_filters(search: str | None = None, insurer: str | None = None, app: st
             start=start.isoformat(), end=end.isoformat()))
     search = (search or "").strip() or None
     return Filters(search=search, insurer=insurer, app=app, date_from=start, date_to=end)
+
+
+def _one_of(typed: str | None, value: str | None, choices: tuple[str, ...], message: str) -> str | None:
+    if typed is not None and value not in choices:
+        raise BadInput(message.format(value=typed, choices=", ".join(choices)))
+    return value
 
 
 def _date_option(text: str | None, message: str) -> date | None:
@@ -109,10 +107,12 @@ def _date_option(text: str | None, message: str) -> date | None:
         raise BadInput(message.format(reason=exc.reason)) from exc
 
 
-def filter_clause(filters: Filters) -> tuple[str, list[Any]]:
-    """The WHERE clause over `policies p`, `clients h` (holder), `clients i` (insured), `vehicles v`."""
-    clauses: list[str] = []
-    params: list[Any] = []
+def filter_clause(filters: Filters, condition: str | None = None,
+                  values: tuple[Any, ...] = ()) -> tuple[str, list[Any]]:
+    """The WHERE clause over `policies p`, `clients h` (holder), `clients i` (insured), `vehicles v`,
+    with the command's own `condition` (and its `values`) added."""
+    clauses: list[str] = [condition] if condition else []
+    params: list[Any] = list(values)
     if filters.search:
         term = filters.search.casefold()
         compact = "".join(term.split())  # registrations and VINs are stored without spaces
@@ -187,11 +187,14 @@ def _policy_row(row: dict[str, Any]) -> PolicyRow:
                         "end_date": _day(row["end_date"])})
 
 
+def _policies(db: sqlite_utils.Database, where: tuple[str, list[Any]], order: str) -> list[PolicyRow]:
+    sql = f"SELECT {_POLICY_COLUMNS} {POLICY_JOINS}{where[0]} ORDER BY {order}, p.number, p.insurer"
+    return [_policy_row(row) for row in fetch_rows(db, sql, where[1])]
+
+
 def search_policies(db: sqlite_utils.Database, filters: Filters = NO_FILTERS) -> list[PolicyRow]:
     """Stored policies matching the filters, the latest issued first."""
-    where, params = filter_clause(filters)
-    sql = f"SELECT {_POLICY_COLUMNS} {POLICY_JOINS}{where} ORDER BY p.issue_date DESC, p.number, p.insurer"
-    return [_policy_row(row) for row in fetch_rows(db, sql, params)]
+    return _policies(db, filter_clause(filters), "p.issue_date DESC")
 
 
 # -- one policy whole -------------------------------------------------------------------------------
@@ -276,7 +279,7 @@ def _detail(db: sqlite_utils.Database, row: dict[str, Any]) -> PolicyDetail:
 
 
 def _policy_by_id(db: sqlite_utils.Database, policy_id: str) -> PolicyRow:
-    return _policy_row(fetch_rows(db, f"SELECT {_POLICY_COLUMNS} {POLICY_JOINS} WHERE p.id = ?", [policy_id])[0])
+    return _policies(db, (" WHERE p.id = ?", [policy_id]), "p.id")[0]
 
 
 # -- renewals and installments due ------------------------------------------------------------------
@@ -285,12 +288,8 @@ def renewals(db: sqlite_utils.Database, days: int, *, today: date | None = None,
     """Policies whose cover ends from today to today + days (both included), the soonest first."""
     check_days(days)
     today = today or today_in_poland()
-    where, params = filter_clause(filters)
-    window = "p.end_date BETWEEN ? AND ?"
-    where = f"{where} AND {window}" if where else f" WHERE {window}"
-    params += [today.isoformat(), (today + timedelta(days=days)).isoformat()]
-    sql = f"SELECT {_POLICY_COLUMNS} {POLICY_JOINS}{where} ORDER BY p.end_date, p.number, p.insurer"
-    return [_policy_row(row) for row in fetch_rows(db, sql, params)]
+    window = (today.isoformat(), (today + timedelta(days=days)).isoformat())
+    return _policies(db, filter_clause(filters, "p.end_date BETWEEN ? AND ?", window), "p.end_date")
 
 
 @dataclass(frozen=True)
@@ -312,10 +311,8 @@ def due(db: sqlite_utils.Database, days: int, *, today: date | None = None,
     then the soonest; the app's own "paid" mark is what counts as paid."""
     check_days(days)
     today = today or today_in_poland()
-    where, params = filter_clause(filters)
-    window = "n.paid = 0 AND n.due_date <= ?"
-    where = f"{where} AND {window}" if where else f" WHERE {window}"
-    params.append((today + timedelta(days=days)).isoformat())
+    last = (today + timedelta(days=days)).isoformat()
+    where, params = filter_clause(filters, "n.paid = 0 AND n.due_date <= ?", (last,))
     sql = (f"SELECT {_POLICY_COLUMNS}, n.seq AS n_seq, n.due_date AS n_due, n.amount_gr AS n_amount "
            f"{POLICY_JOINS} JOIN installments n ON n.policy_id = p.id{where} ORDER BY n.due_date, p.number, n.seq")
     result = []

@@ -206,7 +206,7 @@ def renewals_view(rows: list[PolicyRow], *, days: int, today: date) -> Group | T
     return Group(table, Text(summary.format(count=len(rows), period=_days(days))))
 
 
-def due_view(rows: list[DueRow], *, days: int) -> Group | Text:
+def due_view(rows: list[DueRow], *, days: int, today: date) -> Group | Text:
     if not rows:
         return Text(ngettext("No unpaid installment is overdue or due within {count} day.",
                              "No unpaid installment is overdue or due within {count} days.", days).format(count=days))
