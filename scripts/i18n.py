@@ -5,7 +5,8 @@
     python scripts/i18n.py part OUT.po FILE...   # a .po of just these files' messages (to translate)
 
 `build` merges every `a21import/locale/parts/*.po` into the catalogue first (then the parts can go).
-Click's own messages (Usage:, Options:, its errors) are extracted from the installed Click too.
+Typer's own translatable texts (Options, Arguments, required, …) are extracted from the installed
+Typer too (marked `#. Click`); the tests check only a21import's own messages.
 """
 
 from __future__ import annotations
@@ -49,14 +50,11 @@ def template(files: list[Path] | None = None, *, with_click: bool = True) -> Cat
         found = extract_from_dir(str(PACKAGE), method_map=[("**.py", "python")], keywords=KEYWORDS)
         _add(catalog, found, PACKAGE)
         if with_click:
-            import click
-
-            click_dir = Path(click.__file__).parent
-            for filename, lineno, message, comments, context in extract_from_dir(
-                    str(click_dir), method_map=[("**.py", "python")], keywords={"_": None, "ngettext": (1, 2)}):
-                if message and (not isinstance(message, tuple) or all(message)):
-                    if catalog.get(message[0] if isinstance(message, tuple) else message) is None:
-                        catalog.add(message, locations=[(f"click/{filename}", lineno)], auto_comments=["Click"])
+            for found, origin in _library_messages():
+                for filename, lineno, message, _comments, _context in found:
+                    if message and (not isinstance(message, tuple) or all(message)):
+                        if catalog.get(message[0] if isinstance(message, tuple) else message) is None:
+                            catalog.add(message, locations=[(f"{origin}/{filename}", lineno)], auto_comments=["Click"])
     else:
         for file in files:
             found = [(str(file.resolve()), lineno, message, comments, context)
@@ -64,6 +62,17 @@ def template(files: list[Path] | None = None, *, with_click: bool = True) -> Cat
                                                                                  keywords=KEYWORDS)]
             _add(catalog, found, file)
     return catalog
+
+
+def _library_messages():
+    """Typer's own translatable texts (Options, Arguments, Commands, required, default: …). Typer vendors
+    its copy of Click without gettext, so Usage:, --help's text and Click's usage errors stay English."""
+    import typer
+
+    keywords = {"_": None, "ngettext": (1, 2)}
+    typer_core = Path(typer.__file__).parent / "core.py"
+    yield ((str(typer_core.name), *rest) for rest in extract_from_file("python", str(typer_core),
+                                                                       keywords=keywords)), "typer"
 
 
 def read(path: Path) -> Catalog:
