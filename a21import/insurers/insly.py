@@ -36,6 +36,7 @@ from a21import.formats import (
     optional_decimal_to_gr,
     pl_date,
 )
+from a21import.i18n import N_, _
 from a21import.insurers.base import Adapter, FetchResponse
 from a21import.model import (
     AppContext,
@@ -112,43 +113,43 @@ POLICY_NO_PATTERN = re.compile(r"^[A-Za-z0-9/-]{1,40}$")
 YEAR_PATTERN = re.compile(r"^\d{4}$")
 
 # -- messages ---------------------------------------------------------------------------------
-MSG_BAD_NUMBER = (
+MSG_BAD_NUMBER = N_(
     "The policy number {number!r} is not an Insly policy number: it must be 1 to 40 letters, digits, "
     "slashes and hyphens, for example 908012345678 or ZD/2026/118833."
 )
-MSG_TAB_NOT_LOGGED_IN = (
+MSG_TAB_NOT_LOGGED_IN = N_(
     "The INSLY tab at {host} is not logged in. Log in to Insly in that tab and run the command again."
 )
-MSG_NO_CSRF = (
+MSG_NO_CSRF = N_(
     "The INSLY tab at {host} has no CSRF token in its page. Reload the Insly tab, log in if asked, "
     "and run the command again."
 )
-MSG_CSRF_MISMATCH = (
+MSG_CSRF_MISMATCH = N_(
     "Insly at {host} refused the request with \"{message}\": the session has expired or the tab's page is "
     "older than the last login. Log in to Insly, reload the Insly tab, and run the command again; the "
     "policies imported so far are kept."
 )
-MSG_UNAUTHENTICATED = (
+MSG_UNAUTHENTICATED = N_(
     "Insly at {host} answered \"{message}\": the session has expired. Log in to Insly, reload the Insly tab, "
     "and run the command again; the policies imported so far are kept."
 )
-MSG_LIST_FAILED = (
+MSG_LIST_FAILED = N_(
     "Insly at {host} answered the policy list with {answer}. Check that Insly works in the browser and run "
     "the command again."
 )
-MSG_LIST_UNREADABLE = "The Insly policy list at {host} could not be read: {reason}"
-MSG_NOT_FOUND = "Insly has no policy number {number}."
-MSG_DETAIL_NOT_FOUND = "Insly answered \"{message}\" for policy {number}."
-MSG_DETAIL_FAILED = "Insly failed to read policy {number}: the app answered {answer}."
-MSG_UNKNOWN_INSURER = (
+MSG_LIST_UNREADABLE = N_("The Insly policy list at {host} could not be read: {reason}")
+MSG_NOT_FOUND = N_("Insly has no policy number {number}.")
+MSG_DETAIL_NOT_FOUND = N_("Insly answered \"{message}\" for policy {number}.")
+MSG_DETAIL_FAILED = N_("Insly failed to read policy {number}: the app answered {answer}.")
+MSG_UNKNOWN_INSURER = N_(
     "The insurer name '{name}' of policy {number} is not known to a21import's Insly table, so the policy "
     "is not imported; the name must be added to the table first."
 )
-MSG_BAD_GROUP = (
+MSG_BAD_GROUP = N_(
     "The product group '{group}' of policy {number} is not one of motor, property, travel, life and other, "
     "so the policy is not imported."
 )
-MSG_CURRENCY = "Policy {number} is in the currency '{currency}'; only PLN policies are imported."
+MSG_CURRENCY = N_("Policy {number} is in the currency '{currency}'; only PLN policies are imported.")
 SKIP_REASON = "product_group {group}"
 
 
@@ -189,7 +190,9 @@ def parse_message(text: str) -> str | None:
 def describe_answer(response: FetchResponse) -> str:
     """`HTTP 500 "Server Error"`, or `HTTP 502 without a message`, for the sentences that quote the app."""
     message = parse_message(response.text)
-    return f'HTTP {response.status} "{message}"' if message else f"HTTP {response.status} without a message"
+    if message:
+        return f'HTTP {response.status} "{message}"'
+    return _("HTTP {status} without a message").format(status=response.status)
 
 
 def insurer_code(name: str) -> str | None:
@@ -199,14 +202,15 @@ def insurer_code(name: str) -> str | None:
 
 def parse_list_page(text: str) -> tuple[list[ListedPolicy], int]:
     """One answer of POST /api/policy/list → its items and `meta.pages`."""
-    body = _json(text, "The Insly policy list")
+    body = _json(text, _("The Insly policy list"))
     data = body.get("data") if isinstance(body, dict) else None
     meta = body.get("meta") if isinstance(body, dict) else None
     if not isinstance(data, list) or not isinstance(meta, dict):
-        raise ParseError("The Insly policy list has no 'data' list or no 'meta' object.")
+        raise ParseError(_("The Insly policy list has no 'data' list or no 'meta' object."))
     pages = meta.get("pages")
     if isinstance(pages, bool) or not isinstance(pages, int) or pages < 0:
-        raise ParseError(f"The Insly policy list gives the page count {pages!r}, which is not a whole number.")
+        raise ParseError(_("The Insly policy list gives the page count {pages!r}, which is not a whole number.")
+                         .format(pages=pages))
     return [parse_list_item(raw) for raw in data], pages
 
 
@@ -214,35 +218,38 @@ def parse_list_item(raw: Any) -> ListedPolicy:
     """One item of the list. Raises ParseError only when it has no usable policy number; every other
     problem makes the item red (`error`) or skipped (`skip_reason`), as insly.md says."""
     if not isinstance(raw, dict):
-        raise ParseError("The Insly policy list has an item that is not an object.")
+        raise ParseError(_("The Insly policy list has an item that is not an object."))
     number = raw.get("policy_no")
     if not isinstance(number, str) or not number.strip():
         policy_id = raw.get("policy_id")
-        raise ParseError(f"The Insly policy list has an item without a policy number: policy_id {policy_id!r}.")
+        raise ParseError(_("The Insly policy list has an item without a policy number: policy_id {policy_id!r}.")
+                         .format(policy_id=policy_id))
     group = raw.get("product_group")
     name = raw.get("insurer")
     code = insurer_code(name) if isinstance(name, str) else None
     problems: list[str] = []
     policy_id = raw.get("policy_id")
     if isinstance(policy_id, bool) or not isinstance(policy_id, int):
-        problems.append(f"The Insly policy list gives policy {number} the id {policy_id!r}, not a whole number.")
-    fields = dict(
-        number=number,
-        insurer=code,
-        product=raw.get("product") if isinstance(raw.get("product"), str) else None,
-        holder_name=raw.get("customer_name") if isinstance(raw.get("customer_name"), str) else None,
-        issue_date=_lenient(pl_date, raw.get("issue_date"), problems),
-        premium_gr=_lenient(decimal_to_gr, raw.get("premium"), problems),
-        ref=policy_id,
-    )
+        problems.append(_("The Insly policy list gives policy {number} the id {policy_id!r}, not a whole number.")
+                        .format(number=number, policy_id=policy_id))
+    fields = {
+        "number": number,
+        "insurer": code,
+        "product": raw.get("product") if isinstance(raw.get("product"), str) else None,
+        "holder_name": raw.get("customer_name") if isinstance(raw.get("customer_name"), str) else None,
+        "issue_date": _lenient(pl_date, raw.get("issue_date"), problems),
+        "premium_gr": _lenient(decimal_to_gr, raw.get("premium"), problems),
+        "ref": policy_id,
+    }
     if group not in PRODUCT_GROUPS:
-        return ListedPolicy(**fields, error=MSG_BAD_GROUP.format(group=group, number=number))
+        return ListedPolicy(**fields, error=_(MSG_BAD_GROUP).format(group=group, number=number))
     if group != MOTOR:
         return ListedPolicy(**fields, skip_reason=SKIP_REASON.format(group=group))
     if code is None:
-        return ListedPolicy(**fields, error=MSG_UNKNOWN_INSURER.format(name=name, number=number))
+        return ListedPolicy(**fields, error=_(MSG_UNKNOWN_INSURER).format(name=name, number=number))
     if problems:
-        return ListedPolicy(**fields, error=f"Policy {number} in the Insly list: {problems[0]}")
+        return ListedPolicy(**fields, error=_("Policy {number} in the Insly list: {problem}").format(
+            number=number, problem=problems[0]))
     return ListedPolicy(**fields)
 
 
@@ -260,24 +267,24 @@ def parse_policy(text: str) -> Policy:
 
     Raises OutOfScope for another product group, PolicyError for an unknown insurer or a foreign
     currency, ParseError for anything malformed."""
-    body = _json(text, "The Insly policy detail")
+    body = _json(text, _("The Insly policy detail"))
     data = body.get("data") if isinstance(body, dict) else None
     if not isinstance(data, dict):
-        raise ParseError("The Insly policy detail has no 'data' object.")
-    number = _text(data, "policy_no", "The Insly policy detail")
-    where = f"The Insly detail of policy {number}"
+        raise ParseError(_("The Insly policy detail has no 'data' object."))
+    number = _text(data, "policy_no", _("The Insly policy detail"))
+    where = _("The Insly detail of policy {number}").format(number=number)
     group = data.get("product_group")
     if group not in PRODUCT_GROUPS:
-        raise PolicyError(MSG_BAD_GROUP.format(group=group, number=number))
+        raise PolicyError(_(MSG_BAD_GROUP).format(group=group, number=number))
     if group != MOTOR:
         raise OutOfScope(SKIP_REASON.format(group=group))
     name = _text(data, "insurer", where)
     code = insurer_code(name)
     if code is None:
-        raise PolicyError(MSG_UNKNOWN_INSURER.format(name=name, number=number))
+        raise PolicyError(_(MSG_UNKNOWN_INSURER).format(name=name, number=number))
     currency = _text(data, "currency", where)
     if currency != CURRENCY:
-        raise PolicyError(MSG_CURRENCY.format(number=number, currency=currency))
+        raise PolicyError(_(MSG_CURRENCY).format(number=number, currency=currency))
     return Policy(
         number=number,
         insurer=code,
@@ -300,26 +307,29 @@ def parse_policy(text: str) -> Policy:
 
 def parse_customer(raw: Any, where: str) -> Client:
     if not isinstance(raw, dict):
-        raise ParseError(f"{where} has no 'customer' object.")
+        raise ParseError(_("{where} has no 'customer' object.").format(where=where))
     kind = CUSTOMER_KINDS.get(raw.get("type")) if isinstance(raw.get("type"), str) else None
     if kind is None:
-        raise ParseError(f"{where} gives the customer type {raw.get('type')!r}, not individual or company.")
+        raise ParseError(_("{where} gives the customer type {type!r}, not individual or company.").format(
+            where=where, type=raw.get("type")))
     address = raw.get("address")
     if address is None:
         address = {}
     if not isinstance(address, dict):
-        raise ParseError(f"{where} gives a customer address that is not an object.")
+        raise ParseError(_("{where} gives a customer address that is not an object.").format(where=where))
+    customer = _("{where}, customer").format(where=where)
+    customer_address = _("{where}, customer address").format(where=where)
     return Client(
         kind=kind,
-        name=_text(raw, "name", f"{where}, customer"),
-        pesel=_optional_text(raw, "pesel", f"{where}, customer"),
-        nip=_optional_text(raw, "nip", f"{where}, customer"),
-        regon=_optional_text(raw, "regon", f"{where}, customer"),
-        street=_optional_text(address, "street", f"{where}, customer address"),
-        postal_code=_optional_text(address, "zip", f"{where}, customer address"),
-        city=_optional_text(address, "city", f"{where}, customer address"),
-        phone=_optional_text(raw, "phone", f"{where}, customer"),
-        email=_optional_text(raw, "email", f"{where}, customer"),
+        name=_text(raw, "name", customer),
+        pesel=_optional_text(raw, "pesel", customer),
+        nip=_optional_text(raw, "nip", customer),
+        regon=_optional_text(raw, "regon", customer),
+        street=_optional_text(address, "street", customer_address),
+        postal_code=_optional_text(address, "zip", customer_address),
+        city=_optional_text(address, "city", customer_address),
+        phone=_optional_text(raw, "phone", customer),
+        email=_optional_text(raw, "email", customer),
     )
 
 
@@ -328,8 +338,8 @@ def parse_vehicle(raw: Any, where: str) -> Vehicle | None:
     if raw is None:
         return None
     if not isinstance(raw, dict):
-        raise ParseError(f"{where} gives a vehicle that is not an object.")
-    what = f"{where}, vehicle"
+        raise ParseError(_("{where} gives a vehicle that is not an object.").format(where=where))
+    what = _("{where}, vehicle").format(where=where)
     vehicle = Vehicle(
         registration=clean_registration(_optional_text(raw, "plate", what)),
         vin=clean_vin(_optional_text(raw, "vin", what)),
@@ -342,8 +352,8 @@ def parse_vehicle(raw: Any, where: str) -> Vehicle | None:
 
 def parse_coverage(raw: Any, where: str) -> Coverage:
     if not isinstance(raw, dict):
-        raise ParseError(f"{where} has a coverage that is not an object.")
-    what = f"{where}, coverage"
+        raise ParseError(_("{where} has a coverage that is not an object.").format(where=where))
+    what = _("{where}, coverage").format(where=where)
     return Coverage(
         code=_text(raw, "code", what),
         name=_optional_text(raw, "name", what),
@@ -354,12 +364,13 @@ def parse_coverage(raw: Any, where: str) -> Coverage:
 
 def parse_installment(raw: Any, where: str) -> Installment:
     if not isinstance(raw, dict):
-        raise ParseError(f"{where} has an installment that is not an object.")
+        raise ParseError(_("{where} has an installment that is not an object.").format(where=where))
     seq, paid = raw.get("no"), raw.get("paid")
     if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
-        raise ParseError(f"{where} has an installment numbered {seq!r}, not 1, 2, ….")
+        raise ParseError(_("{where} has an installment numbered {seq!r}, not 1, 2, ….").format(where=where, seq=seq))
     if not isinstance(paid, bool):
-        raise ParseError(f"{where} marks installment {seq} as paid {paid!r}, neither true nor false.")
+        raise ParseError(_("{where} marks installment {seq} as paid {paid!r}, neither true nor false.").format(
+            where=where, seq=seq, paid=paid))
     return Installment(
         seq=seq, due_date=pl_date(raw.get("due_date")), amount_gr=decimal_to_gr(raw.get("amount")), paid=paid
     )
@@ -369,27 +380,28 @@ def _json(text: str, what: str) -> Any:
     try:
         return json.loads(text)
     except (ValueError, TypeError) as exc:
-        raise ParseError(f"{what} is not valid JSON.") from exc
+        raise ParseError(_("{what} is not valid JSON.").format(what=what)) from exc
 
 
 def _text(raw: dict, key: str, what: str) -> str:
     value = raw.get(key)
     if not isinstance(value, str) or not value.strip():
-        raise ParseError(f"{what} has no '{key}'.")
+        raise ParseError(_("{what} has no '{key}'.").format(what=what, key=key))
     return value.strip()
 
 
 def _optional_text(raw: dict, key: str, what: str) -> str | None:
     value = raw.get(key)
     if value is not None and not isinstance(value, str):
-        raise ParseError(f"{what} gives '{key}' as {value!r}, which is not text.")
+        raise ParseError(_("{what} gives '{key}' as {value!r}, which is not text.").format(
+            what=what, key=key, value=value))
     return empty_to_none(value)
 
 
 def _list(raw: dict, key: str, what: str) -> list:
     value = raw.get(key)
     if not isinstance(value, list) or not value:
-        raise ParseError(f"{what} has no '{key}' (at least one is required).")
+        raise ParseError(_("{what} has no '{key}' (at least one is required).").format(what=what, key=key))
     return value
 
 
@@ -398,7 +410,7 @@ def _year(value: Any, what: str) -> int | None:
         return None
     if isinstance(value, str) and YEAR_PATTERN.match(value):
         return int(value)
-    raise ParseError(f"{what} gives the year {value!r}, not four digits.")
+    raise ParseError(_("{what} gives the year {value!r}, not four digits.").format(what=what, value=value))
 
 
 # -- the adapter ------------------------------------------------------------------------------
@@ -417,21 +429,21 @@ class InslyAdapter(Adapter):
     async def context(self) -> AppContext:
         page = parse_tab_page(await self.tab.html())
         if page.user is None:
-            raise NotLoggedIn(MSG_TAB_NOT_LOGGED_IN.format(host=self.tab.host))
+            raise NotLoggedIn(_(MSG_TAB_NOT_LOGGED_IN).format(host=self.tab.host))
         if page.csrf_token is None:
-            raise EnvironmentProblem(MSG_NO_CSRF.format(host=self.tab.host))
+            raise EnvironmentProblem(_(MSG_NO_CSRF).format(host=self.tab.host))
         self._csrf_token = page.csrf_token
         where = f"{page.tenant} ({self.tab.host})" if page.tenant else self.tab.host
         return AppContext(
             app_id=APP_ID,
             user=page.user,
-            description=f"Logged in to INSLY at {where} as {page.user}.",
+            description=_("Logged in to INSLY at {where} as {user}.").format(where=where, user=page.user),
         )
 
     def check_number(self, number: str) -> str:
         value = (number or "").strip()
         if not POLICY_NO_PATTERN.match(value):
-            raise BadInput(MSG_BAD_NUMBER.format(number=number))
+            raise BadInput(_(MSG_BAD_NUMBER).format(number=number))
         return value
 
     async def list_policies(self, date_from: date, date_to: date) -> AsyncIterator[ListedPolicy]:
@@ -440,13 +452,13 @@ class InslyAdapter(Adapter):
             async for item in self._all_pages(window):
                 yield item
         except ParseError as exc:
-            raise EnvironmentProblem(MSG_LIST_UNREADABLE.format(host=self.tab.host, reason=exc.reason)) from exc
+            raise EnvironmentProblem(_(MSG_LIST_UNREADABLE).format(host=self.tab.host, reason=exc.reason)) from exc
 
     async def lookup(self, number: str) -> list[ListedPolicy]:
         # The app matches exactly; several insurers may share one number, each a policy of its own.
         items = [item async for item in self._all_pages({"policy_no": number}) if item.number == number]
         if not items:
-            raise PolicyNotFound(MSG_NOT_FOUND.format(number=number))
+            raise PolicyNotFound(_(MSG_NOT_FOUND).format(number=number))
         return items
 
     async def read_policy(self, item: ListedPolicy) -> Policy:
@@ -455,16 +467,18 @@ class InslyAdapter(Adapter):
         if item.error:
             raise PolicyError(item.error)
         if isinstance(item.ref, bool) or not isinstance(item.ref, int):
-            raise ParseError(f"The Insly list gives policy {item.number} no usable policy_id ({item.ref!r}).")
+            raise ParseError(_("The Insly list gives policy {number} no usable policy_id ({policy_id!r}).").format(
+                number=item.number, policy_id=item.ref))
         response = await self._get(DETAIL_PATH.format(policy_id=item.ref))
         if response.status == STATUS_NOT_FOUND:
             message = parse_message(response.text) or "Policy not found."
-            raise PolicyNotFound(MSG_DETAIL_NOT_FOUND.format(message=message, number=item.number))
+            raise PolicyNotFound(_(MSG_DETAIL_NOT_FOUND).format(message=message, number=item.number))
         if response.status != 200:
-            raise PolicyError(MSG_DETAIL_FAILED.format(number=item.number, answer=describe_answer(response)))
+            raise PolicyError(_(MSG_DETAIL_FAILED).format(number=item.number, answer=describe_answer(response)))
         policy = parse_policy(response.text)
         if policy.number != item.number:
-            raise ParseError(f"Insly answered the detail of policy {item.number} with policy {policy.number}.")
+            raise ParseError(_("Insly answered the detail of policy {number} with policy {shown}.").format(
+                number=item.number, shown=policy.number))
         return policy
 
     # -- requests -----------------------------------------------------------------------------
@@ -473,7 +487,8 @@ class InslyAdapter(Adapter):
         while page <= pages:
             response = await self._post(LIST_PATH, {"filter": filter_, "page": page, "per_page": PER_PAGE})
             if response.status != 200:
-                raise EnvironmentProblem(MSG_LIST_FAILED.format(host=self.tab.host, answer=describe_answer(response)))
+                raise EnvironmentProblem(_(MSG_LIST_FAILED).format(host=self.tab.host,
+                                                                   answer=describe_answer(response)))
             items, pages = parse_list_page(response.text)
             for item in items:
                 yield item
@@ -495,7 +510,7 @@ class InslyAdapter(Adapter):
             # The app's own front end reads the token from the page, never from a cookie.
             token = await self.tab.evaluate(READ_CSRF_JS)
             if not isinstance(token, str) or not token:
-                raise EnvironmentProblem(MSG_NO_CSRF.format(host=self.tab.host))
+                raise EnvironmentProblem(_(MSG_NO_CSRF).format(host=self.tab.host))
             self._csrf_token = token
         return {"Accept": JSON_TYPE, CSRF_HEADER: self._csrf_token}
 
@@ -503,7 +518,7 @@ class InslyAdapter(Adapter):
         # 419 and 401 may come on either method (a stale token or an expired session): both stop the import.
         if response.status == STATUS_CSRF_MISMATCH:
             message = parse_message(response.text) or "CSRF token mismatch."
-            raise NotLoggedIn(MSG_CSRF_MISMATCH.format(host=self.tab.host, message=message))
+            raise NotLoggedIn(_(MSG_CSRF_MISMATCH).format(host=self.tab.host, message=message))
         if response.status == STATUS_UNAUTHENTICATED:
             message = parse_message(response.text) or "Unauthenticated."
-            raise NotLoggedIn(MSG_UNAUTHENTICATED.format(host=self.tab.host, message=message))
+            raise NotLoggedIn(_(MSG_UNAUTHENTICATED).format(host=self.tab.host, message=message))

@@ -32,6 +32,7 @@ from a21import.formats import (
     optional_pl_amount_to_gr,
     pl_amount_to_gr,
 )
+from a21import.i18n import N_, _
 from a21import.insurers.base import Adapter, FetchResponse
 from a21import.model import (
     AppContext,
@@ -103,12 +104,12 @@ F_REGISTRATION, F_VIN, F_MAKE, F_MODEL, F_YEAR = "Nr rejestracyjny", "VIN", "Mar
 INST_SEQ, INST_DUE, INST_AMOUNT, INST_STATUS = "Lp.", "Termin płatności", "Kwota", "Status"
 PAID, UNPAID = "Zapłacona", "Niezapłacona"
 
-NOT_LOGGED_IN = "The TUZ SOBOL tab is not logged in. Log in to SOBOL in that tab and run the command again."
-ERROR_IN_TAB = (
+NOT_LOGGED_IN = N_("The TUZ SOBOL tab is not logged in. Log in to SOBOL in that tab and run the command again.")
+ERROR_IN_TAB = N_(
     "The TUZ SOBOL tab shows an error page, not a page of the logged-in app. Open the contracts list in that "
     "tab, log in again if SOBOL asks, and run the command again."
 )
-SESSION_EXPIRED = (
+SESSION_EXPIRED = N_(
     "The TUZ SOBOL session has expired: SOBOL answered with its login page. Log in to SOBOL in that tab and "
     "run the command again; the policies imported so far are kept."
 )
@@ -127,10 +128,17 @@ def _series_list() -> str:
 
 
 def _unknown_series(number: str, series: str) -> str:
-    return (
-        f"The policy {number} has the series {series}, which is not in TUZ SOBOL's series table "
-        f"({_series_list()}), so its product line is unknown."
-    )
+    return _(
+        "The policy {number} has the series {series}, which is not in TUZ SOBOL's series table "
+        "({series_list}), so its product line is unknown."
+    ).format(number=number, series=series, series_list=_series_list())
+
+
+def _quoting(message: str | None, with_message: str, without_message: str, **values: object) -> str:
+    """One of two whole sentences: the one quoting the app's error message, or the one without it."""
+    if message:
+        return with_message.format(message=message, **values)
+    return without_message.format(**values)
 
 
 def is_login_page(response: FetchResponse) -> bool:
@@ -146,10 +154,13 @@ def parse_context(html: str) -> AppContext:
     tree = LexborHTMLParser(html or "")
     if tree.css_first(USER_PANEL) is None:
         if tree.css_first(ERROR_PAGE) is not None and tree.css_first(LOGIN_FORM) is None:
-            raise NotLoggedIn(ERROR_IN_TAB)
-        raise NotLoggedIn(NOT_LOGGED_IN)
+            raise NotLoggedIn(_(ERROR_IN_TAB))
+        raise NotLoggedIn(_(NOT_LOGGED_IN))
     user = _text(tree.css_first(USER_NAME)) or None
-    description = f"Logged in to {TITLE} as {user}." if user else f"Logged in to {TITLE}."
+    if user:
+        description = _("Logged in to {app} as {user}.").format(app=TITLE, user=user)
+    else:
+        description = _("Logged in to {app}.").format(app=TITLE)
     return AppContext(app_id=APP_ID, user=user, description=description)
 
 
@@ -165,7 +176,8 @@ def _header_index(table: LexborNode, wanted: tuple[str, ...], what: str) -> dict
     headers = [_text(th) for th in table.css("thead th")]
     missing = [name for name in wanted if name not in headers]
     if missing:
-        raise ParseError(f"The {what} has no column {missing[0]!r}; its columns are {headers!r}.")
+        raise ParseError(_("The {what} has no column {column!r}; its columns are {headers!r}.").format(
+            what=what, column=missing[0], headers=headers))
     return {name: headers.index(name) for name in wanted}
 
 
@@ -176,19 +188,20 @@ def _cells(row: LexborNode) -> list[str]:
 def _listed_row(row: LexborNode, columns: dict[str, int]) -> ListedPolicy:
     cells = _cells(row)
     if len(cells) < len(LIST_COLUMNS):
-        raise ParseError(f"A row of the contracts list has {len(cells)} cells instead of {len(LIST_COLUMNS)}.")
+        raise ParseError(_("A row of the contracts list has {cells} cells instead of {expected}.").format(
+            cells=len(cells), expected=len(LIST_COLUMNS)))
     series, numer = cells[columns[COL_SERIES]], cells[columns[COL_NUMER]]
     number = series + numer
     data_id = (row.attributes.get("data-id") or "").strip()
     error = None
     if not NUMBER_FORMAT.match(number):
-        error = (f"The contracts list shows the number {number!r}, which is not a series of three letters and "
-                 "seven digits.")
+        error = _("The contracts list shows the number {number!r}, which is not a series of three letters and "
+                  "seven digits.").format(number=number)
     elif series not in SERIES_LINES:
         error = _unknown_series(number, series)
     elif not data_id:
-        error = (f"The contracts list shows the policy {number} without its contract id (data-id), so it cannot "
-                 "be opened.")
+        error = _("The contracts list shows the policy {number} without its contract id (data-id), so it cannot "
+                  "be opened.").format(number=number)
     try:
         issued = iso_date(cells[columns[COL_ISSUED]])
     except ParseError:
@@ -223,9 +236,9 @@ def parse_list_page(html: str) -> tuple[list[ListedPolicy], bool]:
     if table is None:
         alert = _text(tree.css_first(DATE_ALERT))
         if alert:
-            raise ParseError(f"TUZ SOBOL refused the contracts search with the message: {alert}")
-        raise ParseError("The contracts page of TUZ SOBOL has no table#contracts; it may be cut short.")
-    columns = _header_index(table, LIST_COLUMNS, "contracts list")
+            raise ParseError(_("TUZ SOBOL refused the contracts search with the message: {alert}").format(alert=alert))
+        raise ParseError(_("The contracts page of TUZ SOBOL has no table#contracts; it may be cut short."))
+    columns = _header_index(table, LIST_COLUMNS, _("contracts list"))
     items = []
     for row in table.css("tbody tr"):
         if _is_no_results_row(row):
@@ -237,7 +250,8 @@ def parse_list_page(html: str) -> tuple[list[ListedPolicy], bool]:
 def _panel(tree: LexborHTMLParser, n: int) -> LexborNode:
     panel = tree.css_first(PANEL.format(n=n))
     if panel is None:
-        raise ParseError(f"The policy page has no panel {PANEL_NAMES[n]!r} (ui-id-{n}); the page may be cut short.")
+        raise ParseError(_("The policy page has no panel {panel!r} (ui-id-{n}); the page may be cut short.").format(
+            panel=PANEL_NAMES[n], n=n))
     return panel
 
 
@@ -260,10 +274,12 @@ class _Fields:
 
     def required(self, label: str) -> str:
         if label not in self.values:
-            raise ParseError(f"The panel {self.name!r} of the policy page has no field {label!r}.")
+            raise ParseError(_("The panel {panel!r} of the policy page has no field {label!r}.").format(
+                panel=self.name, label=label))
         value = self.values[label]
         if value is None:
-            raise ParseError(f"The field {label!r} in the panel {self.name!r} of the policy page is empty.")
+            raise ParseError(_("The field {label!r} in the panel {panel!r} of the policy page is empty.").format(
+                label=label, panel=self.name))
         return value
 
     def optional(self, label: str) -> str | None:
@@ -271,27 +287,29 @@ class _Fields:
 
 
 def _table_rows(panel: LexborNode, selector: str, columns: tuple[str, ...], what: str) -> list[dict[str, str]]:
+    """The rows of the panel's table `selector`; `what` (translated) names its content: "risks", "installments"."""
     table = panel.css_first(selector)
     if table is None:
-        raise ParseError(f"The policy page has no {what} table ({selector}).")
-    index = _header_index(table, columns, f"{what} table")
+        raise ParseError(_("The policy page has no {what} table ({selector}).").format(what=what, selector=selector))
+    index = _header_index(table, columns, _("{what} table").format(what=what))
     rows = []
     for row in table.css("tbody tr"):
         cells = _cells(row)
         if len(cells) < len(columns):
-            raise ParseError(f"A row of the {what} table has {len(cells)} cells instead of {len(columns)}.")
+            raise ParseError(_("A row of the {what} table has {cells} cells instead of {expected}.").format(
+                what=what, cells=len(cells), expected=len(columns)))
         rows.append({name: cells[i] for name, i in index.items()})
     if not rows:
-        raise ParseError(f"The {what} table of the policy page has no rows.")
+        raise ParseError(_("The {what} table of the policy page has no rows.").format(what=what))
     return rows
 
 
 def _coverages(panel: LexborNode) -> tuple[Coverage, ...]:
     result = []
-    for row in _table_rows(panel, RISKS_TABLE, (RISK_CODE, RISK_NAME, RISK_SUM, RISK_PREMIUM), "risks"):
+    for row in _table_rows(panel, RISKS_TABLE, (RISK_CODE, RISK_NAME, RISK_SUM, RISK_PREMIUM), _("risks")):
         code = row[RISK_CODE]
         if not code:
-            raise ParseError("A row of the risks table has no code (Kod).")
+            raise ParseError(_("A row of the risks table has no code (Kod)."))
         result.append(Coverage(
             code=code,
             name=row[RISK_NAME] or None,
@@ -303,13 +321,15 @@ def _coverages(panel: LexborNode) -> tuple[Coverage, ...]:
 
 def _installments(panel: LexborNode) -> tuple[Installment, ...]:
     result = []
-    for row in _table_rows(panel, INSTALLMENTS_TABLE, (INST_SEQ, INST_DUE, INST_AMOUNT, INST_STATUS), "installments"):
+    columns = (INST_SEQ, INST_DUE, INST_AMOUNT, INST_STATUS)
+    for row in _table_rows(panel, INSTALLMENTS_TABLE, columns, _("installments")):
         seq = row[INST_SEQ].rstrip(".")
         if not seq.isdigit():
-            raise ParseError(f"The installment number {row[INST_SEQ]!r} is not a whole number.")
+            raise ParseError(_("The installment number {seq!r} is not a whole number.").format(seq=row[INST_SEQ]))
         status = row[INST_STATUS]
         if status not in (PAID, UNPAID):
-            raise ParseError(f"The installment status {status!r} is neither {PAID!r} nor {UNPAID!r}.")
+            raise ParseError(_("The installment status {status!r} is neither {paid!r} nor {unpaid!r}.").format(
+                status=status, paid=PAID, unpaid=UNPAID))
         result.append(Installment(
             seq=int(seq),
             due_date=iso_date(row[INST_DUE]),
@@ -321,13 +341,13 @@ def _installments(panel: LexborNode) -> tuple[Installment, ...]:
 
 def _holder(fields: _Fields) -> Client:
     kind_text = fields.required(F_TYPE)
-    address = dict(
-        street=fields.optional(F_STREET),
-        postal_code=fields.optional(F_POSTAL),
-        city=fields.optional(F_CITY),
-        phone=fields.optional(F_PHONE),
-        email=fields.optional(F_EMAIL),
-    )
+    address = {
+        "street": fields.optional(F_STREET),
+        "postal_code": fields.optional(F_POSTAL),
+        "city": fields.optional(F_CITY),
+        "phone": fields.optional(F_PHONE),
+        "email": fields.optional(F_EMAIL),
+    }
     if kind_text == TYPE_PERSON:
         return Client(kind="person", name=fields.required(F_PERSON_NAME),
                       pesel=digits_or_none(fields.optional(F_PESEL)), **address)
@@ -335,13 +355,14 @@ def _holder(fields: _Fields) -> Client:
         return Client(kind="company", name=fields.required(F_COMPANY_NAME),
                       nip=digits_or_none(fields.optional(F_NIP)), regon=digits_or_none(fields.optional(F_REGON)),
                       **address)
-    raise ParseError(f"The holder type {kind_text!r} is neither {TYPE_PERSON!r} nor {TYPE_COMPANY!r}.")
+    raise ParseError(_("The holder type {kind!r} is neither {person!r} nor {company!r}.").format(
+        kind=kind_text, person=TYPE_PERSON, company=TYPE_COMPANY))
 
 
 def _vehicle(fields: _Fields) -> Vehicle | None:
     year_text = fields.optional(F_YEAR)
     if year_text is not None and not year_text.isdigit():
-        raise ParseError(f"The production year {year_text!r} is not a whole number.")
+        raise ParseError(_("The production year {year!r} is not a whole number.").format(year=year_text))
     vehicle = Vehicle(
         registration=clean_registration(fields.optional(F_REGISTRATION)),
         vin=clean_vin(fields.optional(F_VIN)),
@@ -355,13 +376,14 @@ def _vehicle(fields: _Fields) -> Vehicle | None:
 def parse_policy(html: str) -> Policy:
     """The policy page `/insured/contracts/{id}` (all four panels) → Policy."""
     if "</html>" not in (html or "").lower():
-        raise ParseError("The policy page of TUZ SOBOL ends before </html>; it was cut short.")
+        raise ParseError(_("The policy page of TUZ SOBOL ends before </html>; it was cut short."))
     tree = LexborHTMLParser(html)
     policy = _Fields(tree, PANEL_POLICY)
     series, numer = policy.required(F_SERIES), policy.required(F_NUMER)
     number = series + numer
     if not NUMER_FORMAT.match(numer) or not NUMBER_FORMAT.match(number):
-        raise ParseError(f"The policy page shows the number {number!r}, which is not a series and seven digits.")
+        raise ParseError(_("The policy page shows the number {number!r}, which is not a series and seven digits.")
+                         .format(number=number))
     line = SERIES_LINES.get(series)
     if line is None:
         raise PolicyError(_unknown_series(number, series))
@@ -390,15 +412,15 @@ def check_number(number: str) -> str:
     """A typed number → the number as SOBOL writes it (series and seven digits), or BadInput."""
     value = (number or "").strip()
     if not NUMBER_FORMAT.match(value):
-        raise BadInput(
-            f"The number {number!r} is not a TUZ SOBOL policy number. Type the series of three capital letters "
-            f"({_series_list()}) followed by seven digits, for example KOS1234567."
-        )
+        raise BadInput(_(
+            "The number {number!r} is not a TUZ SOBOL policy number. Type the series of three capital letters "
+            "({series_list}) followed by seven digits, for example KOS1234567."
+        ).format(number=number, series_list=_series_list()))
     if value[:3] not in SERIES_LINES:
-        raise BadInput(
-            f"The number {number!r} has the series {value[:3]}, which TUZ SOBOL does not have. "
-            f"Its series are {_series_list()}."
-        )
+        raise BadInput(_(
+            "The number {number!r} has the series {series}, which TUZ SOBOL does not have. "
+            "Its series are {series_list}."
+        ).format(number=number, series=value[:3], series_list=_series_list()))
     return value
 
 
@@ -423,15 +445,18 @@ class TuzAdapter(Adapter):
         """GET from inside the tab; the login page at the end of the redirects means the session is gone."""
         response = await self.fetch(url)
         if is_login_page(response):
-            raise NotLoggedIn(SESSION_EXPIRED)
+            raise NotLoggedIn(_(SESSION_EXPIRED))
         return response
 
     async def _list_page(self, query: dict[str, str | int]) -> tuple[list[ListedPolicy], bool]:
         response = await self._get(f"{LIST_PATH}?{urlencode(query)}")
         if response.status != 200:
-            message = parse_error_page(response.text)
-            detail = f" with the message: {message}" if message else "."
-            raise ParseError(f"TUZ SOBOL answered the contracts list with HTTP {response.status}{detail}")
+            raise ParseError(_quoting(
+                parse_error_page(response.text),
+                _("TUZ SOBOL answered the contracts list with HTTP {status} with the message: {message}"),
+                _("TUZ SOBOL answered the contracts list with HTTP {status}."),
+                status=response.status,
+            ))
         return parse_list_page(response.text)
 
     async def list_policies(self, date_from: date, date_to: date) -> AsyncIterator[ListedPolicy]:
@@ -442,45 +467,51 @@ class TuzAdapter(Adapter):
                 items, has_next = await self._list_page(query)
             except ParseError as exc:
                 # Without the list the window cannot be imported at all.
-                raise EnvironmentProblem(
-                    f"Page {page} of the TUZ SOBOL contracts list for {date_from.isoformat()} to "
-                    f"{date_to.isoformat()} cannot be read: {exc.reason} Run the command again later."
-                ) from exc
+                raise EnvironmentProblem(_(
+                    "Page {page} of the TUZ SOBOL contracts list for {start} to {end} cannot be read: {reason} "
+                    "Run the command again later."
+                ).format(page=page, start=date_from.isoformat(), end=date_to.isoformat(), reason=exc.reason)) from exc
             for item in items:
                 yield item
             if not has_next:
                 return
             page += 1
             if page > MAX_PAGES:
-                raise EnvironmentProblem(
-                    f"The TUZ SOBOL contracts list for {date_from.isoformat()} to {date_to.isoformat()} still offers "
-                    f"a next page after {MAX_PAGES} pages, so a21import stopped reading it."
-                )
+                raise EnvironmentProblem(_(
+                    "The TUZ SOBOL contracts list for {start} to {end} still offers a next page after {pages} pages, "
+                    "so a21import stopped reading it."
+                ).format(start=date_from.isoformat(), end=date_to.isoformat(), pages=MAX_PAGES))
 
     async def lookup(self, number: str) -> list[ListedPolicy]:
-        items, _ = await self._list_page({"number": number})
+        items, _has_next = await self._list_page({"number": number})
         found = [item for item in items if item.number == number]
         if not found:
-            raise PolicyNotFound(f"TUZ SOBOL has no policy with the number {number}.")
+            raise PolicyNotFound(_("TUZ SOBOL has no policy with the number {number}.").format(number=number))
         return found
 
     async def read_policy(self, item: ListedPolicy) -> Policy:
         if not item.ref:
-            raise ParseError(
-                f"The policy {item.number} has no contract id (data-id) in the list, so it cannot be opened."
-            )
+            raise ParseError(_(
+                "The policy {number} has no contract id (data-id) in the list, so it cannot be opened."
+            ).format(number=item.number))
         response = await self._get(DETAIL_PATH.format(id=quote(str(item.ref), safe="")))
         if response.status == 404:
-            message = parse_error_page(response.text)
-            detail = f" with the message: {message}" if message else "."
-            raise PolicyNotFound(f"TUZ SOBOL does not find the contract of policy {item.number} (HTTP 404){detail}")
+            raise PolicyNotFound(_quoting(
+                parse_error_page(response.text),
+                _("TUZ SOBOL does not find the contract of policy {number} (HTTP 404) with the message: {message}"),
+                _("TUZ SOBOL does not find the contract of policy {number} (HTTP 404)."),
+                number=item.number,
+            ))
         if response.status != 200:
-            message = parse_error_page(response.text)
-            detail = f" with the message: {message}" if message else "."
-            raise PolicyError(f"TUZ SOBOL failed to show policy {item.number} (HTTP {response.status}){detail}")
+            raise PolicyError(_quoting(
+                parse_error_page(response.text),
+                _("TUZ SOBOL failed to show policy {number} (HTTP {status}) with the message: {message}"),
+                _("TUZ SOBOL failed to show policy {number} (HTTP {status})."),
+                number=item.number, status=response.status,
+            ))
         policy = parse_policy(response.text)
         if policy.number != item.number:
-            raise ParseError(
-                f"The contract page opened for policy {item.number} shows the policy {policy.number} instead."
-            )
+            raise ParseError(_(
+                "The contract page opened for policy {number} shows the policy {shown} instead."
+            ).format(number=item.number, shown=policy.number))
         return policy

@@ -30,6 +30,7 @@ from a21import.formats import (
     iso_date,
     warsaw_date,
 )
+from a21import.i18n import N_, _
 from a21import.insurers.base import Adapter, FetchResponse
 from a21import.model import (
     PRODUCT_LINES,
@@ -118,10 +119,10 @@ INSURER_CODES: dict[str, str] = {
     "AXA Ubezpieczenia TUiR S.A.": "AXA",
 }
 
-NOT_LOGGED_IN = (
+NOT_LOGGED_IN = N_(
     "The UNILINK UniMarket tab is not logged in. Log in to UniMarket in that tab and run the command again."
 )
-SESSION_EXPIRED = (
+SESSION_EXPIRED = N_(
     "The UniMarket session has expired (the app answered: {message}). Log in to UniMarket in its tab and "
     "run the command again; the policies imported so far are kept."
 )
@@ -137,7 +138,10 @@ class UnimarketAdapter(Adapter):
 
     async def context(self) -> AppContext:
         user = parse_shell(await self.tab.html())
-        description = f"Logged in to {TITLE} as {user}." if user else f"Logged in to {TITLE}."
+        if user:
+            description = _("Logged in to {app} as {user}.").format(app=TITLE, user=user)
+        else:
+            description = _("Logged in to {app}.").format(app=TITLE)
         return AppContext(app_id=APP_ID, user=user or None, description=description)
 
     def check_number(self, number: str) -> str:
@@ -154,10 +158,10 @@ class UnimarketAdapter(Adapter):
             if after is None:
                 return
             if after in seen_cursors:
-                raise EnvironmentProblem(
-                    f"UniMarket gave the same page cursor {after!r} twice while listing policies, so the list "
+                raise EnvironmentProblem(_(
+                    "UniMarket gave the same page cursor {cursor!r} twice while listing policies, so the list "
                     "cannot be read to its end. Run the command again; if it happens again, report it."
-                )
+                ).format(cursor=after))
             seen_cursors.add(after)
 
     async def lookup(self, number: str) -> list[ListedPolicy]:
@@ -191,10 +195,10 @@ class UnimarketAdapter(Adapter):
 
 def _list_problem(reason: str) -> EnvironmentProblem:
     # Without a readable page the rest of the window is unknown, so the whole listing stops.
-    return EnvironmentProblem(
-        f"UniMarket's policy list could not be read: {reason} Run the command again; if it happens again, "
+    return EnvironmentProblem(_(
+        "UniMarket's policy list could not be read: {reason} Run the command again; if it happens again, "
         "report it."
-    )
+    ).format(reason=reason))
 
 
 # -- pure parse functions ------------------------------------------------------------------------
@@ -203,7 +207,7 @@ def parse_shell(html: str) -> str:
     tree = LexborHTMLParser(html or "")
     app = tree.css_first(SHELL_APP)
     if app is None:
-        raise NotLoggedIn(NOT_LOGGED_IN)
+        raise NotLoggedIn(_(NOT_LOGGED_IN))
     return (app.attributes.get(USER_ATTRIBUTE) or "").strip()
 
 
@@ -211,22 +215,24 @@ def check_policy_number(number: str) -> str:
     """UniMarket numbers: 1–40 characters, `/` allowed; no spaces or control characters."""
     value = (number or "").strip()
     if not value or len(value) > NUMBER_MAX_LENGTH or any(ch.isspace() or not ch.isprintable() for ch in value):
-        raise BadInput(
-            f"The policy number {number!r} is not a UniMarket number: it must be 1 to {NUMBER_MAX_LENGTH} "
+        raise BadInput(_(
+            "The policy number {number!r} is not a UniMarket number: it must be 1 to {max_length} "
             "characters without spaces, for example 1032/2026/000451."
-        )
+        ).format(number=number, max_length=NUMBER_MAX_LENGTH))
     return value
 
 
 def response_json(response: FetchResponse) -> Any:
     """The GraphQL answer of one fetch. A redirect to the login page means the session is gone."""
     if response.path.rstrip("/") == "/login":
-        raise NotLoggedIn(NOT_LOGGED_IN)
+        raise NotLoggedIn(_(NOT_LOGGED_IN))
     if response.status != 200:
-        raise ParseError(f"UniMarket answered {GRAPHQL_PATH} with HTTP status {response.status} instead of 200.")
+        raise ParseError(_("UniMarket answered {path} with HTTP status {status} instead of 200.").format(
+            path=GRAPHQL_PATH, status=response.status))
     answer = response.json()
     if not isinstance(answer, dict):
-        raise ParseError(f"UniMarket answered {GRAPHQL_PATH} with JSON that is not a GraphQL answer object.")
+        raise ParseError(_("UniMarket answered {path} with JSON that is not a GraphQL answer object.").format(
+            path=GRAPHQL_PATH))
     return answer
 
 
@@ -236,7 +242,7 @@ def error_codes(answer: Any) -> list[tuple[str | None, str]]:
     if not errors:
         return []
     if not isinstance(errors, list):
-        raise ParseError("UniMarket's answer has an `errors` value that is not a list.")
+        raise ParseError(_("UniMarket's answer has an `errors` value that is not a list."))
     result = []
     for error in errors:
         error = error if isinstance(error, dict) else {}
@@ -250,7 +256,7 @@ def error_codes(answer: Any) -> list[tuple[str | None, str]]:
 def _raise_for_session(errors: list[tuple[str | None, str]]) -> None:
     for code, message in errors:
         if code == CODE_UNAUTHENTICATED:
-            raise NotLoggedIn(SESSION_EXPIRED.format(message=message))
+            raise NotLoggedIn(_(SESSION_EXPIRED).format(message=message))
 
 
 def parse_policies_page(answer: Any) -> tuple[list[ListedPolicy], str | None]:
@@ -260,30 +266,33 @@ def parse_policies_page(answer: Any) -> tuple[list[ListedPolicy], str | None]:
     if errors:
         code, message = errors[0]
         if code == CODE_BAD_USER_INPUT:
-            raise _list_problem(f"the app rejected the list's arguments ({message}).")
-        raise _list_problem(f"the app answered with the error {code or 'without a code'} ({message}).")
+            raise _list_problem(_("the app rejected the list's arguments ({message}).").format(message=message))
+        if code:
+            raise _list_problem(_("the app answered with the error {code} ({message}).").format(
+                code=code, message=message))
+        raise _list_problem(_("the app answered with the error without a code ({message}).").format(message=message))
     data = answer.get("data") if isinstance(answer, dict) else None
     connection = data.get("policies") if isinstance(data, dict) else None
     if not isinstance(connection, dict):
-        raise _list_problem("the answer has no `data.policies`.")
+        raise _list_problem(_("the answer has no `data.policies`."))
     edges, page_info = connection.get("edges"), connection.get("pageInfo")
     if not isinstance(edges, list) or not isinstance(page_info, dict):
-        raise _list_problem("the answer has no `edges` list or no `pageInfo`.")
+        raise _list_problem(_("the answer has no `edges` list or no `pageInfo`."))
     items = []
     for edge in edges:
         node = edge.get("node") if isinstance(edge, dict) else None
         number = node.get("number") if isinstance(node, dict) else None
         if not isinstance(number, str) or not number:
-            raise _list_problem("an entry of the list has no policy number.")
+            raise _list_problem(_("an entry of the list has no policy number."))
         items.append(parse_listed_node(node))
     has_next = page_info.get("hasNextPage")
     end_cursor = page_info.get("endCursor")
     if not isinstance(has_next, bool):
-        raise _list_problem("`pageInfo.hasNextPage` is not true or false.")
+        raise _list_problem(_("`pageInfo.hasNextPage` is not true or false."))
     if not has_next:
         return items, None
     if not isinstance(end_cursor, str) or not end_cursor:
-        raise _list_problem("the answer says there is a next page but gives no `endCursor`.")
+        raise _list_problem(_("the answer says there is a next page but gives no `endCursor`."))
     return items, end_cursor
 
 
@@ -296,7 +305,7 @@ def parse_listed_node(node: dict[str, Any]) -> ListedPolicy:
         "product": lambda: _optional_text(node.get("productName"), "productName", number),
         "holder_name": lambda: _optional_text(_path(node, "holder", "name"), "holder.name", number),
         "issue_date": lambda: _issue_date(node.get("issuedAt"), number),
-        "premium_gr": lambda: money_to_gr(node.get("premium"), "premium", number),
+        "premium_gr": lambda: money_to_gr(node.get("premium"), _("premium"), number),
     }
     fields: dict[str, Any] = {}
     problems: list[str] = []
@@ -315,25 +324,32 @@ def parse_policy_answer(answer: Any, number: str) -> dict[str, Any]:
     _raise_for_session(errors)
     for code, message in errors:
         if code == CODE_NOT_FOUND:
-            raise PolicyNotFound(f"UniMarket does not find policy {number} (the app answered: {message}).")
+            raise PolicyNotFound(_("UniMarket does not find policy {number} (the app answered: {message}).").format(
+                number=number, message=message))
     for code, message in errors:
         if code == CODE_INTERNAL:
-            raise PolicyError(
-                f"UniMarket could not read policy {number} because of an error in the insurer's system "
-                f"(the app answered: {message})."
-            )
+            raise PolicyError(_(
+                "UniMarket could not read policy {number} because of an error in the insurer's system "
+                "(the app answered: {message})."
+            ).format(number=number, message=message))
     if errors:
         code, message = errors[0]
-        raise PolicyError(
-            f"UniMarket answered the request for policy {number} with the error {code or 'without a code'} "
-            f"(the app answered: {message})."
-        )
+        if code:
+            raise PolicyError(_(
+                "UniMarket answered the request for policy {number} with the error {code} "
+                "(the app answered: {message})."
+            ).format(number=number, code=code, message=message))
+        raise PolicyError(_(
+            "UniMarket answered the request for policy {number} with the error without a code "
+            "(the app answered: {message})."
+        ).format(number=number, message=message))
     data = answer.get("data")
     node = data.get("policy") if isinstance(data, dict) else None
     if node is None and isinstance(data, dict) and "policy" in data:
-        raise PolicyNotFound(f"UniMarket does not find policy {number}.")
+        raise PolicyNotFound(_("UniMarket does not find policy {number}.").format(number=number))
     if not isinstance(node, dict):
-        raise ParseError(f"UniMarket's answer for policy {number} has no `data.policy` object.")
+        raise ParseError(_("UniMarket's answer for policy {number} has no `data.policy` object.").format(
+            number=number))
     return node
 
 
@@ -355,15 +371,16 @@ def listed_from_detail(node: dict[str, Any], number: str) -> ListedPolicy:
 def parse_policy(node: dict[str, Any], number: str) -> Policy:
     """`data.policy` → Policy. Raises PolicyError (unknown insurer, foreign currency) or ParseError."""
     if not isinstance(node, dict):
-        raise ParseError(f"UniMarket's answer for policy {number} has no policy object.")
+        raise ParseError(_("UniMarket's answer for policy {number} has no policy object.").format(number=number))
     got = _required_text(node.get("number"), "number", number)
     if got != number:
-        raise ParseError(f"UniMarket answered the request for policy {number} with policy {got}.")
+        raise ParseError(_("UniMarket answered the request for policy {number} with policy {got}.").format(
+            number=number, got=got))
     line = _required_text(node.get("productLine"), "productLine", number).lower()
     if line not in PRODUCT_LINES:
-        raise ParseError(
-            f"Policy {number} has the product line {node.get('productLine')!r}, which UniMarket does not define."
-        )
+        raise ParseError(_(
+            "Policy {number} has the product line {line!r}, which UniMarket does not define."
+        ).format(number=number, line=node.get("productLine")))
     return Policy(
         number=number,
         insurer=insurer_code(_path(node, "insurer", "name"), number),
@@ -375,7 +392,7 @@ def parse_policy(node: dict[str, Any], number: str) -> Policy:
         issue_date=_issue_date(node.get("issuedAt"), number),
         start_date=_plain_date(node.get("startDate"), "startDate", number),
         end_date=_plain_date(node.get("endDate"), "endDate", number),
-        premium_gr=money_to_gr(node.get("premium"), "premium", number),
+        premium_gr=money_to_gr(node.get("premium"), _("premium"), number),
         currency=CURRENCY,
         holder=parse_party(node.get("holder"), number),
         vehicle=parse_vehicle(node.get("vehicle"), number),
@@ -387,32 +404,34 @@ def parse_policy(node: dict[str, Any], number: str) -> Policy:
 def insurer_code(name: Any, number: str) -> str:
     """`insurer.name` → canonical code through INSURER_CODES; an unknown name is an error, never a guess."""
     if not isinstance(name, str):
-        raise ParseError(f"Policy {number} has no insurer name.")
+        raise ParseError(_("Policy {number} has no insurer name.").format(number=number))
     code = INSURER_CODES.get(name)
     if code is None:
-        raise PolicyError(
-            f"The insurer name {name!r} of policy {number} is not known to a21import's UniMarket table, so the "
+        raise PolicyError(_(
+            "The insurer name {name!r} of policy {number} is not known to a21import's UniMarket table, so the "
             "policy is not imported."
-        )
+        ).format(name=name, number=number))
     return code
 
 
 def money_to_gr(money: Any, what: str, number: str) -> int:
-    """A `Money` → grosze; any currency but PLN is an error for the whole policy."""
+    """A `Money` → grosze; any currency but PLN is an error for the whole policy. `what` is translated."""
     if not isinstance(money, dict):
-        raise ParseError(f"The {what} of policy {number} is missing or not a Money object.")
+        raise ParseError(_("The {what} of policy {number} is missing or not a Money object.").format(
+            what=what, number=number))
     currency = money.get("currency")
     if not isinstance(currency, str) or not currency:
-        raise ParseError(f"The {what} of policy {number} has no currency.")
+        raise ParseError(_("The {what} of policy {number} has no currency.").format(what=what, number=number))
     if currency != CURRENCY:
-        raise PolicyError(
-            f"The {what} of policy {number} is in {currency!r}, not PLN; a21import stores PLN amounts only, "
+        raise PolicyError(_(
+            "The {what} of policy {number} is in {currency!r}, not PLN; a21import stores PLN amounts only, "
             "so the policy is not imported."
-        )
+        ).format(what=what, number=number, currency=currency))
     try:
         return decimal_to_gr(money.get("amount"))
     except ParseError as exc:
-        raise ParseError(f"The {what} of policy {number} is unusable: {exc.reason}") from exc
+        raise ParseError(_("The {what} of policy {number} is unusable: {reason}").format(
+            what=what, number=number, reason=exc.reason)) from exc
 
 
 def optional_money_to_gr(money: Any, what: str, number: str) -> int | None:
@@ -421,15 +440,16 @@ def optional_money_to_gr(money: Any, what: str, number: str) -> int | None:
 
 def parse_party(party: Any, number: str) -> Client:
     if not isinstance(party, dict):
-        raise ParseError(f"Policy {number} has no holder.")
+        raise ParseError(_("Policy {number} has no holder.").format(number=number))
     kind = PARTY_KINDS.get(party.get("kind"))
     if kind is None:
-        raise ParseError(
-            f"The holder of policy {number} has the kind {party.get('kind')!r}, neither PERSON nor COMPANY."
-        )
+        raise ParseError(_(
+            "The holder of policy {number} has the kind {kind!r}, neither PERSON nor COMPANY."
+        ).format(number=number, kind=party.get("kind")))
     address = party.get("address")
     if address is not None and not isinstance(address, dict):
-        raise ParseError(f"The holder's address of policy {number} is not an Address object.")
+        raise ParseError(_("The holder's address of policy {number} is not an Address object.").format(
+            number=number))
     address = address or {}
 
     def text(value: Any, what: str) -> str | None:
@@ -454,10 +474,11 @@ def parse_vehicle(vehicle: Any, number: str) -> Vehicle | None:
     if vehicle is None:
         return None
     if not isinstance(vehicle, dict):
-        raise ParseError(f"The vehicle of policy {number} is not a Vehicle object.")
+        raise ParseError(_("The vehicle of policy {number} is not a Vehicle object.").format(number=number))
     year = vehicle.get("productionYear")
     if year is not None and (isinstance(year, bool) or not isinstance(year, int)):
-        raise ParseError(f"The vehicle's production year {year!r} of policy {number} is not a whole number.")
+        raise ParseError(_("The vehicle's production year {year!r} of policy {number} is not a whole number.")
+                         .format(year=year, number=number))
     result = Vehicle(
         registration=clean_registration(_optional_text(vehicle.get("registration"), "vehicle.registration", number)),
         vin=clean_vin(_optional_text(vehicle.get("vin"), "vehicle.vin", number)),
@@ -470,20 +491,23 @@ def parse_vehicle(vehicle: Any, number: str) -> Vehicle | None:
 
 def parse_coverages(coverages: Any, number: str) -> tuple[Coverage, ...]:
     if not isinstance(coverages, list) or not coverages:
-        raise ParseError(f"Policy {number} has no coverages, and UniMarket always gives at least one.")
+        raise ParseError(_("Policy {number} has no coverages, and UniMarket always gives at least one.").format(
+            number=number))
     result = []
     for coverage in coverages:
         if not isinstance(coverage, dict):
-            raise ParseError(f"A coverage of policy {number} is not a Coverage object.")
-        code = _required_text(coverage.get("code"), "coverage code", number)
+            raise ParseError(_("A coverage of policy {number} is not a Coverage object.").format(number=number))
+        code = _required_text(coverage.get("code"), _("coverage code"), number)
         result.append(
             Coverage(
                 code=code,
-                name=_optional_text(coverage.get("name"), f"name of coverage {code}", number),
+                name=_optional_text(coverage.get("name"), _("name of coverage {code}").format(code=code), number),
                 sum_insured_gr=optional_money_to_gr(
-                    coverage.get("sumInsured"), f"sum insured of coverage {code}", number
+                    coverage.get("sumInsured"), _("sum insured of coverage {code}").format(code=code), number
                 ),
-                premium_gr=optional_money_to_gr(coverage.get("premium"), f"premium of coverage {code}", number),
+                premium_gr=optional_money_to_gr(
+                    coverage.get("premium"), _("premium of coverage {code}").format(code=code), number
+                ),
             )
         )
     return tuple(result)
@@ -491,21 +515,31 @@ def parse_coverages(coverages: Any, number: str) -> tuple[Coverage, ...]:
 
 def parse_installments(installments: Any, number: str) -> tuple[Installment, ...]:
     if not isinstance(installments, list) or not installments:
-        raise ParseError(f"Policy {number} has no installments, and UniMarket always gives at least one.")
+        raise ParseError(_("Policy {number} has no installments, and UniMarket always gives at least one.").format(
+            number=number))
     result = []
     for installment in installments:
         if not isinstance(installment, dict):
-            raise ParseError(f"An installment of policy {number} is not an Installment object.")
+            raise ParseError(_("An installment of policy {number} is not an Installment object.").format(
+                number=number))
         seq, paid = installment.get("seq"), installment.get("paid")
         if isinstance(seq, bool) or not isinstance(seq, int):
-            raise ParseError(f"An installment of policy {number} has the sequence number {seq!r}, not a whole number.")
+            raise ParseError(_(
+                "An installment of policy {number} has the sequence number {seq!r}, not a whole number."
+            ).format(number=number, seq=seq))
         if not isinstance(paid, bool):
-            raise ParseError(f"Installment {seq} of policy {number} has the paid flag {paid!r}, not true or false.")
+            raise ParseError(_(
+                "Installment {seq} of policy {number} has the paid flag {paid!r}, not true or false."
+            ).format(seq=seq, number=number, paid=paid))
         result.append(
             Installment(
                 seq=seq,
-                due_date=_plain_date(installment.get("dueDate"), f"due date of installment {seq}", number),
-                amount_gr=money_to_gr(installment.get("amount"), f"amount of installment {seq}", number),
+                due_date=_plain_date(
+                    installment.get("dueDate"), _("due date of installment {seq}").format(seq=seq), number
+                ),
+                amount_gr=money_to_gr(
+                    installment.get("amount"), _("amount of installment {seq}").format(seq=seq), number
+                ),
                 paid=paid,
             )
         )
@@ -523,13 +557,14 @@ def _path(node: Any, *keys: str) -> Any:
 
 def _required_text(value: Any, what: str, number: str) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ParseError(f"Policy {number} has no {what}.")
+        raise ParseError(_("Policy {number} has no {what}.").format(number=number, what=what))
     return value
 
 
 def _optional_text(value: Any, what: str, number: str) -> str | None:
     if value is not None and not isinstance(value, str):
-        raise ParseError(f"The {what} of policy {number} is {value!r}, not text.")
+        raise ParseError(_("The {what} of policy {number} is {value!r}, not text.").format(
+            what=what, number=number, value=value))
     return value
 
 
@@ -537,11 +572,13 @@ def _issue_date(value: Any, number: str) -> date:
     try:
         return warsaw_date(value)
     except ParseError as exc:
-        raise ParseError(f"The issue time of policy {number} is unusable: {exc.reason}") from exc
+        raise ParseError(_("The issue time of policy {number} is unusable: {reason}").format(
+            number=number, reason=exc.reason)) from exc
 
 
 def _plain_date(value: Any, what: str, number: str) -> date:
     try:
         return iso_date(value)
     except ParseError as exc:
-        raise ParseError(f"The {what} of policy {number} is unusable: {exc.reason}") from exc
+        raise ParseError(_("The {what} of policy {number} is unusable: {reason}").format(
+            what=what, number=number, reason=exc.reason)) from exc
