@@ -1,0 +1,277 @@
+"""The speed benchmark of a21import (a script, not a test).
+
+    .venv/bin/python bench/bench.py            # the full run (about 4 minutes on 2 cores)
+    .venv/bin/python bench/bench.py --quick    # small sizes, about a minute
+
+It starts the fixture TUZ SOBOL portal (tests/fixtures/tuz_portal.py: one list page per 25 policies,
+one policy page per policy) with a per-request latency and N generated policies, starts the system
+Chromium, logs in through the login form as a user would, runs the real CLI as a subprocess
+(`--yes --concurrency C --db TMPFILE`), and prints one table: each figure, its goal, met or not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from playwright.sync_api import sync_playwright
+
+from tests.conftest import login
+from tests.fixtures.chromium import Chromium
+from tests.fixtures.tuz_portal import LIST_PATH, TuzPortal
+
+PERIOD = ("--from", "2026-11-01", "--to", "2026-11-16")
+DETAIL_PREFIX = LIST_PATH + "/"
+
+# Runs the real CLI (`python -m a21import`) and, at exit, writes its own peak RSS and that of its
+# largest finished child (the Playwright driver) in kB, from getrusage: exact, no sampling.
+CLI_WRAPPER = """
+import atexit, os, resource, runpy, sys
+def _report():
+    with open(os.environ["A21BENCH_RSS_FILE"], "w") as out:
+        out.write(f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss} "
+                  f"{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}")
+atexit.register(_report)
+sys.argv = ["a21import", *sys.argv[1:]]
+runpy.run_module("a21import", run_name="__main__", alter_sys=True)
+"""
+
+# The same in-page fetches the import makes (same URLs, same options), one after another.
+BARE_FETCH_JS = """async (urls) => {
+  for (const url of urls) {
+    const r = await fetch(url, {credentials: 'same-origin', redirect: 'follow', cache: 'no-store'});
+    await r.text();
+  }
+}"""
+
+
+class TimedTuzPortal(TuzPortal):
+    """TUZ SOBOL that also notes when each policy page was asked for and when it was answered."""
+
+    def __init__(self, **options):
+        super().__init__(**options)
+        self.detail_spans: list[tuple[float, float]] = []
+
+    def _wsgi(self, environ, start_response):
+        started = time.monotonic()
+        body = super()._wsgi(environ, start_response)
+        if environ.get("PATH_INFO", "").startswith(DETAIL_PREFIX):
+            with self._lock:
+                self.detail_spans.append((started, time.monotonic()))
+        return body
+
+    def reset_log(self) -> None:
+        with self._lock:
+            self.log.clear()
+            self.detail_spans.clear()
+
+    def detail_phase(self) -> float:
+        """Seconds from the first policy page asked for to the last one answered."""
+        return max(end for _, end in self.detail_spans) - min(start for start, _ in self.detail_spans)
+
+    def most_in_flight(self) -> int:
+        """The most policy pages the portal was answering at one time."""
+        events = sorted([(start, 1) for start, _ in self.detail_spans] + [(end, -1) for _, end in self.detail_spans])
+        most = now = 0
+        for _, step in events:
+            now += step
+            most = max(most, now)
+        return most
+
+    def data_paths(self) -> list[str]:
+        """The data requests (list pages with a query, policy pages) in the order they came."""
+        return [path for _, _, path in self.log if path.startswith((LIST_PATH + "?", DETAIL_PREFIX))]
+
+
+@dataclass
+class CliRun:
+    wall: float
+    rss_kb: int
+    driver_rss_kb: int
+    stored: int
+
+
+@dataclass
+class Figure:
+    name: str
+    value: str
+    goal: str
+    met: bool | None  # None: shown for information, no goal
+
+
+class Bench:
+    def __init__(self, chromium: Chromium, browser):
+        self.chromium = chromium
+        self.context = browser.contexts[0]
+        self.page = None
+        self.tmp = Path(tempfile.mkdtemp(prefix="a21import-bench-"))
+        self.runs = 0
+
+    def open(self, portal: TimedTuzPortal) -> None:
+        """Closes the tab of the previous portal and logs in to this one through its form."""
+        if self.page is not None:
+            self.page.close()
+        self.context.clear_cookies()
+        self.page = login(self.context, portal)
+
+    def cli(self, *args: str, check: bool = True) -> CliRun:
+        self.runs += 1
+        db = self.tmp / f"run{self.runs}.db"
+        rss_file = self.tmp / f"run{self.runs}.rss"
+        env = {**os.environ, "A21IMPORT_CDP": self.chromium.cdp_url, "A21IMPORT_DB": str(db),
+               "A21BENCH_RSS_FILE": str(rss_file), "COLUMNS": "160", "PYTHONIOENCODING": "utf-8",
+               "A21IMPORT_LOG": str(self.tmp / "a21import.log")}
+        started = time.monotonic()
+        result = subprocess.run([sys.executable, "-c", CLI_WRAPPER, *args], env=env, cwd=ROOT,
+                                capture_output=True, text=True, check=False)
+        wall = time.monotonic() - started
+        if check and result.returncode != 0:
+            raise RuntimeError(f"a21import {' '.join(args)} ended with {result.returncode}:\n"
+                               f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+        own, children = (int(v) for v in rss_file.read_text().split())
+        con = sqlite3.connect(db)
+        try:
+            stored = con.execute("SELECT count(*) FROM policies").fetchone()[0]
+        finally:
+            con.close()
+        return CliRun(wall, own, children, stored)
+
+    def period(self, portal: TimedTuzPortal, concurrency: int) -> CliRun:
+        portal.reset_log()
+        run = self.cli("period", "--app", "tuz", *PERIOD, "--yes", "--concurrency", str(concurrency))
+        if run.stored != portal.count:
+            raise RuntimeError(f"Only {run.stored} of {portal.count} policies were stored.")
+        return run
+
+    def bare(self, paths: list[str]) -> float:
+        """Seconds the same fetches take from the tab alone, one after another."""
+        started = time.monotonic()
+        self.page.evaluate(BARE_FETCH_JS, paths)
+        return time.monotonic() - started
+
+
+def help_times(runs: int = 15) -> list[float]:
+    command = [str(Path(sys.executable).parent / "a21import"), "--help"]
+    times = []
+    for _ in range(runs):
+        started = time.monotonic()
+        subprocess.run(command, stdout=subprocess.DEVNULL, check=True)
+        times.append(time.monotonic() - started)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="Small sizes: 24 / 300 / 2,000 policies.")
+    parser.add_argument("--latency", type=float, default=0.2, help="Per-request latency for figures 1 and 2 (s).")
+    parser.add_argument("--policies", type=int, default=64, help="Policies for figures 1 and 2.")
+    parser.add_argument("--levels", default="1,2,4,8", help="Concurrency levels of figure 2.")
+    parser.add_argument("--e2e", type=int, default=1000, help="Policies imported end to end, zero latency.")
+    parser.add_argument("--e2e-concurrency", type=int, default=2, help="--concurrency of figures 3 and 5.")
+    parser.add_argument("--memory", type=int, default=10000, help="Policies for the peak-memory figure.")
+    args = parser.parse_args()
+    if args.quick:
+        args.policies, args.e2e, args.memory = 24, 300, 2000
+    levels = [int(v) for v in args.levels.split(",")]
+    figures: list[Figure] = []
+
+    def say(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    times = help_times()
+    median = statistics.median(times)
+    help_figure = Figure("4. a21import --help, wall time (median of 15)", f"{median:.3f} s (min {min(times):.3f} s)",
+                         "≤ 0.3 s", median <= 0.3)
+
+    with Chromium() as chromium, sync_playwright() as playwright:
+        browser = playwright.chromium.connect_over_cdp(chromium.cdp_url)
+        bench = Bench(chromium, browser)
+
+        say(f"Figures 1 and 2: {args.policies} policies, {args.latency * 1000:.0f} ms a request …")
+        with TimedTuzPortal(count=args.policies, latency=args.latency) as portal:
+            bench.open(portal)
+            rates: dict[int, float] = {}
+            in_flight: dict[int, int] = {}
+            for c in levels:
+                run = bench.period(portal, c)
+                if c == 1:
+                    serial_run, serial_paths = run, portal.data_paths()
+                rates[c] = len(portal.detail_spans) / portal.detail_phase()
+                in_flight[c] = portal.most_in_flight()
+                say(f"  concurrency {c}: {run.wall:.2f} s end to end, {rates[c]:.2f} policies/s while reading")
+            if 1 not in rates:
+                serial_run = bench.period(portal, 1)
+                serial_paths = portal.data_paths()
+            bare = bench.bare(serial_paths)
+        n = args.policies
+        ratio = serial_run.wall / bare
+        figures.append(Figure(
+            "1. bare in-page fetches, per policy (the import's own requests)", f"{bare / n * 1000:.0f} ms", "", None))
+        figures.append(Figure(
+            "1. import at concurrency 1, per policy (whole CLI run)",
+            f"{serial_run.wall / n * 1000:.0f} ms = {ratio:.2f} × bare", "≤ 1.5 × bare", ratio <= 1.5))
+        per_policy = args.latency * 1  # TUZ: one policy page per policy
+        for c in levels:
+            goal = 0.8 * c / per_policy
+            figures.append(Figure(f"2. policies/s at concurrency {c}, {args.latency * 1000:.0f} ms latency",
+                                  f"{rates[c]:.2f} ({in_flight[c]} at most in flight)", f"≥ {goal:.1f}",
+                                  rates[c] >= goal))
+
+        say(f"Figure 3: {args.e2e} policies, no latency …")
+        with TimedTuzPortal(count=args.e2e) as portal:
+            bench.open(portal)
+            run = bench.period(portal, args.e2e_concurrency)
+            bare = bench.bare(portal.data_paths())
+        figures.append(Figure(f"3. {args.e2e:,} policies end to end, no latency (--concurrency {args.e2e_concurrency})",
+                              f"{run.wall:.1f} s", "≤ 15 s" if args.e2e == 1000 else "",
+                              run.wall <= 15 if args.e2e == 1000 else None))
+        figures.append(Figure("   the same requests fetched alone from the tab", f"{bare:.1f} s", "", None))
+        figures.append(help_figure)
+
+        say(f"Figure 5: {args.memory} policies, no latency, peak memory …")
+        with TimedTuzPortal(count=args.memory) as portal:
+            bench.open(portal)
+            run = bench.period(portal, args.e2e_concurrency)
+        mb = run.rss_kb / 1024
+        figures.append(Figure(f"5. peak RSS of the CLI importing {args.memory:,} policies", f"{mb:.0f} MB",
+                              "≤ 150 MB" if args.memory >= 10000 else "", mb <= 150 if args.memory >= 10000 else None))
+        figures.append(Figure("   (its Playwright driver, a node process, for information)",
+                              f"{run.driver_rss_kb / 1024:.0f} MB", "", None))
+        figures.append(Figure("   the same import's wall time", f"{run.wall:.1f} s", "", None))
+        browser.close()
+
+    width = max(len(f.name) for f in figures)
+    value_width = max(len(f.value) for f in figures)
+    print(f"{'figure':<{width}}  {'value':<{value_width}}  {'goal':<14}  result")
+    for f in figures:
+        result = "" if f.met is None else ("met" if f.met else "NOT MET")
+        print(f"{f.name:<{width}}  {f.value:<{value_width}}  {f.goal:<14}  {result}")
+    print(f"\n{os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f} at the end; "
+          f"Chromium {chromium_version()}; Python {sys.version.split()[0]}.")
+
+
+def chromium_version() -> str:
+    from tests.fixtures.chromium import find_chromium
+
+    try:
+        out = subprocess.run([find_chromium(), "--version"], capture_output=True, text=True, timeout=20,
+                             check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+    words = out.split()
+    return words[1] if len(words) > 1 else "?"
+
+
+if __name__ == "__main__":
+    main()
