@@ -431,10 +431,14 @@ def test_any_replaced_list_value_gives_an_item_or_a_parse_error(key, value):
         (listed,), _ = parse_list_page(json.dumps({"data": [item], "meta": {"page": 1, "pages": 1, "total": 1}}))
     except ParseError:
         return
-    assert listed.error or listed.skip_reason or listed == ListedPolicy(
-        number=item["policy_no"], insurer="WARTA", product=listed.product, holder_name=listed.holder_name,
-        issue_date=date(2026, 11, 3), premium_gr=123456,
-    )
+    if listed.error or listed.skip_reason:
+        return
+    # Every field but the replaced one is read as before; the replaced one may hold another valid value.
+    replaced = {"policy_no": "number", "insurer": "insurer", "issue_date": "issue_date", "premium": "premium_gr"}
+    expected = {"number": item["policy_no"], "insurer": "WARTA", "issue_date": date(2026, 11, 3), "premium_gr": 123456}
+    for field, value in expected.items():
+        if field != replaced.get(key):
+            assert getattr(listed, field) == value, field
 
 
 # -- error shapes -------------------------------------------------------------------------------
