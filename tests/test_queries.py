@@ -61,6 +61,8 @@ def test_search_folds_polish_case_but_not_letters(db):
     assert found("lukasz") == [] and found("zabka") == []
     assert found("%") == [] and found("_") == []  # no LIKE wildcards
     assert found("gd4f") == ["1", "2"] and found("527 468 28 65") == ["2"]
+    assert found("zlp5123") == ["1", "2"] and found("84031233138") == ["1"] and found("909") == []
+    assert found("[") == []
 
 
 def test_renewals_and_due_windows(db):

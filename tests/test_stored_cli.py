@@ -103,16 +103,11 @@ def test_policies_lists_everything_latest_first(cli):
     assert numbers == ["909123456789", "KOS1234567", "KOS1234567", "WAR0000001", "909000000777"]
 
 
+# More search cases run in-process in test_queries.py; these go through the whole command.
 @pytest.mark.parametrize("search, expected", [
-    ("wójcik", {"GENERALI:KOS1234567", "ERGO_HESTIA:909123456789", "ERGO_HESTIA:909000000777"}),
     ("ŁUKASZ WÓJ", {"GENERALI:KOS1234567", "ERGO_HESTIA:909123456789", "ERGO_HESTIA:909000000777"}),
-    ("żółć", {"TUZ:KOS1234567"}),
-    ("kos123", {"TUZ:KOS1234567", "GENERALI:KOS1234567"}),
     ("gd 4f218", {"ERGO_HESTIA:909123456789", "ERGO_HESTIA:909000000777"}),
-    ("zlp5123", {"ERGO_HESTIA:909123456789", "ERGO_HESTIA:909000000777"}),
-    ("84031233138", {"GENERALI:KOS1234567", "ERGO_HESTIA:909123456789", "ERGO_HESTIA:909000000777"}),
     ("527-468-28-65", {"TUZ:KOS1234567"}),
-    ("[bold", {"TUZ:KOS1234567"}),
 ])
 def test_search_hits(cli, search, expected):
     assert {row["id"] for row in as_json(cli("policies", search, "--json"))} == expected
@@ -218,8 +213,7 @@ def test_due_lists_unpaid_overdue_first(cli):
     assert len(as_json(cli("due", "--days", "15", "--json"))) == 4
 
 
-@pytest.mark.parametrize("command", ["renewals", "due"])
-@pytest.mark.parametrize("value", ["0", "367", "-5"])
+@pytest.mark.parametrize("command, value", [("renewals", "0"), ("due", "367")])
 def test_days_out_of_range_exit_2(cli, command, value):
     result = cli(command, "--days", value)
     assert result.returncode == 2 and f"--days must be a whole number from 1 to 366; {value} was given." in (
