@@ -29,6 +29,7 @@ from a21import.formats import (
     empty_to_none,
     iso_date,
 )
+from a21import.i18n import N_, _
 from a21import.insurers.base import Adapter, FetchResponse
 from a21import.model import (
     AppContext,
@@ -100,32 +101,32 @@ INSURERS: dict[str, str] = {
     "AVIVA": "AVIVA",
 }
 
-MSG_NOT_LOGGED_IN = (
+MSG_NOT_LOGGED_IN = N_(
     "The ASF Premium Hiperio tab is not logged in. Log in to Hiperio in that tab and run the command again."
 )
-MSG_SESSION_EXPIRED = (
+MSG_SESSION_EXPIRED = N_(
     "The Hiperio session has expired; the app answered: {message} Log in to Hiperio again in its tab and run "
     "the command again; the policies imported so far are kept."
 )
-MSG_BAD_NUMBER = (
+MSG_BAD_NUMBER = N_(
     "The policy number {number!r} is not a Hiperio number: Hiperio numbers are 1 to 30 letters, digits or "
     "hyphens, such as 908012399871."
 )
-MSG_UNKNOWN_INSURER = (
+MSG_UNKNOWN_INSURER = N_(
     "The insurer name {name!r} is not known to a21import, so policy {number} was not imported; "
     "the Hiperio insurer table needs this name."
 )
-MSG_APP_FAILED = "Hiperio could not read policy {number} ({code}): {message}"
-MSG_INCOMPLETE_DAY = (
+MSG_APP_FAILED = N_("Hiperio could not read policy {number} ({code}): {message}")
+MSG_INCOMPLETE_DAY = N_(
     "Hiperio returned only the first {cap} policies issued on {day}; the rest of that day could not be read."
 )
-MSG_LIST_FAILED = "Hiperio did not list the policies issued from {date_from} to {date_to}: {reason}"
-MSG_NOT_FOUND = "Hiperio has no policy numbered {number}; the app answered: {message}"
-MSG_NOT_MOTOR = (
+MSG_LIST_FAILED = N_("Hiperio did not list the policies issued from {date_from} to {date_to}: {reason}")
+MSG_NOT_FOUND = N_("Hiperio has no policy numbered {number}; the app answered: {message}")
+MSG_NOT_MOTOR = N_(
     "Policy {number} has rodzaj {kind!r} instead of KOMUNIKACJA, which breaks Hiperio's motor-only "
     "contract, so it was not imported."
 )
-MSG_CURRENCY = "Policy {number} is in currency {currency!r}; only PLN policies are imported."
+MSG_CURRENCY = N_("Policy {number} is in currency {currency!r}; only PLN policies are imported.")
 
 
 # -- pure parse functions --------------------------------------------------------------------------
@@ -134,14 +135,20 @@ def parse_context(html: str) -> AppContext:
     tree = HTMLParser(html)
     user_node = tree.css_first(USER_SELECTOR)
     if user_node is None:
-        raise NotLoggedIn(MSG_NOT_LOGGED_IN)
+        raise NotLoggedIn(_(MSG_NOT_LOGGED_IN))
     user = empty_to_none(user_node.text())
     office_node = tree.css_first(OFFICE_SELECTOR)
     office = empty_to_none(office_node.text()) if office_node is not None else None
-    who = user or "an unnamed user"
-    description = (
-        f"Logged in to {TITLE} as {who} of {office}." if office else f"Logged in to {TITLE} as {who}."
-    )
+    if office:
+        description = (
+            _("Logged in to {app} as {user} of {office}.").format(app=TITLE, user=user, office=office) if user
+            else _("Logged in to {app} as an unnamed user of {office}.").format(app=TITLE, office=office)
+        )
+    else:
+        description = (
+            _("Logged in to {app} as {user}.").format(app=TITLE, user=user) if user
+            else _("Logged in to {app} as an unnamed user.").format(app=TITLE)
+        )
     return AppContext(app_id=APP_ID, user=user, description=description)
 
 
@@ -149,7 +156,7 @@ def insurer_code(name: object, number: str) -> str:
     """`towarzystwo` → canonical code; a name not in the table is a policy error, never a guess."""
     code = INSURERS.get(name) if isinstance(name, str) else None
     if code is None:
-        raise PolicyError(MSG_UNKNOWN_INSURER.format(name=name, number=number))
+        raise PolicyError(_(MSG_UNKNOWN_INSURER).format(name=name, number=number))
     return code
 
 
@@ -166,13 +173,13 @@ def parse_error(text: str) -> tuple[str, str] | None:
 
 def parse_list(text: str) -> tuple[list[ListedPolicy], bool]:
     """The list answer → (items in the app's order, whether it was truncated at 100)."""
-    data = _load_json(text, "the list of policies")
+    data = _load_json(text, _("the list of policies"))
     records = data.get(KEY_POLICIES)
     truncated = data.get(KEY_TRUNCATED)
     if not isinstance(records, list):
-        raise ParseError(f"The list of policies has no '{KEY_POLICIES}' array.")
+        raise ParseError(_("The list of policies has no '{key}' array.").format(key=KEY_POLICIES))
     if not isinstance(truncated, bool):
-        raise ParseError(f"The list of policies has no true or false '{KEY_TRUNCATED}'.")
+        raise ParseError(_("The list of policies has no true or false '{key}'.").format(key=KEY_TRUNCATED))
     return [parse_list_record(record, position) for position, record in enumerate(records, 1)], truncated
 
 
@@ -182,22 +189,23 @@ def parse_list_record(record: object, position: int = 1) -> ListedPolicy:
     number = record.get("numer") if isinstance(record, dict) else None
     if not isinstance(number, str) or not number.strip():
         return ListedPolicy(
-            number=f"(record {position})", insurer=None,
-            error=f"Hiperio listed a record without a policy number at position {position} of its answer.",
+            number=_("(record {position})").format(position=position), insurer=None,
+            error=_("Hiperio listed a record without a policy number at position {position} of its answer.").format(
+                position=position),
         )
     name = record.get("towarzystwo")
     code = INSURERS.get(name) if isinstance(name, str) else None
     failure = _error_of(record.get(KEY_ERROR))
     if failure is None and record.get(KEY_ERROR) is not None:
-        failure = ("?", "the record's 'blad' has no kod and komunikat.")
+        failure = ("?", _("the record's 'blad' has no kod and komunikat."))
     if failure is not None:
         kod, message = failure
         return ListedPolicy(
             number=number, insurer=code, issue_date=_lenient(iso_date, record.get("dataWystawienia")),
-            error=MSG_APP_FAILED.format(number=number, message=message, code=kod),
+            error=_(MSG_APP_FAILED).format(number=number, message=message, code=kod),
         )
     if code is None:
-        return ListedPolicy(number=number, insurer=None, error=MSG_UNKNOWN_INSURER.format(name=name, number=number))
+        return ListedPolicy(number=number, insurer=None, error=_(MSG_UNKNOWN_INSURER).format(name=name, number=number))
     holder = record.get("ubezpieczajacy")
     return ListedPolicy(
         number=number,
@@ -212,10 +220,10 @@ def parse_list_record(record: object, position: int = 1) -> ListedPolicy:
 
 def parse_single(text: str) -> dict[str, Any]:
     """The look-up answer `{"polisa": {…}}` → the record."""
-    data = _load_json(text, "the policy")
+    data = _load_json(text, _("the policy"))
     record = data.get(KEY_POLICY)
     if not isinstance(record, dict):
-        raise ParseError(f"The answer for one policy has no '{KEY_POLICY}' object.")
+        raise ParseError(_("The answer for one policy has no '{key}' object.").format(key=KEY_POLICY))
     return record
 
 
@@ -223,21 +231,21 @@ def parse_policy(record: dict[str, Any]) -> Policy:
     """One complete record → Policy. Raises PolicyError (app failure, unknown insurer, not motor, not PLN)
     or ParseError (anything not in the documented shape)."""
     if not isinstance(record, dict):
-        raise ParseError("The policy record is not a JSON object.")
-    number = _text(record, "numer", "the policy record")
-    where = f"the record of policy {number}"
+        raise ParseError(_("The policy record is not a JSON object."))
+    number = _text(record, "numer", _("the policy record"))
+    where = _("the record of policy {number}").format(number=number)
     failure = _error_of(record.get(KEY_ERROR))
     if failure is not None:
-        raise PolicyError(MSG_APP_FAILED.format(number=number, message=failure[1], code=failure[0]))
+        raise PolicyError(_(MSG_APP_FAILED).format(number=number, message=failure[1], code=failure[0]))
     insurer = insurer_code(record.get("towarzystwo"), number)
     kind = record.get("rodzaj")
     if kind != MOTOR_KIND:
         if kind is None:
-            raise ParseError(f"In {where}, 'rodzaj' is missing.")
-        raise PolicyError(MSG_NOT_MOTOR.format(number=number, kind=kind))
+            raise ParseError(_("In {where}, 'rodzaj' is missing.").format(where=where))
+        raise PolicyError(_(MSG_NOT_MOTOR).format(number=number, kind=kind))
     currency = _text(record, "waluta", where)
     if currency != CURRENCY:
-        raise PolicyError(MSG_CURRENCY.format(number=number, currency=currency))
+        raise PolicyError(_(MSG_CURRENCY).format(number=number, currency=currency))
     return Policy(
         number=number,
         insurer=insurer,
@@ -259,12 +267,12 @@ def parse_policy(record: dict[str, Any]) -> Policy:
 
 
 def parse_holder(holder: object, number: str) -> Client:
-    where = f"the policyholder of policy {number}"
+    where = _("the policyholder of policy {number}").format(number=number)
     if not isinstance(holder, dict):
-        raise ParseError(f"The record of policy {number} has no 'ubezpieczajacy' object.")
+        raise ParseError(_("The record of policy {number} has no 'ubezpieczajacy' object.").format(number=number))
     kind = holder.get("typ")
     if kind not in (PERSON, COMPANY):
-        raise ParseError(f"In {where}, 'typ' is {kind!r} instead of OSOBA or FIRMA.")
+        raise ParseError(_("In {where}, 'typ' is {kind!r} instead of OSOBA or FIRMA.").format(where=where, kind=kind))
     return Client(
         kind="person" if kind == PERSON else "company",
         name=_holder_name(holder, where),
@@ -281,14 +289,15 @@ def parse_holder(holder: object, number: str) -> Client:
 
 def parse_vehicle(vehicle: object, number: str) -> Vehicle | None:
     """`pojazd` is always an object; with neither VIN nor registration there is no vehicle to store."""
-    where = f"the vehicle of policy {number}"
+    where = _("the vehicle of policy {number}").format(number=number)
     if not isinstance(vehicle, dict):
-        raise ParseError(f"The record of policy {number} has no 'pojazd' object.")
+        raise ParseError(_("The record of policy {number} has no 'pojazd' object.").format(number=number))
     registration = clean_registration(_optional_text(vehicle, "nrRejestracyjny", where))
     vin = clean_vin(_optional_text(vehicle, "vin", where))
     year = vehicle.get("rokProdukcji")
     if year is not None and (isinstance(year, bool) or not isinstance(year, int)):
-        raise ParseError(f"In {where}, 'rokProdukcji' is {year!r} instead of a whole number.")
+        raise ParseError(
+            _("In {where}, 'rokProdukcji' is {year!r} instead of a whole number.").format(where=where, year=year))
     if registration is None and vin is None:
         return None
     return Vehicle(
@@ -302,12 +311,14 @@ def parse_vehicle(vehicle: object, number: str) -> Vehicle | None:
 
 def parse_coverages(risks: object, number: str) -> tuple[Coverage, ...]:
     if not isinstance(risks, list) or not risks:
-        raise ParseError(f"The record of policy {number} has no 'ryzyka' with at least one risk.")
+        raise ParseError(
+            _("The record of policy {number} has no 'ryzyka' with at least one risk.").format(number=number))
     coverages = []
     for position, risk in enumerate(risks, 1):
-        where = f"risk {position} of policy {number}"
+        where = _("risk {position} of policy {number}").format(position=position, number=number)
         if not isinstance(risk, dict):
-            raise ParseError(f"In policy {number}, risk {position} is not a JSON object.")
+            raise ParseError(
+                _("In policy {number}, risk {position} is not a JSON object.").format(number=number, position=position))
         coverages.append(
             Coverage(
                 code=_text(risk, "kod", where),
@@ -321,18 +332,22 @@ def parse_coverages(risks: object, number: str) -> tuple[Coverage, ...]:
 
 def parse_installments(rates: object, number: str) -> tuple[Installment, ...]:
     if not isinstance(rates, list) or not rates:
-        raise ParseError(f"The record of policy {number} has no 'raty' with at least one installment.")
+        raise ParseError(
+            _("The record of policy {number} has no 'raty' with at least one installment.").format(number=number))
     installments = []
     for position, rate in enumerate(rates, 1):
-        where = f"installment {position} of policy {number}"
+        where = _("installment {position} of policy {number}").format(position=position, number=number)
         if not isinstance(rate, dict):
-            raise ParseError(f"In policy {number}, installment {position} is not a JSON object.")
+            raise ParseError(_("In policy {number}, installment {position} is not a JSON object.").format(
+                number=number, position=position))
         seq = rate.get("nr")
         if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
-            raise ParseError(f"In {where}, 'nr' is {seq!r} instead of a whole number from 1.")
+            raise ParseError(
+                _("In {where}, 'nr' is {seq!r} instead of a whole number from 1.").format(where=where, seq=seq))
         paid = rate.get("oplacona")
         if not isinstance(paid, bool):
-            raise ParseError(f"In {where}, 'oplacona' is {paid!r} instead of true or false.")
+            raise ParseError(
+                _("In {where}, 'oplacona' is {paid!r} instead of true or false.").format(where=where, paid=paid))
         installments.append(
             Installment(
                 seq=seq, due_date=_date(rate, "termin", where), amount_gr=_amount(rate, "kwota", where), paid=paid
@@ -346,7 +361,7 @@ def incomplete_day_item(day: date) -> ListedPolicy:
     readable through this app, and the run must say so (exit 1) rather than pass silently."""
     return ListedPolicy(
         number=f"({day.isoformat()})", insurer=None, issue_date=day,
-        error=MSG_INCOMPLETE_DAY.format(cap=LIST_CAP, day=day.isoformat()),
+        error=_(MSG_INCOMPLETE_DAY).format(cap=LIST_CAP, day=day.isoformat()),
     )
 
 
@@ -361,9 +376,9 @@ def _load_json(text: str, what: str) -> dict[str, Any]:
     try:
         data = json.loads(text)
     except (TypeError, ValueError) as exc:
-        raise ParseError(f"Hiperio answered {what} with text that is not valid JSON.") from exc
+        raise ParseError(_("Hiperio answered {what} with text that is not valid JSON.").format(what=what)) from exc
     if not isinstance(data, dict):
-        raise ParseError(f"Hiperio answered {what} with JSON that is not an object.")
+        raise ParseError(_("Hiperio answered {what} with JSON that is not an object.").format(what=what))
     return data
 
 
@@ -385,14 +400,16 @@ def _sentence(text: str) -> str:
 def _text(data: dict[str, Any], key: str, where: str) -> str:
     value = data.get(key)
     if not isinstance(value, str) or not value.strip():
-        raise ParseError(f"In {where}, '{key}' is {value!r} instead of text.")
+        raise ParseError(
+            _("In {where}, '{key}' is {value!r} instead of text.").format(where=where, key=key, value=value))
     return value
 
 
 def _optional_text(data: dict[str, Any], key: str, where: str) -> str | None:
     value = data.get(key)
     if value is not None and not isinstance(value, str):
-        raise ParseError(f"In {where}, '{key}' is {value!r} instead of text or null.")
+        raise ParseError(_("In {where}, '{key}' is {value!r} instead of text or null.").format(
+            where=where, key=key, value=value))
     return empty_to_none(value)
 
 
@@ -400,23 +417,24 @@ def _date(data: dict[str, Any], key: str, where: str) -> date:
     try:
         return iso_date(data.get(key))
     except ParseError as exc:
-        raise ParseError(f"In {where}, '{key}': {exc.reason}") from exc
+        raise ParseError(_("In {where}, '{key}': {reason}").format(where=where, key=key, reason=exc.reason)) from exc
 
 
 def _amount(data: dict[str, Any], key: str, where: str) -> int:
     try:
         return decimal_to_gr(data.get(key))
     except ParseError as exc:
-        raise ParseError(f"In {where}, '{key}': {exc.reason}") from exc
+        raise ParseError(_("In {where}, '{key}': {reason}").format(where=where, key=key, reason=exc.reason)) from exc
 
 
 def _optional_amount(data: dict[str, Any], key: str, where: str) -> int | None:
     return None if data.get(key) is None else _amount(data, key, where)
 
 
-def _holder_name(holder: object, where: str = "the policyholder") -> str:
+def _holder_name(holder: object, where: str | None = None) -> str:
+    where = where or _("the policyholder")
     if not isinstance(holder, dict):
-        raise ParseError(f"{where.capitalize()} is not a JSON object.")
+        raise ParseError(_("{where} is not a JSON object.").format(where=where.capitalize()))
     if holder.get("typ") == COMPANY:
         return _text(holder, "nazwa", where)
     return f"{_text(holder, 'imie', where)} {_text(holder, 'nazwisko', where)}"
@@ -445,7 +463,7 @@ class HiperioAdapter(Adapter):
     def check_number(self, number: str) -> str:
         value = (number or "").strip()
         if not NUMBER_FORMAT.fullmatch(value):
-            raise BadInput(MSG_BAD_NUMBER.format(number=number))
+            raise BadInput(_(MSG_BAD_NUMBER).format(number=number))
         return value
 
     async def list_policies(self, date_from: date, date_to: date) -> AsyncIterator[ListedPolicy]:
@@ -459,7 +477,7 @@ class HiperioAdapter(Adapter):
             # The whole window is unreadable: one red row naming it, so the run cannot end green.
             yield ListedPolicy(
                 number=f"({date_from.isoformat()}..{date_to.isoformat()})", insurer=None,
-                error=MSG_LIST_FAILED.format(date_from=date_from, date_to=date_to, reason=exc.reason),
+                error=_(MSG_LIST_FAILED).format(date_from=date_from, date_to=date_to, reason=exc.reason),
             )
             return
         if truncated and date_from < date_to:
@@ -489,7 +507,7 @@ class HiperioAdapter(Adapter):
         error = parse_error(response.text)
         if response.status == 401 or (error is not None and error[0] == SESSION_EXPIRED):
             message = error[1] if error else f"HTTP {response.status}."
-            raise NotLoggedIn(MSG_SESSION_EXPIRED.format(message=message))
+            raise NotLoggedIn(_(MSG_SESSION_EXPIRED).format(message=message))
         return response
 
     async def _fetch_list(self, date_from: date, date_to: date) -> tuple[list[ListedPolicy], bool]:
@@ -503,16 +521,18 @@ class HiperioAdapter(Adapter):
         error = parse_error(response.text)
         if response.status == 404:
             message = error[1] if error else f"HTTP {response.status}."
-            raise PolicyNotFound(MSG_NOT_FOUND.format(number=number, message=message))
+            raise PolicyNotFound(_(MSG_NOT_FOUND).format(number=number, message=message))
         if response.status != 200:
             if error is not None:
-                raise PolicyError(MSG_APP_FAILED.format(number=number, message=error[1], code=error[0]))
-            raise PolicyError(f"Hiperio could not read policy {number}: {_status_sentence(response)}")
+                raise PolicyError(_(MSG_APP_FAILED).format(number=number, message=error[1], code=error[0]))
+            raise PolicyError(_("Hiperio could not read policy {number}: {reason}").format(
+                number=number, reason=_status_sentence(response)))
         return parse_single(response.text)
 
 
 def _status_sentence(response: FetchResponse) -> str:
     error = parse_error(response.text)
     if error is not None:
-        return f"the app answered HTTP {response.status} ({error[0]}): {error[1]}"
-    return f"the app answered HTTP {response.status} without its documented error body."
+        return _("the app answered HTTP {status} ({code}): {message}").format(
+            status=response.status, code=error[0], message=error[1])
+    return _("the app answered HTTP {status} without its documented error body.").format(status=response.status)

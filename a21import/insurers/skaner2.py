@@ -38,6 +38,7 @@ from a21import.formats import (
     pl_amount_to_gr,
     pl_date,
 )
+from a21import.i18n import N_, _
 from a21import.insurers.base import Adapter, FetchResponse
 from a21import.model import (
     AppContext,
@@ -121,7 +122,7 @@ INSURERS = {
 
 # 1–40 letters, digits, `/` and `-`, as the insurer writes them.
 NUMBER_RE = re.compile(r"(?:[^\W\d_]|[0-9/-]){1,40}")
-NUMBER_FORMAT = "1 to 40 letters, digits, slashes and hyphens (for example PL/2026/0012345 or KR-558120)"
+NUMBER_FORMAT = N_("1 to 40 letters, digits, slashes and hyphens (for example PL/2026/0012345 or KR-558120)")
 
 
 # -- pure parse functions ------------------------------------------------------------------
@@ -145,14 +146,14 @@ def page_state(html: str) -> dict[str, Any] | None:
     if not nodes:
         return None
     if len(nodes) > 1:
-        raise ParseError("The Skaner2 page holds more than one data script (__SKANER_STATE__).")
+        raise ParseError(_("The Skaner2 page holds more than one data script (__SKANER_STATE__)."))
     text = nodes[0].text(deep=True)
     try:
         state = json.loads(text)
     except ValueError as exc:
-        raise ParseError("The data script (__SKANER_STATE__) of the Skaner2 page is not valid JSON.") from exc
+        raise ParseError(_("The data script (__SKANER_STATE__) of the Skaner2 page is not valid JSON.")) from exc
     if not isinstance(state, dict):
-        raise ParseError("The data script (__SKANER_STATE__) of the Skaner2 page does not hold a JSON object.")
+        raise ParseError(_("The data script (__SKANER_STATE__) of the Skaner2 page does not hold a JSON object."))
     return state
 
 
@@ -175,7 +176,7 @@ def state_error(state: dict[str, Any]) -> tuple[str, str] | None:
     if error is None:
         return None
     if not isinstance(error, dict):
-        raise ParseError("The error (blad) in the Skaner2 page is not an object.")
+        raise ParseError(_("The error (blad) in the Skaner2 page is not an object."))
     code = error.get(K_ERROR_CODE)
     message = error.get(K_ERROR_MESSAGE)
     return (str(code) if code is not None else "?", str(message) if message is not None else "")
@@ -185,10 +186,10 @@ def insurer_code(name: object) -> str:
     """`towarzystwo` → canonical insurer code. An unknown name is an error for that policy."""
     code = INSURERS.get(name) if isinstance(name, str) else None
     if code is None:
-        raise PolicyError(
-            f"The insurer name {name!r} is not known to a21import, so the policy cannot be stored under an "
+        raise PolicyError(_(
+            "The insurer name {name!r} is not known to a21import, so the policy cannot be stored under an "
             "insurer; add it to the Skaner2 insurer table."
-        )
+        ).format(name=name))
     return code
 
 
@@ -196,20 +197,20 @@ def product_line(kind: object) -> str:
     """`rodzaj` → product line, compared exactly (NFC). Any other value is an error for that policy."""
     line = PRODUCT_LINES.get(kind) if isinstance(kind, str) else None
     if line is None:
-        raise PolicyError(
-            f"The kind of policy (rodzaj) {kind!r} is not one Skaner2 documents "
-            f"({', '.join(PRODUCT_LINES)}), so its product line is unknown."
-        )
+        raise PolicyError(_(
+            "The kind of policy (rodzaj) {kind!r} is not one Skaner2 documents ({kinds}), so its product line is "
+            "unknown."
+        ).format(kind=kind, kinds=", ".join(PRODUCT_LINES)))
     return line
 
 
 def parse_list_item(raw: object) -> ListedPolicy:
     """One entry of `polisy`. An entry that names its number but cannot be read becomes an error item."""
     if not isinstance(raw, dict):
-        raise ParseError("An entry of the Skaner2 policy list is not an object.")
+        raise ParseError(_("An entry of the Skaner2 policy list is not an object."))
     number = raw.get("numer")
     if not isinstance(number, str) or not number:
-        raise ParseError("An entry of the Skaner2 policy list has no policy number (numer).")
+        raise ParseError(_("An entry of the Skaner2 policy list has no policy number (numer)."))
     holder = raw.get("ubezpieczajacy")
     common = dict(
         number=number,
@@ -226,7 +227,7 @@ def parse_list_item(raw: object) -> ListedPolicy:
         product_line(raw.get("rodzaj"))
         policy_id = raw.get("id")
         if not isinstance(policy_id, str) or not policy_id:
-            raise ParseError("The Skaner2 list gives no id (id) for this policy, so its detail cannot be read.")
+            raise ParseError(_("The Skaner2 list gives no id (id) for this policy, so its detail cannot be read."))
     except PolicyError as exc:
         return ListedPolicy(insurer=insurer, error=exc.reason, **common)
     return ListedPolicy(insurer=insurer, ref=policy_id, **common)
@@ -237,31 +238,33 @@ def parse_list_state(state: dict[str, Any]) -> ListPage:
     error = state_error(state)
     if error is not None:
         code, message = error
-        raise EnvironmentProblem(
-            f"Skaner2 refused the policy search with the error {code}: {_sentence(message)} "
+        raise EnvironmentProblem(_(
+            "Skaner2 refused the policy search with the error {code}: {message} "
             "Check the dates and run the command again."
-        )
+        ).format(code=code, message=_sentence(message)))
     rows = state.get(K_LIST)
     if not isinstance(rows, list):
-        raise ParseError("The Skaner2 list page holds no policy list (polisy).")
+        raise ParseError(_("The Skaner2 list page holds no policy list (polisy)."))
     page, pages, total = (state.get(key) for key in (K_PAGE, K_PAGES, K_TOTAL))
     for key, value in ((K_PAGE, page), (K_PAGES, pages), (K_TOTAL, total)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ParseError(f"The Skaner2 list page gives {key} as {value!r}, not a whole number.")
+            raise ParseError(_("The Skaner2 list page gives {key} as {value!r}, not a whole number.").format(
+                key=key, value=value))
     return ListPage(items=[parse_list_item(row) for row in rows], page=page, pages=pages, total=total)
 
 
 def parse_client(raw: object) -> Client:
     """`ubezpieczajacy` of the detail."""
-    holder = _obj(raw, "The policyholder (ubezpieczajacy)")
+    holder = _obj(raw, _("The policyholder (ubezpieczajacy)"))
     kind = HOLDER_KINDS.get(holder.get("rodzaj"))
     if kind is None:
-        raise ParseError(f"The policyholder's kind (rodzaj) {holder.get('rodzaj')!r} is neither osoba nor firma.")
+        raise ParseError(_("The policyholder's kind (rodzaj) {kind!r} is neither osoba nor firma.").format(
+            kind=holder.get("rodzaj")))
     name = holder.get("nazwa")
     if not isinstance(name, str) or not name.strip():
-        raise ParseError("The policyholder has no name (nazwa).")
+        raise ParseError(_("The policyholder has no name (nazwa)."))
     address = holder.get("adres")
-    address = {} if address is None else _obj(address, "The policyholder's address (adres)")
+    address = {} if address is None else _obj(address, _("The policyholder's address (adres)"))
     return Client(
         kind=kind,
         name=name,
@@ -280,10 +283,10 @@ def parse_vehicle(raw: object) -> Vehicle | None:
     """`pojazd` of the detail; None when absent or when it has neither VIN nor registration."""
     if raw is None:
         return None
-    vehicle = _obj(raw, "The vehicle (pojazd)")
+    vehicle = _obj(raw, _("The vehicle (pojazd)"))
     year = vehicle.get("rok")
     if year is not None and (isinstance(year, bool) or not isinstance(year, int)):
-        raise ParseError(f"The vehicle's production year (rok) {year!r} is not a whole number.")
+        raise ParseError(_("The vehicle's production year (rok) {year!r} is not a whole number.").format(year=year))
     vin = clean_vin(_opt_text(vehicle, "vin"))
     registration = clean_registration(_opt_text(vehicle, "rejestracja"))
     if vin is None and registration is None:
@@ -300,13 +303,13 @@ def parse_vehicle(raw: object) -> Vehicle | None:
 def parse_coverages(raw: object) -> tuple[Coverage, ...]:
     """`ryzyka` of the detail (at least one)."""
     if not isinstance(raw, list) or not raw:
-        raise ParseError("The policy has no list of risks (ryzyka).")
+        raise ParseError(_("The policy has no list of risks (ryzyka)."))
     coverages = []
     for entry in raw:
-        risk = _obj(entry, "A risk (ryzyka)")
+        risk = _obj(entry, _("A risk (ryzyka)"))
         code = risk.get("kod")
         if not isinstance(code, str) or not code.strip():
-            raise ParseError("A risk of the policy has no code (kod).")
+            raise ParseError(_("A risk of the policy has no code (kod)."))
         coverages.append(
             Coverage(
                 code=code,
@@ -321,15 +324,16 @@ def parse_coverages(raw: object) -> tuple[Coverage, ...]:
 def parse_installments(raw: object) -> tuple[Installment, ...]:
     """`raty` of the detail (at least one)."""
     if not isinstance(raw, list) or not raw:
-        raise ParseError("The policy has no installments (raty).")
+        raise ParseError(_("The policy has no installments (raty)."))
     installments = []
     for entry in raw:
-        rate = _obj(entry, "An installment (raty)")
+        rate = _obj(entry, _("An installment (raty)"))
         seq, paid = rate.get("nr"), rate.get("zaplacona")
         if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
-            raise ParseError(f"An installment's number (nr) {seq!r} is not a whole number from 1.")
+            raise ParseError(_("An installment's number (nr) {seq!r} is not a whole number from 1.").format(seq=seq))
         if not isinstance(paid, bool):
-            raise ParseError(f"Installment {seq}'s paid flag (zaplacona) {paid!r} is neither true nor false.")
+            raise ParseError(_("Installment {seq}'s paid flag (zaplacona) {paid!r} is neither true nor false.").format(
+                seq=seq, paid=paid))
         due, amount = pl_date(rate.get("termin")), pl_amount_to_gr(rate.get("kwota"))
         installments.append(Installment(seq=seq, due_date=due, amount_gr=amount, paid=paid))
     return tuple(installments)
@@ -341,24 +345,28 @@ def parse_policy_state(state: dict[str, Any], source_system: str, number: str | 
     if error is not None:
         code, message = error
         if code == ERROR_NOT_FOUND:
-            raise PolicyNotFound(f"Skaner2 does not find this policy ({code}): {_sentence(message)}")
+            raise PolicyNotFound(_("Skaner2 does not find this policy ({code}): {message}").format(
+                code=code, message=_sentence(message)))
         if code == ERROR_BACKEND:
             raise PolicyError(
-                f"Skaner2 could not read the policy from the insurer's system ({code}): {_sentence(message)}"
-            )
-        raise PolicyError(f"Skaner2 answered with the error {code}: {_sentence(message)}")
+                _("Skaner2 could not read the policy from the insurer's system ({code}): {message}").format(
+                    code=code, message=_sentence(message)))
+        raise PolicyError(_("Skaner2 answered with the error {code}: {message}").format(
+            code=code, message=_sentence(message)))
     raw = state.get(K_POLICY)
     if raw is None:
-        raise ParseError("The Skaner2 policy page holds no policy (polisa is null) and no error.")
-    policy = _obj(raw, "The policy (polisa)")
+        raise ParseError(_("The Skaner2 policy page holds no policy (polisa is null) and no error."))
+    policy = _obj(raw, _("The policy (polisa)"))
     found = _text(policy, "numer")
     if number is not None and found != number:
-        raise ParseError(f"Skaner2 showed the policy {found!r} where {number!r} was asked for.")
+        raise ParseError(_("Skaner2 showed the policy {found!r} where {number!r} was asked for.").format(
+            found=found, number=number))
     insurer = insurer_code(policy.get("towarzystwo"))
     line = product_line(policy.get("rodzaj"))
     currency = _text(policy, "waluta")
     if currency != CURRENCY:
-        raise PolicyError(f"The policy's currency is {currency!r}; only {CURRENCY} policies are imported.")
+        raise PolicyError(_("The policy's currency is {currency!r}; only {accepted} policies are imported.").format(
+            currency=currency, accepted=CURRENCY))
     return Policy(
         number=found,
         insurer=insurer,
@@ -381,21 +389,22 @@ def parse_policy_state(state: dict[str, Any], source_system: str, number: str | 
 
 def _obj(value: object, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise ParseError(f"{what} in the Skaner2 page is not an object.")
+        raise ParseError(_("{what} in the Skaner2 page is not an object.").format(what=what))
     return value
 
 
 def _text(obj: dict[str, Any], key: str) -> str:
     value = obj.get(key)
     if not isinstance(value, str) or not value.strip():
-        raise ParseError(f"The Skaner2 policy has no {key}.")
+        raise ParseError(_("The Skaner2 policy has no {key}.").format(key=key))
     return value
 
 
 def _opt_str(obj: dict[str, Any], key: str) -> str | None:
     value = obj.get(key)
     if value is not None and not isinstance(value, str):
-        raise ParseError(f"The field {key} of the Skaner2 policy is {value!r}, not text.")
+        raise ParseError(
+            _("The field {key} of the Skaner2 policy is {value!r}, not text.").format(key=key, value=value))
     return value
 
 
@@ -422,8 +431,11 @@ def _sentence(text: str) -> str:
 class Skaner2Adapter(Adapter):
     app_id: ClassVar[str] = APP_ID
     title: ClassVar[str] = TITLE
+    # Labels marked for translation: whoever shows them passes them through _().
     sources: ClassVar[dict[str, str]] = {
-        source: f"Skaner2 of the {SOURCE_SYSTEMS[source]} network ({host})" for host, source in HOST_SOURCES.items()
+        "punkta": N_("Skaner2 of the PUNKTA network (skaner2.punkta.pl)"),
+        "arrant": N_("Skaner2 of the ARRANT network (skaner2.arrant.pl)"),
+        "profi": N_("Skaner2 of the PROFI network (skaner2.profi.pl)"),
     }
 
     @classmethod
@@ -438,26 +450,29 @@ class Skaner2Adapter(Adapter):
     def source_system(self) -> str:
         source = self.source_of_host(self.tab.host)
         if source is None:
-            raise EnvironmentProblem(f"The tab at {self.tab.host} is not a Skaner2 tab of PUNKTA, ARRANT or PROFI.")
+            raise EnvironmentProblem(
+                _("The tab at {host} is not a Skaner2 tab of PUNKTA, ARRANT or PROFI.").format(host=self.tab.host))
         return SOURCE_SYSTEMS[source]
 
     @property
     def _where(self) -> str:
-        return f"Skaner2 of {self.source_system} ({self.tab.host})"
+        return _("Skaner2 of {network} ({host})").format(network=self.source_system, host=self.tab.host)
 
     async def context(self) -> AppContext:
         agent = parse_agent(await self.tab.html())
         if agent is None:
-            raise NotLoggedIn(
-                f"The tab of {self._where} is not logged in. Log in to Skaner2 in that tab and run the command again."
-            )
-        description = f"Logged in to {self._where} as {agent}." if agent else f"Logged in to {self._where}."
+            raise NotLoggedIn(_(
+                "The tab of {where} is not logged in. Log in to Skaner2 in that tab and run the command again."
+            ).format(where=self._where))
+        description = (_("Logged in to {where} as {agent}.").format(where=self._where, agent=agent) if agent
+                       else _("Logged in to {where}.").format(where=self._where))
         return AppContext(app_id=APP_ID, user=agent or None, description=description)
 
     def check_number(self, number: str) -> str:
         value = (number or "").strip()
         if not NUMBER_RE.fullmatch(value):
-            raise BadInput(f"The policy number {number!r} is not a Skaner2 number: expected {NUMBER_FORMAT}.")
+            raise BadInput(_("The policy number {number!r} is not a Skaner2 number: expected {expected}.").format(
+                number=number, expected=_(NUMBER_FORMAT)))
         return value
 
     async def list_policies(self, date_from: date, date_to: date) -> AsyncIterator[ListedPolicy]:
@@ -468,10 +483,10 @@ class Skaner2Adapter(Adapter):
             try:
                 listing = parse_list_state(self._state(response, policy_page=False))
             except ParseError as exc:
-                raise EnvironmentProblem(
-                    f"Page {page} of the policy list of {self._where} could not be read: {exc.reason} "
+                raise EnvironmentProblem(_(
+                    "Page {page} of the policy list of {where} could not be read: {reason} "
                     "Run the command again; the policies imported so far are kept."
-                ) from exc
+                ).format(page=page, where=self._where, reason=exc.reason)) from exc
             if page == 1:
                 pages = listing.pages
             for item in listing.items:
@@ -483,12 +498,14 @@ class Skaner2Adapter(Adapter):
         listing = parse_list_state(self._state(response, policy_page=False))
         items = [item for item in listing.items if item.number == number]
         if not items:
-            raise PolicyNotFound(f"No policy numbered {number} was found in {self._where}.")
+            raise PolicyNotFound(_("No policy numbered {number} was found in {where}.").format(
+                number=number, where=self._where))
         return items
 
     async def read_policy(self, item: ListedPolicy) -> Policy:
         if not isinstance(item.ref, str) or not item.ref:
-            raise PolicyError(f"The policy {item.number} has no Skaner2 id, so its detail cannot be read.")
+            raise PolicyError(_("The policy {number} has no Skaner2 id, so its detail cannot be read.").format(
+                number=item.number))
         response = await self.fetch(DETAIL_PATH.format(id=quote(item.ref, safe="")))
         state = self._state(response, policy_page=True)
         return parse_policy_state(state, self.source_system, number=item.number)
@@ -499,11 +516,15 @@ class Skaner2Adapter(Adapter):
         if state is not None:
             return state
         if response.status >= 500:
-            message = f"{self._where} answered {response.path} with HTTP {response.status} and no data."
+            where, path, status = self._where, response.path, response.status
             if policy_page:
-                raise PolicyError(message)
-            raise EnvironmentProblem(f"{message} Check that the app works in the browser and run the command again.")
-        raise NotLoggedIn(
-            f"{self._where} answered with its login page: the session has expired. Log in again in the tab of "
-            f"{self.tab.host} and run the command again; the policies imported so far are kept."
-        )
+                raise PolicyError(_("{where} answered {path} with HTTP {status} and no data.").format(
+                    where=where, path=path, status=status))
+            raise EnvironmentProblem(_(
+                "{where} answered {path} with HTTP {status} and no data. Check that the app works in the browser "
+                "and run the command again."
+            ).format(where=where, path=path, status=status))
+        raise NotLoggedIn(_(
+            "{where} answered with its login page: the session has expired. Log in again in the tab of "
+            "{host} and run the command again; the policies imported so far are kept."
+        ).format(where=self._where, host=self.tab.host))

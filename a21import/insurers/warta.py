@@ -44,6 +44,7 @@ from a21import.formats import (
     pl_amount_to_gr,
     pl_date,
 )
+from a21import.i18n import N_, _
 from a21import.insurers.base import Adapter, FetchResponse, Tab
 from a21import.model import (
     AppContext,
@@ -69,13 +70,13 @@ IDENTITY_LABEL = {MAJATEK: "Majątek (eAgent)", ZYCIE: "Życie (ePlatforma)"}
 APP_NAME = {MAJATEK: "Warta eAgent", ZYCIE: "Warta ePlatforma"}
 SECTION_NAME = {MAJATEK: "Majątek", ZYCIE: "Życie"}
 SECTION_DESCRIPTION = {
-    MAJATEK: "Majątek (TUiR Warta motor, property, travel and accident policies)",
-    ZYCIE: "Życie (TUnŻ Warta life policies)",
+    MAJATEK: N_("Majątek (TUiR Warta motor, property, travel and accident policies)"),
+    ZYCIE: N_("Życie (TUnŻ Warta life policies)"),
 }
 INSURER = {MAJATEK: "WARTA", ZYCIE: "WARTA_ZYCIE"}
 SOURCE_SYSTEM = {MAJATEK: "MAJATEK", ZYCIE: "ZYCIE"}
 NUMBER_FORMAT = {MAJATEK: re.compile(r"^908\d{9}$"), ZYCIE: re.compile(r"^80\d{8}$")}
-NUMBER_DESCRIPTION = {MAJATEK: "908 followed by 9 digits", ZYCIE: "80 followed by 8 digits"}
+NUMBER_DESCRIPTION = {MAJATEK: N_("908 followed by 9 digits"), ZYCIE: N_("80 followed by 8 digits")}
 CURRENCY = "PLN"
 
 # -- MAJATEK: eAgent (JSON API) ----------------------------------------------------------------
@@ -163,7 +164,7 @@ PAID = {"Opłacona": True, "Nieopłacona": False}
 # the address, phone and e-mail stored for the same person as a holder (DATABASE.md).
 INSURED_FIELDS = frozenset({"kind", "name", "pesel"})
 
-NO_RIGHTS_MESSAGE = (
+NO_RIGHTS_MESSAGE = N_(
     "This agent has no access to TUnŻ (life) in ePlatforma, so there is nothing to import. "
     "Ask Warta for TUnŻ rights, or import property and motor policies with --source majatek from an eAgent tab."
 )
@@ -172,10 +173,10 @@ NO_RIGHTS_MESSAGE = (
 def _not_logged_in(section: str) -> NotLoggedIn:
     host = SOURCE_HOSTS[section]
     name = APP_NAME[section]
-    return NotLoggedIn(
-        f"The {name} tab ({host}) is not logged in or its session has expired. Log in to {name} in that tab "
+    return NotLoggedIn(_(
+        "The {app} tab ({host}) is not logged in or its session has expired. Log in to {app} in that tab "
         "and run the command again; the policies imported so far are kept."
-    )
+    ).format(app=name, host=host))
 
 
 def _app_said(message: str | None) -> str:
@@ -183,7 +184,7 @@ def _app_said(message: str | None) -> str:
     text = (message or "").strip()
     if not text:
         return ""
-    return f" The app said: {text}" + ("" if text[-1] in ".!?" else ".")
+    return " " + _("The app said: {message}").format(message=text if text[-1] in ".!?" else text + ".")
 
 
 # == pure parse functions: MAJATEK ==============================================================
@@ -196,10 +197,10 @@ def parse_app_config(config: Any) -> tuple[str, str | None]:
         raise _not_logged_in(MAJATEK)
     agent = config["agentOuid"]
     if not isinstance(agent, str) or not AGENT_OUID.match(agent):
-        raise EnvironmentProblem(
-            f"The Warta eAgent page names the agent {agent!r}, which is not an agent id such as A00005152001. "
+        raise EnvironmentProblem(_(
+            "The Warta eAgent page names the agent {agent!r}, which is not an agent id such as A00005152001. "
             "Reload the eAgent tab and run the command again."
-        )
+        ).format(agent=agent))
     name = config.get("agentName")
     return agent, empty_to_none(name) if isinstance(name, str) else None
 
@@ -238,25 +239,28 @@ def majatek_error(status: int, path: str, text: str, *, number: str | None = Non
         return _not_logged_in(MAJATEK)
     if status == 403 or code == ERROR_ACCESS_DENIED:
         return WrongIdentity(
-            f"Warta eAgent refused the data of the agent shown in the tab.{said} Another agent may have logged "
-            "in since the tab was loaded: reload the eAgent tab, check the agent, and run the command again.",
+            _("Warta eAgent refused the data of the agent shown in the tab.{said} Another agent may have logged "
+              "in since the tab was loaded: reload the eAgent tab, check the agent, and run the command again.").format(
+                said=said),
             expected="MAJATEK",
         )
     if number and (status == 404 or code == ERROR_NOT_FOUND):
-        return PolicyNotFound(f"Warta eAgent has no policy number {number}.{said}")
+        return PolicyNotFound(_("Warta eAgent has no policy number {number}.{said}").format(number=number, said=said))
     if number and (status >= 500 or code == ERROR_BACKEND):
-        return PolicyError(f"Warta eAgent could not give policy {number} (HTTP {status}).{said}")
+        return PolicyError(_("Warta eAgent could not give policy {number} (HTTP {status}).{said}").format(
+            number=number, status=status, said=said))
     if number:
-        return PolicyError(f"Warta eAgent answered HTTP {status} for policy {number}.{said}")
-    return EnvironmentProblem(
-        f"Warta eAgent answered HTTP {status} for the policy list.{said} Check that eAgent works in the browser "
+        return PolicyError(_("Warta eAgent answered HTTP {status} for policy {number}.{said}").format(
+            status=status, number=number, said=said))
+    return EnvironmentProblem(_(
+        "Warta eAgent answered HTTP {status} for the policy list.{said} Check that eAgent works in the browser "
         "and run the command again."
-    )
+    ).format(status=status, said=said))
 
 
 def _field(obj: Any, key: str, what: str) -> Any:
     if not isinstance(obj, dict):
-        raise ParseError(f"Warta eAgent sent {what} that is not a JSON object.")
+        raise ParseError(_("Warta eAgent sent {what} that is not a JSON object.").format(what=what))
     return obj.get(key)
 
 
@@ -265,7 +269,7 @@ def _text(obj: Any, key: str, what: str, *, required: bool = True) -> str | None
     if value is None and not required:
         return None
     if not isinstance(value, str) or (required and not value.strip()):
-        raise ParseError(f"Warta eAgent sent {what} without a usable {key!r}.")
+        raise ParseError(_("Warta eAgent sent {what} without a usable {key!r}.").format(what=what, key=key))
     return empty_to_none(value)
 
 
@@ -277,12 +281,12 @@ def _required_text(obj: Any, key: str, what: str) -> str:
 
 def parse_majatek_list(data: Any) -> tuple[list[ListedPolicy], int]:
     """One page of `/view360/api/agents/{agent}/policies` → (rows, total)."""
-    items = _field(data, "items", "a policy list")
-    total = _field(data, "total", "a policy list")
+    items = _field(data, "items", _("a policy list"))
+    total = _field(data, "total", _("a policy list"))
     if not isinstance(items, list) or isinstance(total, bool) or not isinstance(total, int):
-        raise ParseError("Warta eAgent sent a policy list without its 'items' and 'total'.")
+        raise ParseError(_("Warta eAgent sent a policy list without its 'items' and 'total'."))
     rows = []
-    what = "a policy list row"
+    what = _("a policy list row")
     for item in items:
         number = _required_text(item, "policyNumber", what)
         shown = dict(
@@ -302,7 +306,8 @@ def parse_majatek_list(data: Any) -> tuple[list[ListedPolicy], int]:
             )
         except ParseError as exc:
             # Red on its own: the detail is not read, the other rows go on.
-            rows.append(ListedPolicy(**shown, error=f"Policy {number} in the list: {exc.reason}"))
+            error = _("Policy {number} in the list: {reason}").format(number=number, reason=exc.reason)
+            rows.append(ListedPolicy(**shown, error=error))
     return rows, total
 
 
@@ -315,16 +320,16 @@ def _shown(read: Any) -> str | None:
 
 
 def parse_majatek_holder(party: Any) -> Client:
-    what = "a policyholder"
+    what = _("a policyholder")
     kind = _field(party, "partyType", what)
     address = _field(party, "address", what)
     if address is not None and not isinstance(address, dict):
-        raise ParseError("Warta eAgent sent a policyholder address that is not a JSON object.")
+        raise ParseError(_("Warta eAgent sent a policyholder address that is not a JSON object."))
     address = address or {}
     common = dict(
-        street=_text(address, "street", "an address", required=False),
-        postal_code=_text(address, "postalCode", "an address", required=False),
-        city=_text(address, "city", "an address", required=False),
+        street=_text(address, "street", _("an address"), required=False),
+        postal_code=_text(address, "postalCode", _("an address"), required=False),
+        city=_text(address, "city", _("an address"), required=False),
         phone=_text(party, "phone", what, required=False),
         email=_text(party, "email", what, required=False),
     )
@@ -339,17 +344,20 @@ def parse_majatek_holder(party: Any) -> Client:
             regon=digits_or_none(_text(party, "regon", what, required=False)),
             **common,
         )
-    raise ParseError(f"Warta eAgent sent the policyholder type {kind!r}, which is neither {PARTY_PERSON} nor {PARTY_COMPANY}.")
+    raise ParseError(
+        _("Warta eAgent sent the policyholder type {kind!r}, which is neither {person} nor {company}.").format(
+            kind=kind, person=PARTY_PERSON, company=PARTY_COMPANY))
 
 
 def parse_majatek_vehicle(vehicle: Any) -> Vehicle | None:
     """The `vehicle` object, or None when there is none or it has neither VIN nor registration."""
     if vehicle is None:
         return None
-    what = "a vehicle"
+    what = _("a vehicle")
     year = _field(vehicle, "productionYear", what)
     if year is not None and (isinstance(year, bool) or not isinstance(year, int)):
-        raise ParseError(f"Warta eAgent sent the production year {year!r}, which is not a whole number.")
+        raise ParseError(
+            _("Warta eAgent sent the production year {year!r}, which is not a whole number.").format(year=year))
     result = Vehicle(
         registration=clean_registration(_text(vehicle, "registrationNumber", what, required=False)),
         vin=clean_vin(_text(vehicle, "vin", what, required=False)),
@@ -362,13 +370,13 @@ def parse_majatek_vehicle(vehicle: Any) -> Vehicle | None:
 
 def parse_majatek_risks(risks: Any) -> tuple[Coverage, ...]:
     if not isinstance(risks, list):
-        raise ParseError("Warta eAgent sent a policy without its list of risks.")
+        raise ParseError(_("Warta eAgent sent a policy without its list of risks."))
     return tuple(
         Coverage(
-            code=_required_text(risk, "code", "a risk"),
-            name=_text(risk, "name", "a risk", required=False),
-            sum_insured_gr=optional_decimal_to_gr(_field(risk, "sumInsured", "a risk")),
-            premium_gr=optional_decimal_to_gr(_field(risk, "premium", "a risk")),
+            code=_required_text(risk, "code", _("a risk")),
+            name=_text(risk, "name", _("a risk"), required=False),
+            sum_insured_gr=optional_decimal_to_gr(_field(risk, "sumInsured", _("a risk"))),
+            premium_gr=optional_decimal_to_gr(_field(risk, "premium", _("a risk"))),
         )
         for risk in risks
     )
@@ -376,22 +384,23 @@ def parse_majatek_risks(risks: Any) -> tuple[Coverage, ...]:
 
 def parse_majatek_installments(data: Any) -> tuple[Installment, ...]:
     """`/installments` → the payment schedule."""
-    items = _field(data, "items", "an installment list")
+    items = _field(data, "items", _("an installment list"))
     if not isinstance(items, list):
-        raise ParseError("Warta eAgent sent an installment list without its 'items'.")
+        raise ParseError(_("Warta eAgent sent an installment list without its 'items'."))
     result = []
     for item in items:
-        seq = _field(item, "number", "an installment")
-        paid = _field(item, "paid", "an installment")
+        seq = _field(item, "number", _("an installment"))
+        paid = _field(item, "paid", _("an installment"))
         if isinstance(seq, bool) or not isinstance(seq, int):
-            raise ParseError(f"Warta eAgent sent the installment number {seq!r}, which is not a whole number.")
+            raise ParseError(_("Warta eAgent sent the installment number {seq!r}, which is not a whole number.").format(
+                seq=seq))
         if not isinstance(paid, bool):
-            raise ParseError(f"Warta eAgent sent installment {seq} without a true/false 'paid'.")
+            raise ParseError(_("Warta eAgent sent installment {seq} without a true/false 'paid'.").format(seq=seq))
         result.append(
             Installment(
                 seq=seq,
-                due_date=iso_date(_field(item, "dueDate", "an installment")),
-                amount_gr=decimal_to_gr(_field(item, "amount", "an installment")),
+                due_date=iso_date(_field(item, "dueDate", _("an installment"))),
+                amount_gr=decimal_to_gr(_field(item, "amount", _("an installment"))),
                 paid=paid,
             )
         )
@@ -400,17 +409,19 @@ def parse_majatek_installments(data: Any) -> tuple[Installment, ...]:
 
 def parse_majatek_policy(detail: Any, installments: Any) -> Policy:
     """The detail and the installments of one eAgent policy → Policy."""
-    what = "a policy"
+    what = _("a policy")
     number = _required_text(detail, "policyNumber", what)
     line = _field(detail, "lineOfBusiness", what)
     if line not in PRODUCT_LINES:
-        raise PolicyError(
-            f"Policy {number} has the line of business {line!r}, which is not one Warta eAgent is known to use "
-            f"({', '.join(PRODUCT_LINES)}), so it is not imported."
-        )
+        raise PolicyError(_(
+            "Policy {number} has the line of business {line!r}, which is not one Warta eAgent is known to use "
+            "({lines}), so it is not imported."
+        ).format(number=number, line=line, lines=", ".join(PRODUCT_LINES)))
     currency = _field(detail, "currency", what)
     if currency != CURRENCY:
-        raise PolicyError(f"Policy {number} is in the currency {currency!r}; only policies in PLN are imported.")
+        raise PolicyError(
+            _("Policy {number} is in the currency {currency!r}; only policies in PLN are imported.").format(
+                number=number, currency=currency))
     return Policy(
         number=number,
         insurer=INSURER[MAJATEK],
@@ -452,22 +463,26 @@ def zycie_error(status: int, path: str, html: str, *, number: str | None = None)
     if path.rstrip("/") == ZYCIE_LOGIN_PATH or tree.css_first(ZYCIE_LOGIN_FORM) is not None:
         return _not_logged_in(ZYCIE)
     if tree.css_first(NO_RIGHTS) is not None:
-        return NoRights(NO_RIGHTS_MESSAGE)
+        return NoRights(_(NO_RIGHTS_MESSAGE))
     failure = tree.css_first(BACKEND_MESSAGE)
     if status >= 500 or failure is not None:
         said = _app_said(_node_text(failure) if failure is not None else None)
         if number:
-            return PolicyError(f"Warta ePlatforma could not give policy {number} (HTTP {status}).{said}")
-        return EnvironmentProblem(
-            f"Warta ePlatforma failed to give the policy list (HTTP {status}).{said} Try again later."
-        )
+            return PolicyError(_("Warta ePlatforma could not give policy {number} (HTTP {status}).{said}").format(
+                number=number, status=status, said=said))
+        return EnvironmentProblem(_(
+            "Warta ePlatforma failed to give the policy list (HTTP {status}).{said} Try again later."
+        ).format(status=status, said=said))
     message = tree.css_first(MESSAGE)
     if number and message is not None and NOT_FOUND_TEXT in _node_text(message):
-        return PolicyNotFound(f"Warta ePlatforma has no policy number {number}.{_app_said(_node_text(message))}")
+        return PolicyNotFound(_("Warta ePlatforma has no policy number {number}.{said}").format(
+            number=number, said=_app_said(_node_text(message))))
     if status != 200:
         if number:
-            return PolicyError(f"Warta ePlatforma answered HTTP {status} for policy {number}.")
-        return EnvironmentProblem(f"Warta ePlatforma answered HTTP {status} for the policy list. Try again later.")
+            return PolicyError(_("Warta ePlatforma answered HTTP {status} for policy {number}.").format(
+                status=status, number=number))
+        return EnvironmentProblem(
+            _("Warta ePlatforma answered HTTP {status} for the policy list. Try again later.").format(status=status))
     return None
 
 
@@ -475,7 +490,7 @@ def parse_zycie_context(html: str) -> str:
     """An ePlatforma tab's DOM → the user's name. Raises NoRights or NotLoggedIn."""
     tree = _tree(html)
     if tree.css_first(NO_RIGHTS) is not None:
-        raise NoRights(NO_RIGHTS_MESSAGE)
+        raise NoRights(_(NO_RIGHTS_MESSAGE))
     user = tree.css_first(ZYCIE_USER)
     if user is None:
         raise _not_logged_in(ZYCIE)
@@ -487,14 +502,17 @@ def _table_rows(table: Node, columns: tuple[str, ...], what: str) -> list[dict[s
     headers = [_node_text(th) for th in table.css("thead th")] or [_node_text(th) for th in table.css("tr th")]
     missing = [c for c in columns if c not in headers]
     if missing:
-        raise ParseError(f"Warta ePlatforma sent {what} without the column(s) {', '.join(missing)}.")
+        raise ParseError(_("Warta ePlatforma sent {what} without the column(s) {columns}.").format(
+            what=what, columns=", ".join(missing)))
     index = {c: headers.index(c) for c in columns}
     body_rows = table.css("tbody tr") or [tr for tr in table.css("tr") if not tr.css("th")]
     rows = []
     for tr in body_rows:
         cells = tr.css("td")
         if len(cells) < len(headers):
-            raise ParseError(f"Warta ePlatforma sent {what} with a row of {len(cells)} cells instead of {len(headers)}.")
+            raise ParseError(
+                _("Warta ePlatforma sent {what} with a row of {cells} cells instead of {expected}.").format(
+                    what=what, cells=len(cells), expected=len(headers)))
         rows.append({c: cells[i] for c, i in index.items()})
     return rows
 
@@ -511,13 +529,15 @@ def parse_zycie_list(html: str, status: int = 200, path: str = ZYCIE_LIST_PATH) 
             return [], False
         message = tree.css_first(MESSAGE)
         if message is not None:
-            raise EnvironmentProblem(f"Warta ePlatforma refused the policy list.{_app_said(_node_text(message))}")
-        raise ParseError("Warta ePlatforma sent a policy list page with neither a table of policies nor 'Brak polis.'.")
+            raise EnvironmentProblem(_("Warta ePlatforma refused the policy list.{said}").format(
+                said=_app_said(_node_text(message))))
+        raise ParseError(
+            _("Warta ePlatforma sent a policy list page with neither a table of policies nor 'Brak polis.'."))
     rows = []
-    for row in _table_rows(table, LIST_COLUMNS, "a policy list"):
+    for row in _table_rows(table, LIST_COLUMNS, _("a policy list")):
         number = _node_text(row[COL_NUMBER])
         if not number:
-            raise ParseError("Warta ePlatforma sent a policy list row without a policy number.")
+            raise ParseError(_("Warta ePlatforma sent a policy list row without a policy number."))
         shown = dict(
             number=number,
             insurer=INSURER[ZYCIE],
@@ -534,7 +554,8 @@ def parse_zycie_list(html: str, status: int = 200, path: str = ZYCIE_LIST_PATH) 
                 )
             )
         except ParseError as exc:
-            rows.append(ListedPolicy(**shown, error=f"Policy {number} in the list: {exc.reason}"))
+            error = _("Policy {number} in the list: {reason}").format(number=number, reason=exc.reason)
+            rows.append(ListedPolicy(**shown, error=error))
     return rows, tree.css_first(NEXT_PAGE) is not None
 
 
@@ -542,7 +563,8 @@ def _dl_values(tree: HTMLParser, selector: str, what: str) -> dict[str, str | No
     """A `dl` label/value list → {dt label: dd text or None when empty}."""
     dl = tree.css_first(selector)
     if dl is None:
-        raise ParseError(f"Warta ePlatforma sent a policy page without {what} ({selector}).")
+        raise ParseError(_("Warta ePlatforma sent a policy page without {what} ({selector}).").format(
+            what=what, selector=selector))
     values: dict[str, str | None] = {}
     label = None
     for node in dl.iter():
@@ -557,12 +579,13 @@ def _dl_values(tree: HTMLParser, selector: str, what: str) -> dict[str, str | No
 def _required(values: dict[str, str | None], label: str, what: str) -> str:
     value = values.get(label)
     if not value:
-        raise ParseError(f"Warta ePlatforma sent {what} without a value for '{label}'.")
+        raise ParseError(
+            _("Warta ePlatforma sent {what} without a value for '{label}'.").format(what=what, label=label))
     return value
 
 
 def parse_zycie_holder(values: dict[str, str | None]) -> Client:
-    what = "a policyholder"
+    what = _("a policyholder")
     kind = _required(values, LBL_KIND, what)
     common = dict(
         street=values.get(LBL_STREET),
@@ -583,9 +606,9 @@ def parse_zycie_holder(values: dict[str, str | None]) -> Client:
             regon=digits_or_none(values.get(LBL_REGON)),
             **common,
         )
-    raise ParseError(
-        f"Warta ePlatforma sent the policyholder kind {kind!r}, which is neither '{KIND_PERSON}' nor '{KIND_COMPANY}'."
-    )
+    raise ParseError(_(
+        "Warta ePlatforma sent the policyholder kind {kind!r}, which is neither '{person}' nor '{company}'."
+    ).format(kind=kind, person=KIND_PERSON, company=KIND_COMPANY))
 
 
 def _same_name(a: str, b: str) -> bool:
@@ -595,7 +618,7 @@ def _same_name(a: str, b: str) -> bool:
 def parse_zycie_insured(values: dict[str, str | None], holder: Client) -> Client:
     """`dl#ubezpieczony` → the insured person. Without a PESEL and with the person holder's name,
     the insured is the holder (warta.md): same id, no second client row."""
-    name = _required(values, LBL_PERSON_NAME, "an insured person")
+    name = _required(values, LBL_PERSON_NAME, _("an insured person"))
     pesel = digits_or_none(values.get(LBL_PESEL))
     if pesel is None and holder.kind == "person" and _same_name(name, holder.name):
         return holder
@@ -605,13 +628,14 @@ def parse_zycie_insured(values: dict[str, str | None], holder: Client) -> Client
 def parse_zycie_risks(tree: HTMLParser) -> tuple[Coverage, ...]:
     table = tree.css_first(RISKS_TABLE)
     if table is None:
-        raise ParseError(f"Warta ePlatforma sent a policy page without its table of risks ({RISKS_TABLE}).")
+        raise ParseError(_("Warta ePlatforma sent a policy page without its table of risks ({selector}).").format(
+            selector=RISKS_TABLE))
     columns = (RISK_CODE, RISK_NAME, RISK_SUM, RISK_PREMIUM)
     result = []
-    for row in _table_rows(table, columns, "a table of risks"):
+    for row in _table_rows(table, columns, _("a table of risks")):
         code = _node_text(row[RISK_CODE])
         if not code:
-            raise ParseError("Warta ePlatforma sent a risk without its code.")
+            raise ParseError(_("Warta ePlatforma sent a risk without its code."))
         result.append(
             Coverage(
                 code=code,
@@ -627,16 +651,19 @@ def parse_zycie_installments(html: str) -> tuple[Installment, ...]:
     """`/polisa/raty` (already checked with `zycie_error`) → the installments of the policy year."""
     table = _tree(html).css_first(INSTALLMENTS_TABLE)
     if table is None:
-        raise ParseError(f"Warta ePlatforma sent an installments page without its table ({INSTALLMENTS_TABLE}).")
+        raise ParseError(_("Warta ePlatforma sent an installments page without its table ({selector}).").format(
+            selector=INSTALLMENTS_TABLE))
     result = []
-    for row in _table_rows(table, (INST_SEQ, INST_DUE, INST_AMOUNT, INST_STATUS), "a table of installments"):
+    for row in _table_rows(table, (INST_SEQ, INST_DUE, INST_AMOUNT, INST_STATUS), _("a table of installments")):
         seq_text, status = _node_text(row[INST_SEQ]), _node_text(row[INST_STATUS])
         if not seq_text.isdigit():
-            raise ParseError(f"Warta ePlatforma sent the installment number {seq_text!r}, which is not a whole number.")
-        if status not in PAID:
             raise ParseError(
-                f"Warta ePlatforma sent the installment status {status!r}, which is neither Opłacona nor Nieopłacona."
-            )
+                _("Warta ePlatforma sent the installment number {seq!r}, which is not a whole number.").format(
+                    seq=seq_text))
+        if status not in PAID:
+            raise ParseError(_(
+                "Warta ePlatforma sent the installment status {status!r}, which is neither Opłacona nor Nieopłacona."
+            ).format(status=status))
         result.append(
             Installment(
                 seq=int(seq_text),
@@ -646,23 +673,23 @@ def parse_zycie_installments(html: str) -> tuple[Installment, ...]:
             )
         )
     if not result:
-        raise ParseError("Warta ePlatforma sent an installments table without a single installment.")
+        raise ParseError(_("Warta ePlatforma sent an installments table without a single installment."))
     return tuple(result)
 
 
 def parse_zycie_number(html: str) -> str:
     """The `Numer polisy` of a policy page (for a look-up by number)."""
-    return _required(_dl_values(_tree(html), DL_POLICY, "its policy data"), LBL_NUMBER, "a policy")
+    return _required(_dl_values(_tree(html), DL_POLICY, _("its policy data")), LBL_NUMBER, _("a policy"))
 
 
 def parse_zycie_policy(detail_html: str, installments_html: str) -> Policy:
     """The policy page and the installments page of one life policy (both already checked with
     `zycie_error`) → Policy."""
     tree = _tree(detail_html)
-    policy = _dl_values(tree, DL_POLICY, "its policy data")
-    what = "a policy"
-    holder = parse_zycie_holder(_dl_values(tree, DL_HOLDER, "its policyholder"))
-    insured = parse_zycie_insured(_dl_values(tree, DL_INSURED, "its insured person"), holder)
+    policy = _dl_values(tree, DL_POLICY, _("its policy data"))
+    what = _("a policy")
+    holder = parse_zycie_holder(_dl_values(tree, DL_HOLDER, _("its policyholder")))
+    insured = parse_zycie_insured(_dl_values(tree, DL_INSURED, _("its insured person")), holder)
     return Policy(
         number=_required(policy, LBL_NUMBER, what),
         insurer=INSURER[ZYCIE],
@@ -695,16 +722,17 @@ def check_warta_number(number: str, section: str) -> str:
     other = ZYCIE if section == MAJATEK else MAJATEK
     if NUMBER_FORMAT[other].match(value):
         raise WrongIdentity(
-            f"The number {value} is a {APP_NAME[other]} ({SECTION_NAME[other]}) policy number, not a "
-            f"{APP_NAME[section]} ({SECTION_NAME[section]}) one. Run the command again with --source {other} and a logged-in "
-            f"{APP_NAME[other]} tab ({SOURCE_HOSTS[other]}).",
+            _("The number {number} is a {other_app} ({other_section}) policy number, not a {app} ({section}) one. "
+              "Run the command again with --source {source} and a logged-in {other_app} tab ({host}).").format(
+                number=value, other_app=APP_NAME[other], other_section=SECTION_NAME[other], app=APP_NAME[section],
+                section=SECTION_NAME[section], source=other, host=SOURCE_HOSTS[other]),
             expected=IDENTITY[other],
             actual=IDENTITY[section],
         )
-    raise BadInput(
-        f"The number {number!r} is not a Warta policy number: eAgent (Majątek) numbers are "
-        f"{NUMBER_DESCRIPTION[MAJATEK]}, ePlatforma (Życie) numbers are {NUMBER_DESCRIPTION[ZYCIE]}."
-    )
+    raise BadInput(_(
+        "The number {number!r} is not a Warta policy number: eAgent (Majątek) numbers are "
+        "{majatek}, ePlatforma (Życie) numbers are {zycie}."
+    ).format(number=number, majatek=_(NUMBER_DESCRIPTION[MAJATEK]), zycie=_(NUMBER_DESCRIPTION[ZYCIE])))
 
 
 # == the reader ================================================================================
@@ -713,9 +741,12 @@ def check_warta_number(number: str, section: str) -> str:
 class WartaAdapter(Adapter):
     app_id = APP_ID
     title = "Warta eAgent / ePlatforma"
+    # Labels marked for translation: whoever shows them passes them through _().
     sources = {
-        MAJATEK: "Warta eAgent (eagent.warta.pl): Majątek, TUiR Warta motor, property, travel and accident policies",
-        ZYCIE: "Warta ePlatforma (eplatforma.warta.pl): Życie, TUnŻ Warta life policies",
+        MAJATEK: N_(
+            "Warta eAgent (eagent.warta.pl): Majątek, TUiR Warta motor, property, travel and accident policies"
+        ),
+        ZYCIE: N_("Warta ePlatforma (eplatforma.warta.pl): Życie, TUnŻ Warta life policies"),
     }
     identities = (IDENTITY[MAJATEK], IDENTITY[ZYCIE])
 
@@ -740,27 +771,34 @@ class WartaAdapter(Adapter):
         # A section is a host of its own: the user switches tabs and --source, never inside the app.
         wanted = next((s for s, code in IDENTITY.items() if code == expected), None)
         if wanted is None:
-            return f"Warta has no section {expected}; the sections are {', '.join(self.identities)}."
-        return (
-            f"The Warta tab shows {actual or 'another section'}, but {IDENTITY_LABEL[wanted]} is needed. "
-            f"Use --source {wanted} with a logged-in {APP_NAME[wanted]} tab ({SOURCE_HOSTS[wanted]})."
-        )
+            return _("Warta has no section {section}; the sections are {sections}.").format(
+                section=expected, sections=", ".join(self.identities))
+        if actual:
+            return _("The Warta tab shows {actual}, but {needed} is needed. Use --source {source} with a logged-in "
+                     "{app} tab ({host}).").format(actual=actual, needed=IDENTITY_LABEL[wanted], source=wanted,
+                                                   app=APP_NAME[wanted], host=SOURCE_HOSTS[wanted])
+        return _("The Warta tab shows another section, but {needed} is needed. Use --source {source} with a logged-in "
+                 "{app} tab ({host}).").format(needed=IDENTITY_LABEL[wanted], source=wanted, app=APP_NAME[wanted],
+                                               host=SOURCE_HOSTS[wanted])
 
     @property
     def section(self) -> str:
         """The section the command reads: `--source`, else the one of the tab's host."""
         section = self.source or HOSTS.get(self.tab.host)
         if section not in SOURCE_HOSTS:
-            raise BadInput(f"The Warta source {self.source!r} is not known. Use --source majatek or --source zycie.")
+            raise BadInput(
+                _("The Warta source {source!r} is not known. Use --source majatek or --source zycie.").format(
+                    source=self.source))
         return section
 
     def _check_tab(self) -> str:
         section = self.section
         if self.tab.host != SOURCE_HOSTS[section]:
             raise WrongIdentity(
-                f"The section {IDENTITY_LABEL[section]} is read from a {APP_NAME[section]} tab "
-                f"({SOURCE_HOSTS[section]}), but the tab found is on {self.tab.host}. Open and log in to "
-                f"{APP_NAME[section]} in a tab, or choose the other --source, and run the command again.",
+                _("The section {section} is read from a {app} tab ({host}), but the tab found is on {found}. "
+                  "Open and log in to {app} in a tab, or choose the other --source, and run the command again.").format(
+                    section=IDENTITY_LABEL[section], app=APP_NAME[section], host=SOURCE_HOSTS[section],
+                    found=self.tab.host),
                 expected=IDENTITY[section],
                 actual=IDENTITY.get(HOSTS.get(self.tab.host, ""), None),
             )
@@ -769,17 +807,24 @@ class WartaAdapter(Adapter):
     # -- context ------------------------------------------------------------------------------
     async def context(self) -> AppContext:
         section = self._check_tab()
+        app, described = APP_NAME[section], _(SECTION_DESCRIPTION[section])
         if section == MAJATEK:
             agent, name = await self._read_config()
-            who = f"{name} (agent {agent})" if name else f"agent {agent}"
             user = name or agent
+            if name:
+                description = _("Logged in to {app} as {name} (agent {agent}), section {section}.").format(
+                    app=app, name=name, agent=agent, section=described)
+            else:
+                description = _("Logged in to {app} as agent {agent}, section {section}.").format(
+                    app=app, agent=agent, section=described)
         else:
             user = parse_zycie_context(await self.tab.html())
-            who = user
+            description = _("Logged in to {app} as {user}, section {section}.").format(
+                app=app, user=user, section=described)
         return AppContext(
             app_id=APP_ID,
             user=user,
-            description=f"Logged in to {APP_NAME[section]} as {who}, section {SECTION_DESCRIPTION[section]}.",
+            description=description,
             identity=IDENTITY[section],
             identity_label=IDENTITY_LABEL[section],
         )
@@ -865,7 +910,7 @@ class WartaAdapter(Adapter):
         number = check_warta_number(number, section)
         if section == MAJATEK:
             detail = await self._majatek_detail(await self._agent_ouid(), number)
-            found = _text(detail, "policyNumber", "a policy", required=False) or number
+            found = _text(detail, "policyNumber", _("a policy"), required=False) or number
             return [ListedPolicy(number=found, insurer=INSURER[MAJATEK], ref={"number": found, "detail": detail})]
         html = await self._zycie_detail(number)
         found = parse_zycie_number(html)
@@ -886,5 +931,6 @@ class WartaAdapter(Adapter):
                 detail = await self._zycie_detail(number)
             policy = parse_zycie_policy(detail, await self._zycie_installments(number))
         if policy.number != number:
-            raise ParseError(f"{APP_NAME[section]} answered the request for policy {number} with policy {policy.number}.")
+            raise ParseError(_("{app} answered the request for policy {number} with policy {found}.").format(
+                app=APP_NAME[section], number=number, found=policy.number))
         return policy
