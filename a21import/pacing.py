@@ -17,6 +17,7 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
 from a21import.errors import Throttled
+from a21import.i18n import _
 
 if TYPE_CHECKING:
     from a21import.insurers.base import FetchResponse
@@ -85,10 +86,10 @@ class Pacer:
             if wait is None:
                 wait = self.backoff * 2 ** attempt
             self._slow_down(min(wait, MAX_WAIT_S))  # the next _acquire waits it out, with every other request
-        raise Throttled(
-            f"The app kept asking to slow down (HTTP {response.status}) for {what}, so it was not read after "
-            f"{self.retries + 1} tries. Run the command again later; the policies imported so far are kept."
-        )
+        raise Throttled(_(
+            "The app kept asking to slow down (HTTP {status}) for {what}, so it was not read after {tries} tries. "
+            "Run the command again later; the policies imported so far are kept."
+        ).format(status=response.status, what=what, tries=self.retries + 1))
 
     @staticmethod
     def _is_throttle(response: FetchResponse, throttle_503: bool) -> bool:

@@ -88,7 +88,7 @@ class Adapter(ABC):
         return await self.pacer.send(
             lambda: self.tab.fetch(url, method=method, headers=headers, body=body),
             throttle_503=self.throttle_503 if throttle_503 is None else throttle_503,
-            what=f"{urlsplit(url).path} of {self.title}",
+            what=f"{urlsplit(url).path} ({self.title})",
         )
 
     @classmethod
