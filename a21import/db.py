@@ -6,6 +6,7 @@ writes a policy with its client(s), vehicle, installments and coverages in one t
 
 from __future__ import annotations
 
+import math
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -16,10 +17,12 @@ from typing import Any
 
 import sqlite_utils
 
-from a21import.errors import DatabaseProblem, PolicyError
+from a21import.errors import BadInput, DatabaseProblem, PolicyError
 from a21import.model import Policy
 
-BUSY_TIMEOUT_S = 30.0
+BUSY_TIMEOUT_S = 30.0  # how long a write waits for another program's lock; env A21IMPORT_DB_TIMEOUT
+TIMEOUT_ENV = "A21IMPORT_DB_TIMEOUT"
+MAX_TIMEOUT_S = 3600.0
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 # Table → (columns, primary key, foreign keys). Extra columns beyond DATABASE.md: clients.ids_invalid
@@ -65,9 +68,45 @@ def default_path() -> Path:
     return Path(user_data_dir("a21import", appauthor=False)) / "agent21.db"
 
 
+def busy_timeout_s() -> float:
+    """Seconds a write waits while another program holds the database locked: A21IMPORT_DB_TIMEOUT, or 30."""
+    raw = os.environ.get(TIMEOUT_ENV, "").strip()
+    if not raw:
+        return BUSY_TIMEOUT_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= MAX_TIMEOUT_S:  # NaN fails too
+        raise BadInput(f"{TIMEOUT_ENV} must be a number of seconds above 0 and at most {MAX_TIMEOUT_S:g}, "
+                       f"not {raw!r}.")
+    return value
+
+
+def _timeout(db: sqlite_utils.Database) -> float | None:
+    return getattr(db, "busy_timeout_s", None)
+
+
+@contextmanager
+def _write_transaction(db: sqlite_utils.Database) -> Iterator[None]:
+    """One transaction that takes the write lock first (BEGIN IMMEDIATE), waiting up to the busy timeout.
+    A deferred transaction that reads before writing fails at once, without waiting, when another import
+    wrote in between (SQLITE_BUSY_SNAPSHOT); two imports into one file must both finish."""
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        with db.atomic():  # inside a transaction: a savepoint
+            yield
+        db.conn.execute("COMMIT")
+    except BaseException:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
+        raise
+
+
 def open_db(path: str | os.PathLike[str]) -> sqlite_utils.Database:
     """Opens (creating it private to the user: file 0600, new folder 0700) and shapes the database.
     Refuses, touching nothing, a file that is not SQLite."""
+    timeout = busy_timeout_s()
     path = Path(path).expanduser()
     if path.is_dir():
         raise DatabaseProblem(f"The database path {path} is a folder. Give a file name with --db.")
@@ -83,29 +122,40 @@ def open_db(path: str | os.PathLike[str]) -> sqlite_utils.Database:
             path.parent.mkdir(parents=True, mode=0o700)
         if not path.exists():
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S)
+        conn = sqlite3.connect(str(path), timeout=timeout)
     except OSError as exc:
         raise DatabaseProblem(f"The database {path} cannot be created: {exc.strerror}.") from exc
     db = sqlite_utils.Database(conn)
     db.label = str(path)  # for messages
-    with translate_errors(path):
+    db.busy_timeout_s = timeout
+    with translate_errors(path, timeout):
         # WAL: readers (Datasette, the CRM) never block an import, and a killed import leaves a clean file.
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
-        ensure_schema(db)
+        with _write_transaction(db):  # two imports starting at once shape a new file one after the other
+            ensure_schema(db)
     return db
 
 
 @contextmanager
-def translate_errors(path: Any) -> Iterator[None]:
+def translate_errors(path: Any, timeout: float | None = None) -> Iterator[None]:
     """SQLite's operational errors become one clear sentence."""
     try:
         yield
     except sqlite3.DatabaseError as exc:
         text = str(exc)
         if "locked" in text or "busy" in text:
-            message = (f"The database {path} stayed locked by another program for {BUSY_TIMEOUT_S:.0f} seconds. "
-                       "Close the program that uses it and run the command again.")
+            if timeout is None:
+                try:
+                    timeout = busy_timeout_s()
+                except BadInput:
+                    timeout = BUSY_TIMEOUT_S
+            if timeout == 1:
+                message = (f"The database {path} stayed locked by another program for 1 second. "
+                           "Close the program that uses it and run the command again.")
+            else:
+                message = (f"The database {path} stayed locked by another program for {timeout:g} seconds. "
+                           "Close the program that uses it and run the command again.")
         elif "readonly" in text or "read-only" in text:
             message = f"The database {path} is not writable. Check its permissions or give another file with --db."
         elif "not a database" in text or "malformed" in text:
@@ -144,7 +194,7 @@ def save_policy(db: sqlite_utils.Database, policy: Policy, *, now: datetime | No
     if duplicate is not None:
         raise PolicyError(f"The app lists the risk {duplicate} twice on policy {policy.number}.")
     imported_at = (now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
-    with translate_errors(_label(db)), db.atomic():
+    with translate_errors(_label(db), _timeout(db)), _write_transaction(db):
         db["clients"].upsert(policy.holder.row(), pk="id")
         insured_id = None
         if policy.insured is not None:
@@ -193,11 +243,11 @@ def save_policy(db: sqlite_utils.Database, policy: Policy, *, now: datetime | No
 
 
 def stored_ids(db: sqlite_utils.Database) -> set[str]:
-    with translate_errors(_label(db)):
+    with translate_errors(_label(db), _timeout(db)):
         return {row["id"] for row in db.query("SELECT id FROM policies")}
 
 
 def find_stored(db: sqlite_utils.Database, number: str) -> list[dict[str, Any]]:
     """Stored policies with this number (several only when insurers share a number)."""
-    with translate_errors(_label(db)):
+    with translate_errors(_label(db), _timeout(db)):
         return list(db.query("SELECT * FROM policies WHERE number = ? ORDER BY id", [number]))

@@ -4,12 +4,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# chromium: the browser the tests and the demo drive; strace: the tests' audit of the CLI's sockets.
+MISSING=""
 if [ ! -x /usr/bin/chromium ] && ! command -v chromium >/dev/null 2>&1; then
-  echo "Installing Chromium from the Debian packages…"
+  MISSING=" chromium"
+fi
+command -v strace >/dev/null 2>&1 || MISSING="$MISSING strace"
+if [ -n "$MISSING" ]; then
+  echo "Installing from the Debian packages:$MISSING…"
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+  # shellcheck disable=SC2086  # one package name per word
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $MISSING >/dev/null
 fi
 
 if [ ! -x .venv/bin/python ]; then
