@@ -215,14 +215,14 @@ def _show(job) -> None:
         raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
-BROWSER_HELP = (
+BROWSER_HELP = _(
     "Start Chrome, Edge or Chromium with a dedicated profile and remote debugging on this computer only.\n\n"
     "Chrome 136 and later allow remote debugging only on a profile other than your everyday one, so a21import "
     "keeps its own. If a browser with that profile is already running, no second one is started.\n\n"
     "With Chrome 144 or later you can use your everyday browser instead: open chrome://inspect/#remote-debugging "
     "in it, allow remote debugging, and give --cdp chrome (or --cdp msedge) to the other commands."
 )
-APPS_HELP = (
+APPS_HELP = _(
     "Show which supported apps are open in the browser, whether each tab is logged in, its identity or section, "
     "and the command that imports from it.\n\n"
     "Nothing in the browser is changed. When no supported app is open, it says so and exits with 0; when no "
@@ -233,17 +233,18 @@ APPS_HELP = (
 @app.command("browser", help=BROWSER_HELP)
 def browser_command(
     extra: Annotated[list[str] | None, typer.Argument(
-        help="Further browser arguments, after --, passed as they are.", show_default=False)] = None,
+        help=_("Further browser arguments, after --, passed as they are."), show_default=False)] = None,
     choice: Annotated[str | None, typer.Option(
         "--browser", envvar="A21IMPORT_BROWSER",
-        help="chrome, msedge, chromium, or the path of the browser's program. Default: the first found of "
-        "Chrome, Edge and Chromium.")] = None,
+        help=_("chrome, msedge, chromium, or the path of the browser's program. Default: the first found of "
+               "Chrome, Edge and Chromium."))] = None,
     profile: Annotated[Path | None, typer.Option(
-        "--profile", help="The browser profile folder. Default: browser-profile in your user data folder, kept "
-        "between runs so logins and identities persist.")] = None,
+        "--profile", help=_("The browser profile folder. Default: browser-profile in your user data folder, kept "
+                            "between runs so logins and identities persist."))] = None,
     port: Annotated[int, typer.Option("--port", min=0, max=65535,
-                                      help="The remote debugging port; 0 lets the browser choose one.")] = 9222,
-    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document instead of sentences.")] = False,
+                                      help=_("The remote debugging port; 0 lets the browser choose one."))] = 9222,
+    json_output: Annotated[bool, typer.Option(
+        "--json", help=_("Print one JSON document instead of sentences."))] = False,
 ) -> None:
     def job() -> None:
         from a21import import overview_view
@@ -262,7 +263,7 @@ def browser_command(
 def apps_command(
     cdp: CdpOption = "http://127.0.0.1:9222",
     allow_remote_cdp: AllowRemoteOption = False,
-    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document instead of the list.")] = False,
+    json_output: Annotated[bool, typer.Option("--json", help=_("Print one JSON document instead of the list."))] = False,
 ) -> None:
     def job() -> None:
         from a21import import overview_view

@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from a21import.errors import ParseError
+from a21import.i18n import _
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 NBSP = "\u00a0"
@@ -28,11 +29,11 @@ _VIN = re.compile(r"^[A-HJ-NPR-Z0-9]{17}$")
 def pl_amount_to_gr(text: str | None) -> int:
     """`1 234,56 zł` (U+00A0 between thousands) or `389,00` → grosze."""
     if not isinstance(text, str):
-        raise ParseError(f"The amount {text!r} is not text.")
+        raise ParseError(_("The amount {text!r} is not text.").format(text=text))
     value = text.strip()
     match = _PL_AMOUNT.match(value)
     if not match:
-        raise ParseError(f"The amount {text!r} is not in the form 1 234,56 zł.")
+        raise ParseError(_("The amount {text!r} is not in the form 1 234,56 zł.").format(text=text))
     sign, whole, cents = match.groups()
     grosze = int(whole.replace(NBSP, "")) * 100 + int(cents)
     return -grosze if sign else grosze
@@ -47,10 +48,10 @@ def optional_pl_amount_to_gr(text: str | None) -> int | None:
 def decimal_to_gr(text: str | None) -> int:
     """`"1234.56"` (dot, exactly two decimals) → grosze, by integer arithmetic."""
     if not isinstance(text, str):
-        raise ParseError(f"The amount {text!r} is not a decimal string.")
+        raise ParseError(_("The amount {text!r} is not a decimal string.").format(text=text))
     match = _DOT_AMOUNT.match(text.strip())
     if not match:
-        raise ParseError(f"The amount {text!r} is not in the form 1234.56.")
+        raise ParseError(_("The amount {text!r} is not in the form 1234.56.").format(text=text))
     sign, whole, cents = match.groups()
     grosze = int(whole) * 100 + int(cents)
     return -grosze if sign else grosze
@@ -67,13 +68,13 @@ def json_number_to_gr(value: object) -> int:
     truncates the way `int(19.99 * 100)` does.
     """
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ParseError(f"The amount {value!r} is not a number.")
+        raise ParseError(_("The amount {value!r} is not a number.").format(value=value))
     try:
         amount = Decimal(repr(value)) * 100
     except InvalidOperation as exc:
-        raise ParseError(f"The amount {value!r} is not a number.") from exc
+        raise ParseError(_("The amount {value!r} is not a number.").format(value=value)) from exc
     if not amount.is_finite() or amount != amount.to_integral_value():
-        raise ParseError(f"The amount {value!r} has more than two decimals.")
+        raise ParseError(_("The amount {value!r} has more than two decimals.").format(value=value))
     return int(amount)
 
 
@@ -84,7 +85,7 @@ def optional_json_number_to_gr(value: object) -> int | None:
 def grosze_int(value: object) -> int:
     """An amount that the app already gives in integer grosze."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ParseError(f"The amount in grosze {value!r} is not a whole number.")
+        raise ParseError(_("The amount in grosze {value!r} is not a whole number.").format(value=value))
     return value
 
 
@@ -96,14 +97,14 @@ def _make_date(year: str, month: str, day: str, text: str) -> date:
     try:
         return date(int(year), int(month), int(day))
     except ValueError as exc:
-        raise ParseError(f"The date {text!r} does not exist.") from exc
+        raise ParseError(_("The date {text!r} does not exist.").format(text=text)) from exc
 
 
 def pl_date(text: str | None) -> date:
     """`dd.mm.yyyy` → date."""
     match = _PL_DATE.match(text.strip()) if isinstance(text, str) else None
     if not match:
-        raise ParseError(f"The date {text!r} is not in the form dd.mm.yyyy.")
+        raise ParseError(_("The date {text!r} is not in the form dd.mm.yyyy.").format(text=text))
     day, month, year = match.groups()
     return _make_date(year, month, day, text)
 
@@ -112,7 +113,7 @@ def iso_date(text: str | None) -> date:
     """`YYYY-MM-DD` → date."""
     match = _ISO_DATE.match(text.strip()) if isinstance(text, str) else None
     if not match:
-        raise ParseError(f"The date {text!r} is not in the form YYYY-MM-DD.")
+        raise ParseError(_("The date {text!r} is not in the form YYYY-MM-DD.").format(text=text))
     year, month, day = match.groups()
     return _make_date(year, month, day, text)
 
@@ -120,13 +121,13 @@ def iso_date(text: str | None) -> date:
 def warsaw_date(text: str | None) -> date:
     """An ISO 8601 instant with an offset (`2026-11-15T23:30:00Z`) → its calendar date in Warsaw."""
     if not isinstance(text, str):
-        raise ParseError(f"The time {text!r} is not text.")
+        raise ParseError(_("The time {text!r} is not text.").format(text=text))
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError as exc:
-        raise ParseError(f"The time {text!r} is not an ISO 8601 time.") from exc
+        raise ParseError(_("The time {text!r} is not an ISO 8601 time.").format(text=text)) from exc
     if moment.tzinfo is None:
-        raise ParseError(f"The time {text!r} has no offset.")
+        raise ParseError(_("The time {text!r} has no offset.").format(text=text))
     return moment.astimezone(WARSAW).date()
 
 
@@ -137,7 +138,7 @@ def user_date(text: str) -> date:
         return iso_date(value)
     if _PL_DATE.match(value):
         return pl_date(value)
-    raise ParseError(f"The date {text!r} is not in the form 2026-11-01 or 01.11.2026.")
+    raise ParseError(_("The date {text!r} is not in the form 2026-11-01 or 01.11.2026.").format(text=text))
 
 
 def fmt_pl_date(day: date) -> str:
@@ -188,7 +189,7 @@ def split_address(text: str | None) -> tuple[str | None, str | None, str | None]
     street, sep, rest = value.rpartition(", ")
     postal, city = rest[:6], rest[7:]
     if not sep or not _POSTAL.match(postal) or rest[6:7] != " " or not city:
-        raise ParseError(f"The address {text!r} is not in the form street, NN-NNN city.")
+        raise ParseError(_("The address {text!r} is not in the form street, NN-NNN city.").format(text=text))
     return street, postal, city
 
 

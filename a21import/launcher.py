@@ -23,6 +23,7 @@ from pathlib import Path
 from posixpath import join as posix_join
 
 from a21import.errors import BadInput, EnvironmentProblem, NoBrowser
+from a21import.i18n import N_, _, ngettext
 
 DEFAULT_PORT = 9222
 START_TIMEOUT_S = 30.0
@@ -100,8 +101,8 @@ def find_browser(
         found = which(choice)
         if found:
             return found
-        raise BadInput(f"The browser program {choice!r} was not found. Give the full path of Chrome, Edge or "
-                       "Chromium with --browser, or one of: chrome, msedge, chromium.")
+        raise BadInput(_("The browser program {choice!r} was not found. Give the full path of Chrome, Edge or "
+                         "Chromium with --browser, or one of: chrome, msedge, chromium.").format(choice=choice))
     kinds = (choice,) if choice else KINDS
     places = search_places(system, env, kinds)
     for how, place in places:
@@ -119,21 +120,33 @@ def find_browser(
     raise NoBrowser(no_browser_message(system, kinds, places))
 
 
+# The sentence for each kind of place searched: (registry keys, files, commands on PATH) present.
+NOT_FOUND = {
+    (True, True, False): N_("No {names} was found: a21import looked at the Windows App Paths entries {registry} and "
+                            "the files {files}. Install {names}, or give the browser's program file with --browser "
+                            "PATH."),
+    (True, False, False): N_("No {names} was found: a21import looked at the Windows App Paths entries {registry}. "
+                             "Install {names}, or give the browser's program file with --browser PATH."),
+    (False, True, False): N_("No {names} was found: a21import looked at the files {files}. Install {names}, or give "
+                             "the browser's program file with --browser PATH."),
+    (False, False, True): N_("No {names} was found: a21import looked at the commands {commands} on PATH. Install "
+                             "{names}, or give the browser's program file with --browser PATH."),
+    (False, False, False): N_("No {names} was found: a21import looked at no place known for this system. Install "
+                              "{names}, or give the browser's program file with --browser PATH."),
+}
+NOT_FOUND_ANYWHERE = N_("No {names} was found: a21import looked at {places}. Install {names}, or give the browser's "
+                        "program file with --browser PATH.")
+
+
 def no_browser_message(system: str, kinds: Sequence[str], places: Sequence[tuple[str, str]]) -> str:
-    names = " or ".join(KIND_NAMES[kind] for kind in kinds)
-    registry = [place for how, place in places if how == "registry"]
-    files = [place for how, place in places if how == "file"]
-    commands = [place for how, place in places if how == "command"]
-    where = []
-    if registry:
-        where.append(f"the Windows App Paths entries {', '.join(registry)}")
-    if files:
-        where.append(f"the files {', '.join(files)}")
-    if commands:
-        where.append(f"the commands {', '.join(commands)} on PATH")
-    looked = " and ".join(where) if where else "no place known for this system"
-    return (f"No {names} was found: a21import looked at {looked}. Install {names}, or give the browser's "
-            "program file with --browser PATH.")
+    names = KIND_NAMES[kinds[0]]
+    for kind in kinds[1:]:
+        names = _("{names} or {name}").format(names=names, name=KIND_NAMES[kind])
+    found = {how: ", ".join(place for kind, place in places if kind == how) for how in ("registry", "file", "command")}
+    sentence = NOT_FOUND.get((bool(found["registry"]), bool(found["file"]), bool(found["command"])))
+    if sentence is None:  # a mix that no system's search produces
+        return _(NOT_FOUND_ANYWHERE).format(names=names, places=", ".join(place for _how, place in places))
+    return _(sentence).format(names=names, registry=found["registry"], files=found["file"], commands=found["command"])
 
 
 def windows_app_path(key: str) -> str | None:
@@ -145,7 +158,7 @@ def windows_app_path(key: str) -> str | None:
     for hive in (winreg.HKEY_CURRENT_USER, winreg.HKEY_LOCAL_MACHINE):
         try:
             with winreg.OpenKey(hive, rf"SOFTWARE\Microsoft\Windows\CurrentVersion\App Paths\{key}") as handle:
-                value, _ = winreg.QueryValueEx(handle, None)
+                value, _kind = winreg.QueryValueEx(handle, None)
         except OSError:
             continue
         if value:
@@ -232,16 +245,16 @@ def port_is_free(port: int) -> bool:
 
 def check_port(port: int) -> None:
     if not 0 <= port <= 65535:
-        raise BadInput(f"The port {port} is not between 0 and 65535.")
+        raise BadInput(_("The port {port} is not between 0 and 65535.").format(port=port))
     if port == 0 or port_is_free(port):
         return
     if devtools_answers(port):
-        raise EnvironmentProblem(
-            f"Another browser already answers for remote debugging on port {port}. Use it as it is (run "
-            f"`a21import apps --cdp http://127.0.0.1:{port}`), close it, or choose another port with --port."
-        )
-    raise EnvironmentProblem(f"The port {port} on 127.0.0.1 is already used by another program. Choose another "
-                             "port with --port, or close that program, and run the command again.")
+        raise EnvironmentProblem(_(
+            "Another browser already answers for remote debugging on port {port}. Use it as it is (run "
+            "`a21import apps --cdp http://127.0.0.1:{port}`), close it, or choose another port with --port."
+        ).format(port=port))
+    raise EnvironmentProblem(_("The port {port} on 127.0.0.1 is already used by another program. Choose another "
+                               "port with --port, or close that program, and run the command again.").format(port=port))
 
 
 def start_browser(choice: str | None = None, *, profile: Path | None = None, port: int = DEFAULT_PORT,
@@ -272,7 +285,8 @@ def _spawn_detached(args: list[str]) -> subprocess.Popen:
     try:
         return subprocess.Popen(args, **options)
     except OSError as exc:
-        raise NoBrowser(f"The browser {args[0]} could not be started: {exc.strerror or exc}.") from exc
+        raise NoBrowser(_("The browser {program} could not be started: {reason}.").format(
+            program=args[0], reason=exc.strerror or exc)) from exc
 
 
 def _wait_for_endpoint(process: subprocess.Popen, profile: Path, timeout: float) -> int:
@@ -284,16 +298,20 @@ def _wait_for_endpoint(process: subprocess.Popen, profile: Path, timeout: float)
         code = process.poll()
         if code is not None and port is None:
             if code == 0:
-                raise EnvironmentProblem(
-                    f"The browser handed over to a window already open with the profile {profile}, which runs "
+                raise EnvironmentProblem(_(
+                    "The browser handed over to a window already open with the profile {profile}, which runs "
                     "without remote debugging. Close every window of that browser and run the command again."
-                )
-            raise NoBrowser(f"The browser {process.args[0]} stopped at start with exit code {code}. Start it by "
-                            "hand to see why, or choose another one with --browser.")
+                ).format(profile=profile))
+            raise NoBrowser(_("The browser {program} stopped at start with exit code {code}. Start it by hand to see "
+                              "why, or choose another one with --browser.").format(program=process.args[0], code=code))
         time.sleep(0.1)
     _stop(process)
-    raise NoBrowser(f"The browser did not open its DevTools endpoint within {timeout:.0f} seconds, so it was "
-                    "closed again. Run the command again, or start the browser by hand as the README describes.")
+    seconds = round(timeout)
+    raise NoBrowser(ngettext(
+        "The browser did not open its DevTools endpoint within {seconds} second, so it was closed again. Run the "
+        "command again, or start the browser by hand as the README describes.",
+        "The browser did not open its DevTools endpoint within {seconds} seconds, so it was closed again. Run the "
+        "command again, or start the browser by hand as the README describes.", seconds).format(seconds=seconds))
 
 
 def _stop(process: subprocess.Popen) -> None:

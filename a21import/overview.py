@@ -16,6 +16,7 @@ from datetime import date
 from a21import import insurers
 from a21import.browser import DEFAULT_CDP, PageTab, attach
 from a21import.errors import A21Error, NoRights, NotLoggedIn, PolicyError
+from a21import.i18n import _, ngettext
 from a21import.insurers.base import Adapter
 from a21import.model import AppContext
 
@@ -98,11 +99,15 @@ async def _status(adapter_cls: type[Adapter], tab: PageTab, entry: OpenApp, cdp:
     except A21Error as exc:
         return TabStatus(TabState.PROBLEM, exc.message)
     except PolicyError as exc:
-        return TabStatus(TabState.PROBLEM, f"What the {adapter_cls.title} tab shows could not be read: {exc.reason}")
+        return TabStatus(TabState.PROBLEM, _("What the {app} tab shows could not be read: {reason}").format(
+            app=adapter_cls.title, reason=exc.reason))
     except TimeoutError:
-        return TabStatus(TabState.PROBLEM, f"The {adapter_cls.title} tab did not answer within "
-                                           f"{CONTEXT_TIMEOUT_S:.0f} seconds. Close any dialog open in it and run "
-                                           "the command again.")
+        seconds = round(CONTEXT_TIMEOUT_S)
+        return TabStatus(TabState.PROBLEM, ngettext(
+            "The {app} tab did not answer within {seconds} second. Close any dialog open in it and run the command "
+            "again.",
+            "The {app} tab did not answer within {seconds} seconds. Close any dialog open in it and run the command "
+            "again.", seconds).format(app=adapter_cls.title, seconds=seconds))
     command = period_command(entry, context, today, cdp=cdp, allow_remote=allow_remote)
     return TabStatus(TabState.LOGGED_IN, context.description, context=context, command=command)
 

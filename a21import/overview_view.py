@@ -9,16 +9,17 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
+from a21import.i18n import N_, _
 from a21import.launcher import DEFAULT_PORT, Launch
 from a21import.overview import Overview, TabState
 
 STATES = {
-    TabState.LOGGED_IN: ("✓", "Logged in.", "green"),
-    TabState.NOT_LOGGED_IN: ("✗", "Not logged in.", "yellow"),
-    TabState.NO_RIGHTS: ("✗", "No rights to import here.", "red"),
-    TabState.PROBLEM: ("✗", "Could not be read.", "red"),
+    TabState.LOGGED_IN: ("✓", N_("Logged in."), "green"),
+    TabState.NOT_LOGGED_IN: ("✗", N_("Not logged in."), "yellow"),
+    TabState.NO_RIGHTS: ("✗", N_("No rights to import here."), "red"),
+    TabState.PROBLEM: ("✗", N_("Could not be read."), "red"),
 }
-CHROME_144 = (
+CHROME_144 = N_(
     "With Chrome 144 or later you can use your everyday browser instead: open "
     "chrome://inspect/#remote-debugging in it, allow remote debugging, and add --cdp chrome (or --cdp msedge "
     "for Edge) to the commands."
@@ -33,22 +34,24 @@ def _console() -> Console:
 def launch_lines(launch: Launch) -> list[str]:
     """What was done and what to do next, one whole sentence (or two) per line."""
     if launch.already_running:
-        lines = [(f"A browser with the profile {launch.profile} is already running with remote debugging at "
-                  f"{launch.cdp_url}, so no second one was started.")]
+        lines = [_("A browser with the profile {profile} is already running with remote debugging at {address}, so "
+                   "no second one was started.").format(profile=launch.profile, address=launch.cdp_url)]
     else:
-        lines = [(f"Started {launch.executable} with the profile {launch.profile} and remote debugging at "
-                  f"{launch.cdp_url}, on this computer only. It keeps running after this command ends.")]
+        lines = [_("Started {program} with the profile {profile} and remote debugging at {address}, on this computer "
+                   "only. It keeps running after this command ends.").format(
+            program=launch.executable, profile=launch.profile, address=launch.cdp_url)]
     apps = "a21import apps"
     if launch.port != DEFAULT_PORT:
         apps = f"a21import apps --cdp {launch.cdp_url}"
-        lines.append(f"The port is not the usual {DEFAULT_PORT}, so add --cdp {launch.cdp_url} to every a21import "
-                     f"command, or set the environment variable A21IMPORT_CDP={launch.cdp_url}.")
+        lines.append(_("The port is not the usual {port}, so add --cdp {address} to every a21import command, or set "
+                       "the environment variable A21IMPORT_CDP={address}.").format(port=DEFAULT_PORT,
+                                                                                   address=launch.cdp_url))
     lines += [
-        ("Next, log in to the sales app in that browser window and choose the identity (Hestia) or open the "
-         "section (Warta) you want to import."),
-        (f"Then run `{apps}` to see the open apps and the command that imports from each, or run "
-         "`a21import period --from … --to …` directly."),
-        CHROME_144,
+        _("Next, log in to the sales app in that browser window and choose the identity (Hestia) or open the "
+          "section (Warta) you want to import."),
+        _("Then run `{command}` to see the open apps and the command that imports from each, or run "
+          "`a21import period --from … --to …` directly.").format(command=apps),
+        _(CHROME_144),
     ]
     return lines
 
@@ -79,36 +82,41 @@ def show_overview(overview: Overview) -> None:
     if not overview.apps:
         console.print(Text(no_app_sentence(overview), style="yellow"))
         return
-    console.print(Text(f"Supported apps open in the browser at {overview.cdp}:"))
+    console.print(Text(_("Supported apps open in the browser at {address}:").format(address=overview.cdp)))
     for entry in overview.apps:
         console.print()
-        console.print(Text(f"{entry.title} ({entry.host})", style="bold"))
+        console.print(Text.assemble(entry.title, " (", entry.host, ")", style="bold"))
         several = len(entry.tabs) > 1
         for number, status in enumerate(entry.tabs, 1):
             mark, state, style = STATES[status.state]
-            line = Text(f"  {mark} ", style=style)
-            line.append(f"Tab {number}: {state}" if several else state, style=style)
+            state = _("Tab {number}: {state}").format(number=number, state=_(state)) if several else _(state)
+            line = Text.assemble("  ", mark, " ", state, style=style)
             line.append(" ")
             line.append(status.message)
             console.print(line)
             context = status.context
             if context is not None and context.identity is not None:
+                if entry.label_kind == "section":
+                    what = _("Section: {label} ({code}).")
+                else:
+                    what = _("Identity: {label} ({code}).")
                 label = context.identity_label or context.identity
-                what = "Section" if entry.label_kind == "section" else "Identity"
-                console.print(Text(f"    {what}: {label} ({context.identity})."))
+                console.print(Text("    " + what.format(label=label, code=context.identity)))
             if status.command is not None:
-                console.print(Text("    Import with: ").append(status.command, style="cyan"), soft_wrap=True)
+                console.print(Text.assemble("    ", _("Import with:"), " ", (status.command, "cyan")), soft_wrap=True)
                 for value, label in entry.other_sources.items():
-                    console.print(Text(f"    To read {label} instead, use --source {value}."))
+                    console.print(Text("    " + _("To read {label} instead, use --source {value}.").format(
+                        label=_(label), value=value)))
     console.print()
     if any(status.command for entry in overview.apps for status in entry.tabs):
-        console.print(Text("The commands import this month so far; change --from and --to as you need."))
+        console.print(Text(_("The commands import this month so far; change --from and --to as you need.")))
 
 
 def no_app_sentence(overview: Overview) -> str:
-    titles = ", ".join(title for _, title in overview.supported)
-    return (f"No tab of a supported app is open in the browser at {overview.cdp}. The supported apps are: "
-            f"{titles}. Open one of them in that browser, log in, and run `a21import apps` again.")
+    titles = ", ".join(title for _app_id, title in overview.supported)
+    return _("No tab of a supported app is open in the browser at {address}. The supported apps are: {titles}. Open "
+             "one of them in that browser, log in, and run `a21import apps` again.").format(address=overview.cdp,
+                                                                                            titles=titles)
 
 
 def overview_document(overview: Overview) -> dict[str, Any]:

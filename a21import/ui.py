@@ -17,19 +17,27 @@ from rich.table import Table
 from rich.text import Text
 
 from a21import.errors import BadInput
+from a21import.i18n import N_, _, ngettext
 from a21import.importer import Row, State, Summary
 from a21import.model import AppContext
 
 STYLES = {
-    State.MARKED: ("marked", "cyan"),
-    State.STORED: ("already stored", "dim"),
-    State.SKIPPED: ("left out", "yellow"),
-    State.EXCLUDED: ("deselected", "dim"),
-    State.READING: ("reading…", "blue"),
-    State.DONE: ("✓ imported", "green"),
-    State.FAILED: ("✗ failed", "red"),
-    State.NOT_READ: ("not read", "magenta"),
+    State.MARKED: (N_("marked"), "cyan"),
+    State.STORED: (N_("already stored"), "dim"),
+    State.SKIPPED: (N_("left out"), "yellow"),
+    State.EXCLUDED: (N_("deselected"), "dim"),
+    State.READING: (N_("reading…"), "blue"),
+    State.DONE: (N_("✓ imported"), "green"),
+    State.FAILED: (N_("✗ failed"), "red"),
+    State.NOT_READ: (N_("not read"), "magenta"),
 }
+# The table's columns: header, right-aligned, kept on one line.
+COLUMNS = (
+    ("#", True, True), (N_("Number"), False, True), (N_("Insurer"), False, True), (N_("Issued"), False, True),
+    (N_("Premium"), True, True), (N_("Product"), False, False), (N_("Policyholder"), False, False),
+    (N_("Status"), False, False),
+)
+NO_ANSWER = N_("No answer was given at the prompt; nothing more was done.")
 
 
 def money(grosze: int | None) -> str:
@@ -45,11 +53,11 @@ def parse_ranges(text: str, highest: int) -> set[int]:
     for part in filter(None, (p.strip() for p in text.split(","))):
         match = re.fullmatch(r"(\d+)(?:\s*-\s*(\d+))?", part)
         if not match:
-            raise BadInput(f"{part!r} is not a row number or a range such as 5-7.")
+            raise BadInput(_("{part!r} is not a row number or a range such as 5-7.").format(part=part))
         first = int(match.group(1))
         last = int(match.group(2) or first)
         if not 1 <= first <= last <= highest:
-            raise BadInput(f"The rows {part} are not between 1 and {highest}.")
+            raise BadInput(_("The rows {rows} are not between 1 and {highest}.").format(rows=part, highest=highest))
         chosen.update(range(first, last + 1))
     return chosen
 
@@ -83,14 +91,14 @@ class RichUI:
             try:
                 return self.console.input(prompt)
             except EOFError as exc:
-                raise BadInput("No answer was given at the prompt; nothing more was done.") from exc
+                raise BadInput(_(NO_ANSWER)) from exc
 
     def choose(self, question: str, options: list[tuple[str, str]]) -> str:
         self.console.print(Text(question))
-        for number, (_, label) in enumerate(options, 1):
-            self.console.print(Text(f"  {number}. {label}"))
+        for number, (_value, label) in enumerate(options, 1):
+            self.console.print(Text.assemble(f"  {number}. ", label))
         while True:
-            answer = self._input(f"Type a number from 1 to {len(options)}: ").strip()
+            answer = self._input(_("Type a number from 1 to {highest}: ").format(highest=len(options))).strip()
             if answer.isdigit() and 1 <= int(answer) <= len(options):
                 return options[int(answer) - 1][0]
 
@@ -98,23 +106,22 @@ class RichUI:
         self.console.print(Text(context.description))
         try:
             with _interruptible():
-                return Confirm.ask("Is this the right identity and app?", console=self.console, default=True)
+                return Confirm.ask(_("Is this the right identity and app?"), console=self.console, default=True)
         except EOFError as exc:
-            raise BadInput("No answer was given at the prompt; nothing more was done.") from exc
+            raise BadInput(_(NO_ANSWER)) from exc
 
     def wait_for_switch(self, message: str) -> None:
         self.console.print(Text(message, style="yellow"))
-        self._input("Press Enter when you have switched it; a21import will read the tab again. ")
+        self._input(_("Press Enter when you have switched it; a21import will read the tab again. "))
 
     def table(self, rows: list[Row]) -> Table:
         table = Table(show_lines=False, expand=False)
-        for header in ("#", "Number", "Insurer", "Issued", "Premium"):
-            table.add_column(header, no_wrap=True, justify="right" if header in ("#", "Premium") else "left")
-        for header in ("Product", "Policyholder", "Status"):
-            table.add_column(header, overflow="fold")
+        for header, right, one_line in COLUMNS:
+            table.add_column(_(header), justify="right" if right else "left",
+                             no_wrap=one_line, overflow="ellipsis" if one_line else "fold")
         for row in rows:
             label, style = STYLES[row.state]
-            status = Text(label, style=style)
+            status = Text(_(label), style=style)
             if row.reason:
                 status.append(f" {row.reason}", style=style)
             item = row.item
@@ -128,14 +135,17 @@ class RichUI:
     def select(self, rows: list[Row]) -> None:
         marked = [row for row in rows if row.state is State.MARKED]
         if not rows:
-            self.note("The app lists no policy issued in this period.")
+            self.note(_("The app lists no policy issued in this period."))
             return
         if not self.interactive:
             return
         self.console.print(self.table(rows))
-        self.note(f"{len(marked)} of {len(rows)} policies are marked for import.")
+        # English says "policies" whatever the total; Polish needs the total's plural form.
+        self.note(ngettext("{marked} of {total} policies are marked for import.",
+                           "{marked} of {total} policies are marked for import.", len(rows)).format(
+            marked=len(marked), total=len(rows)))
         while marked:
-            answer = self._input("Rows to leave out (for example 2,5-7), or Enter to import all marked: ")
+            answer = self._input(_("Rows to leave out (for example 2,5-7), or Enter to import all marked: "))
             try:
                 chosen = parse_ranges(answer, len(rows))
             except BadInput as exc:
@@ -143,7 +153,7 @@ class RichUI:
                 continue
             for row in rows:
                 if row.index in chosen and row.state is State.MARKED:
-                    row.state, row.reason = State.EXCLUDED, "Deselected by you."
+                    row.state, row.reason = State.EXCLUDED, _("Deselected by you.")
             return
 
     def import_started(self, rows: list[Row]) -> None:
@@ -164,24 +174,27 @@ class RichUI:
             if not self.console.is_terminal:
                 self.console.print()
         done = summary.count(State.DONE)
-        self.console.print(Text(f"Imported {done} {'policy' if done == 1 else 'policies'}.", style="green"))
+        self.console.print(Text(ngettext("Imported {n} policy.", "Imported {n} policies.", done).format(n=done),
+                                style="green"))
         failed = summary.failed
         if failed:
-            self.console.print(Text(f"{len(failed)} {'policy' if len(failed) == 1 else 'policies'} failed:", style="red"))
+            self.console.print(Text(ngettext("{n} policy failed:", "{n} policies failed:", len(failed)).format(
+                n=len(failed)), style="red"))
             for row in failed:
-                self.console.print(Text(f"  {row.item.key}: {row.reason}", style="red"))
+                self.console.print(Text.assemble("  ", row.item.key, ": ", str(row.reason), style="red"))
         for state, sentence in (
-            (State.STORED, "Policies already in the database, left out: {n}."),
-            (State.SKIPPED, "Policies outside what is imported, left out: {n}."),
-            (State.EXCLUDED, "Policies you deselected: {n}."),
-            (State.NOT_READ, "Policies not read because the import stopped: {n}."),
+            (State.STORED, _("Policies already in the database, left out: {n}.")),
+            (State.SKIPPED, _("Policies outside what is imported, left out: {n}.")),
+            (State.EXCLUDED, _("Policies you deselected: {n}.")),
+            (State.NOT_READ, _("Policies not read because the import stopped: {n}.")),
         ):
             n = summary.count(state)
             if n:
                 self.console.print(Text(sentence.format(n=n)))
         for row in summary.rows:
             if row.state is State.SKIPPED:
-                self.console.print(Text(f"  {row.item.key}: left out, {row.reason}", style="yellow"))
+                self.console.print(Text("  " + _("{policy}: left out, {reason}").format(
+                    policy=row.item.key, reason=row.reason), style="yellow"))
 
 
 class JsonUI:

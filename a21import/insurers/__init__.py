@@ -9,6 +9,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING
 
 from a21import.errors import BadInput
+from a21import.i18n import _
 
 if TYPE_CHECKING:
     from a21import.insurers.base import Adapter
@@ -30,8 +31,9 @@ def get(app_id: str) -> type[Adapter]:
     """The adapter class of an app id. Raises BadInput for an unknown id."""
     target = ADAPTERS.get(app_id)
     if target is None:
-        raise BadInput(f"The app {app_id!r} is not supported. Supported apps are: {', '.join(ADAPTERS)}.")
-    module_name, _, class_name = target.partition(":")
+        raise BadInput(_("The app {app_id!r} is not supported. Supported apps are: {apps}.").format(
+            app_id=app_id, apps=", ".join(ADAPTERS)))
+    module_name, _colon, class_name = target.partition(":")
     return getattr(import_module(module_name), class_name)
 
 
