@@ -251,3 +251,18 @@ def find_stored(db: sqlite_utils.Database, number: str) -> list[dict[str, Any]]:
     """Stored policies with this number (several only when insurers share a number)."""
     with translate_errors(_label(db), _timeout(db)):
         return list(db.query("SELECT * FROM policies WHERE number = ? ORDER BY id", [number]))
+
+
+def policies_with_unpaid(db: sqlite_utils.Database, due_by: str) -> list[dict[str, Any]]:
+    """Stored policies with an unpaid installment due on or before `due_by` (ISO date), overdue ones
+    included, soonest first; with the holder's name."""
+    with translate_errors(_label(db), _timeout(db)):
+        return list(db.query(
+            """SELECT p.*, c.name AS holder_name, MIN(i.due_date) AS first_unpaid
+                 FROM policies p
+                 JOIN installments i ON i.policy_id = p.id AND i.paid = 0 AND i.due_date <= ?
+                 LEFT JOIN clients c ON c.id = p.holder_id
+                GROUP BY p.id
+                ORDER BY first_unpaid, p.id""",
+            [due_by],
+        ))
