@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from rich.console import Console
 from rich.live import Live
 from rich.prompt import Confirm
+from rich.cells import cell_len
 from rich.table import Table
 from rich.text import Text
 
@@ -37,6 +38,9 @@ COLUMNS = (
     (N_("Premium"), True, True), (N_("Product"), False, False), (N_("Policyholder"), False, False),
     (N_("Status"), False, False),
 )
+STATUS_MIN_WIDTH = 24
+NARROWEST_COLUMN = 10
+WIDEST_COLUMN = 36  # product and policyholder beyond this fold onto a second line
 NO_ANSWER = N_("No answer was given at the prompt; nothing more was done.")
 
 
@@ -114,23 +118,66 @@ class RichUI:
         self.console.print(Text(message, style="yellow"))
         self._input(_("Press Enter when you have switched it; a21import will read the tab again. "))
 
-    def table(self, rows: list[Row]) -> Table:
-        table = Table(show_lines=False, expand=False)
-        for header, right, one_line in COLUMNS:
-            table.add_column(_(header), justify="right" if right else "left",
-                             no_wrap=one_line, overflow="ellipsis" if one_line else "fold")
-        for row in rows:
-            label, style = STYLES[row.state]
-            status = Text(_(label), style=style)
-            if row.reason:
-                status.append(f" {row.reason}", style=style)
-            item = row.item
-            table.add_row(
-                str(row.index), Text(item.number), Text(item.insurer or ""),
-                item.issue_date.isoformat() if item.issue_date else "", money(item.premium_gr),
-                Text(item.product or ""), Text(item.holder_name or ""), status,
-            )
+    def _layout(self, rows: list[Row]) -> None:
+        """Fixes the columns' widths once for the whole list, so that rows printed one at a time line
+        up as one table (rendering a whole table again at every change would cost O(n²))."""
+        cells = [self._cells(row) for row in rows]
+        widths = [max([cell_len(_(header))] + [cell_len(c[i].plain) for c in cells]) for i, (header, _r, _o)
+                  in enumerate(COLUMNS[:-1])]
+        widths = [min(width, WIDEST_COLUMN) for width in widths]
+        # On a narrow terminal the two folding columns (product, policyholder) give way to the status.
+        spare = self.console.width - 2 * len(COLUMNS) - sum(widths) - STATUS_MIN_WIDTH
+        for i in (6, 5):
+            if spare < 0:
+                give = min(-spare, widths[i] - NARROWEST_COLUMN)
+                if give > 0:
+                    widths[i] -= give
+                    spare += give
+        self._widths = widths
+
+    def _line(self, cells: list[Text], *, header: bool = False) -> Table:
+        table = Table(box=None, show_header=False, show_edge=False, pad_edge=False, expand=False, padding=(0, 1))
+        for (_h, right, one_line), width in zip(COLUMNS, [*self._widths, None]):
+            table.add_column(justify="right" if right else "left", width=width, no_wrap=one_line,
+                             overflow="ellipsis" if one_line else "fold",
+                             min_width=STATUS_MIN_WIDTH if width is None else None)
+        table.add_row(*cells, style="bold" if header else None)
         return table
+
+    @staticmethod
+    def _cells(row: Row) -> list[Text]:
+        label, style = STYLES[row.state]
+        status = Text(_(label), style=style)
+        if row.reason:
+            status.append(f" {row.reason}", style=style)
+        item = row.item
+        return [
+            Text(str(row.index)), Text(item.number), Text(item.insurer or ""),
+            Text(item.issue_date.isoformat() if item.issue_date else ""), Text(money(item.premium_gr)),
+            Text(item.product or ""), Text(item.holder_name or ""), status,
+        ]
+
+    def _print_rows(self, rows: list[Row], *, header: bool) -> None:
+        if header:
+            self.console.print(self._line([Text(_(h)) for h, _r, _o in COLUMNS], header=True))
+        for row in rows:
+            self.console.print(self._line(self._cells(row)))
+
+    def _footer(self) -> Text:
+        """Under the rows printed so far (terminals only): what is being read, and the count."""
+        footer = Text(_("Read {done} of {total}.").format(done=len(self._finished), total=self._to_read),
+                      style="bold")
+        if self._reading:
+            footer.append("  ")
+            footer.append(_("Reading: {numbers}").format(numbers=", ".join(self._reading.values())), style="blue")
+        return footer
+
+    def _flush(self) -> None:
+        """Prints, in the list's order, every row whose outcome is known and whose predecessors are printed."""
+        while self._printed < len(self._rows) and self._rows[self._printed].state not in (State.MARKED,
+                                                                                          State.READING):
+            self._print_rows([self._rows[self._printed]], header=False)
+            self._printed += 1
 
     def select(self, rows: list[Row]) -> None:
         marked = [row for row in rows if row.state is State.MARKED]
@@ -139,7 +186,9 @@ class RichUI:
             return
         if not self.interactive:
             return
-        self.console.print(self.table(rows))
+        self._rows = rows
+        self._layout(rows)
+        self._print_rows(rows, header=True)
         # English says "policies" whatever the total; Polish needs the total's plural form.
         self.note(ngettext("{marked} of {total} policies are marked for import.",
                            "{marked} of {total} policies are marked for import.", len(rows)).format(
@@ -157,22 +206,36 @@ class RichUI:
             return
 
     def import_started(self, rows: list[Row]) -> None:
-        self._rows = rows
-        self._live = Live(self.table(rows), console=self.console, auto_refresh=False, transient=False)
-        self._live.start()
+        self._rows, self._printed = rows, 0
+        self._reading: dict[int, str] = {}
+        self._finished: set[int] = set()
+        self._to_read = sum(1 for row in rows if row.state is State.MARKED)
+        self._layout(rows)
+        if rows:
+            self._print_rows([], header=True)
+        if self.console.is_terminal:
+            self._live = Live(self._footer(), console=self.console, auto_refresh=False, transient=True)
+            self._live.start()
+        self._flush()
 
     def row_changed(self, row: Row) -> None:
-        # Off a terminal nothing is redrawn: import_finished prints the final table once.
-        if self._live is not None and self.console.is_terminal:
-            self._live.update(self.table(self._rows), refresh=True)
+        if row.state is State.READING:
+            self._reading[row.index] = row.item.number
+        else:
+            self._reading.pop(row.index, None)
+            if row.state in (State.DONE, State.FAILED):
+                self._finished.add(row.index)
+        self._flush()
+        if self._live is not None:
+            self._live.update(self._footer(), refresh=True)
 
     def import_finished(self, summary: Summary) -> None:
+        self._flush()
         if self._live is not None:
-            self._live.update(self.table(self._rows), refresh=True)
             self._live.stop()
             self._live = None
-            if not self.console.is_terminal:
-                self.console.print()
+        if self._rows:
+            self.console.print()
         done = summary.count(State.DONE)
         self.console.print(Text(ngettext("Imported {n} policy.", "Imported {n} policies.", done).format(n=done),
                                 style="green"))
