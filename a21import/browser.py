@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from a21import.errors import BadInput, NoBrowser, TabGone
+from a21import.i18n import _
 from a21import.insurers.base import FetchResponse
 
 DEFAULT_CDP = "http://127.0.0.1:9222"
@@ -36,20 +37,19 @@ def check_cdp(cdp: str, *, allow_remote: bool = False) -> str:
         return value
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https", "ws", "wss") or not parts.hostname:
-        raise BadInput(
-            f"The CDP address {cdp!r} is neither a URL such as http://127.0.0.1:9222 nor one of: "
-            f"{', '.join(BROWSER_CHANNELS)}."
-        )
+        raise BadInput(_(
+            "The CDP address {cdp!r} is neither a URL such as http://127.0.0.1:9222 nor one of: {channels}."
+        ).format(cdp=cdp, channels=", ".join(BROWSER_CHANNELS)))
     try:
         parts.port
     except ValueError as exc:
-        raise BadInput(f"The CDP address {cdp!r} has an invalid port.") from exc
+        raise BadInput(_("The CDP address {cdp!r} has an invalid port.").format(cdp=cdp)) from exc
     if not allow_remote and not _is_loopback(parts.hostname):
-        raise BadInput(
-            f"The CDP address {cdp!r} is not on this computer. Remote debugging gives full control of the "
+        raise BadInput(_(
+            "The CDP address {cdp!r} is not on this computer. Remote debugging gives full control of the "
             "browser and its logged-in sessions, so only loopback addresses are used unless you add "
             "--allow-remote-cdp."
-        )
+        ).format(cdp=cdp))
     return value
 
 
@@ -103,21 +103,22 @@ class PageTab:
 def _translate(exc: Exception, host: str) -> Exception:
     text = str(exc)
     if "closed" in text.lower() or "Target" in text and "destroyed" in text:
-        return TabGone(
-            f"The tab of {host} or the browser was closed while a21import was reading it. Open the app again, "
+        return TabGone(_(
+            "The tab of {host} or the browser was closed while a21import was reading it. Open the app again, "
             "log in if needed, and run the command again; the policies imported so far are kept."
-        )
+        ).format(host=host))
     if "Failed to fetch" in text or "NetworkError" in text:
-        return TabGone(
-            f"The app at {host} did not answer a request made from its tab. Check that the app works in the "
+        return TabGone(_(
+            "The app at {host} did not answer a request made from its tab. Check that the app works in the "
             "browser and run the command again; the policies imported so far are kept."
-        )
+        ).format(host=host))
     if "Execution context was destroyed" in text or "navigation" in text.lower():
-        return TabGone(
-            f"The tab of {host} moved to another page while a21import was reading it. Leave the tab alone "
+        return TabGone(_(
+            "The tab of {host} moved to another page while a21import was reading it. Leave the tab alone "
             "during the import and run the command again; the policies imported so far are kept."
-        )
-    return TabGone(f"The browser reported an error while reading the tab of {host}: {text.splitlines()[0]}")
+        ).format(host=host))
+    return TabGone(_("The browser reported an error while reading the tab of {host}: {error}").format(
+        host=host, error=text.splitlines()[0]))
 
 
 class Browser:
@@ -150,12 +151,12 @@ async def attach(cdp: str) -> AsyncIterator[Browser]:
 
 def _no_browser_message(cdp: str, exc: Exception) -> str:
     if cdp in BROWSER_CHANNELS:
-        return (
-            f"No running {cdp} with remote debugging was found. In {cdp}, open chrome://inspect/#remote-debugging, "
-            "allow remote debugging, and run the command again."
-        )
-    return (
-        f"No browser answers at {cdp}. Start Chrome, Edge or Chromium with --remote-debugging-port "
+        return _(
+            "No running {browser} with remote debugging was found. In {browser}, open "
+            "chrome://inspect/#remote-debugging, allow remote debugging, and run the command again."
+        ).format(browser=cdp)
+    return _(
+        "No browser answers at {cdp}. Start Chrome, Edge or Chromium with --remote-debugging-port "
         "(for example with `a21import browser`), log in to the app, and run the command again, "
         "or give the right address with --cdp."
-    )
+    ).format(cdp=cdp)

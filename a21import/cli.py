@@ -7,14 +7,14 @@ import importlib.util
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 from a21import import i18n
 
 i18n.setup(argv=sys.argv[1:])  # before Typer and Click build any text: help texts are translated too
-from a21import.i18n import _  # noqa: E402
+import typer
 
-import typer  # noqa: E402
+from a21import.i18n import _
 
 
 def _lazy(name: str):
@@ -44,19 +44,28 @@ app = typer.Typer(
 CdpOption = Annotated[
     str,
     typer.Option("--cdp", envvar="A21IMPORT_CDP",
-                 help="The browser's DevTools address (http://127.0.0.1:9222, ws://…), or chrome / msedge."),
+                 help=_("The browser's DevTools address (http://127.0.0.1:9222, ws://…), or chrome / msedge.")),
 ]
 DbOption = Annotated[
-    Optional[Path],
-    typer.Option("--db", envvar="A21IMPORT_DB", help="The SQLite database file. Default: agent21.db in your user data folder."),
+    Path | None,
+    typer.Option("--db", envvar="A21IMPORT_DB",
+                 help=_("The SQLite database file. Default: agent21.db in your user data folder.")),
 ]
-AppOption = Annotated[Optional[str], typer.Option("--app", help="The app to read: hestia, generali, proama, tuz, warta, insly, unimarket, hiperio, skaner2.")]
-SourceOption = Annotated[Optional[str], typer.Option("--source", help="The app's system or section, e.g. ihestia, ipegaz, majatek, zycie, punkta.")]
-IdentityOption = Annotated[Optional[str], typer.Option("--identity", help="The identity the tab must show, e.g. ERGO_HESTIA, MTU, YCD.")]
-YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Ask nothing: take the defaults (for scripts and tests).")]
-AllowRemoteOption = Annotated[bool, typer.Option("--allow-remote-cdp", help="Allow a --cdp address that is not on this computer.")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document (per-policy status and reason, counts) instead of the table; asks nothing.")]
-ConcurrencyOption = Annotated[int, typer.Option("--concurrency", help="How many policies are read at once (1 to 8).")]
+AppOption = Annotated[str | None, typer.Option(
+    "--app", help=_("The app to read: hestia, generali, proama, tuz, warta, insly, unimarket, hiperio, skaner2."))]
+SourceOption = Annotated[str | None, typer.Option(
+    "--source", help=_("The app's system or section, e.g. ihestia, ipegaz, majatek, zycie, punkta."))]
+IdentityOption = Annotated[str | None, typer.Option(
+    "--identity", help=_("The identity the tab must show, e.g. ERGO_HESTIA, MTU, YCD."))]
+YesOption = Annotated[bool, typer.Option(
+    "--yes", "-y", help=_("Ask nothing: take the defaults (for scripts and tests)."))]
+AllowRemoteOption = Annotated[bool, typer.Option(
+    "--allow-remote-cdp", help=_("Allow a --cdp address that is not on this computer."))]
+JsonOption = Annotated[bool, typer.Option(
+    "--json", help=_("Print one JSON document (per-policy status and reason, counts) instead of the table; asks "
+                     "nothing."))]
+ConcurrencyOption = Annotated[int, typer.Option(
+    "--concurrency", help=_("How many policies are read at once (1 to 8)."))]
 
 
 def _options(cdp: str, db: Path | None, app_id: str | None, source: str | None, identity: str | None, yes: bool,
@@ -86,14 +95,14 @@ def _run(build, job, *, json_output: bool = False) -> None:
             options.yes = True  # a script reads the answer: nobody is there to answer prompts
         else:
             ui = RichUI(interactive=not options.yes)
-            ui.note(f"Database: {options.db_path}")
+            ui.note(_("Database: {path}").format(path=options.db_path))
         summary = asyncio.run(job(options, ui))
         problem = summary.stopped
     except A21Error as exc:
         problem = exc
         summary = getattr(exc, "summary", None)
     except KeyboardInterrupt:
-        problem = Interrupted(INTERRUPTED_MESSAGE)
+        problem = Interrupted(_(INTERRUPTED_MESSAGE))
     if problem is not None:
         code = problem.exit_code
         problem.message = mask_personal_ids(problem.message)
@@ -114,23 +123,25 @@ def _error(message: str) -> None:
     Console(stderr=True, highlight=False).print(Text(message, style="bold red"))
 
 
-@app.command()
+@app.command("period", help=_("Import the policies issued in a period (cut into windows of at most 16 days)."))
 def period(
-    date_from: Annotated[str, typer.Option("--from", help="First issue date: 2026-11-01 or 01.11.2026.")],
-    date_to: Annotated[str, typer.Option("--to", help="Last issue date (inclusive); a date after today means today.")],
+    date_from: Annotated[str, typer.Option("--from", help=_("First issue date: 2026-11-01 or 01.11.2026."))],
+    date_to: Annotated[str, typer.Option(
+        "--to", help=_("Last issue date (inclusive); a date after today means today."))],
     app_id: AppOption = None,
     source: SourceOption = None,
     identity: IdentityOption = None,
     cdp: CdpOption = "http://127.0.0.1:9222",
     db: DbOption = None,
     yes: YesOption = False,
-    include_stored: Annotated[bool, typer.Option("--include-stored", help="Import again the policies already in the database.")] = False,
-    exclude: Annotated[Optional[list[str]], typer.Option("--exclude", help="A policy number to leave out (repeat the option for more).")] = None,
+    include_stored: Annotated[bool, typer.Option(
+        "--include-stored", help=_("Import again the policies already in the database."))] = False,
+    exclude: Annotated[list[str] | None, typer.Option(
+        "--exclude", help=_("A policy number to leave out (repeat the option for more)."))] = None,
     concurrency: ConcurrencyOption = 2,
     allow_remote_cdp: AllowRemoteOption = False,
     json_output: JsonOption = False,
 ) -> None:
-    """Import the policies issued in a period (cut into windows of at most 16 days)."""
     from a21import.importer import run_period
     from a21import.periods import parse_period
 
@@ -151,9 +162,9 @@ def period(
     _run(build, job, json_output=json_output)
 
 
-@app.command()
+@app.command("policy", help=_("Import one policy by its number (a stored one is overwritten)."))
 def policy(
-    number: Annotated[str, typer.Argument(help="The policy number as the app shows it.")],
+    number: Annotated[str, typer.Argument(help=_("The policy number as the app shows it."))],
     app_id: AppOption = None,
     source: SourceOption = None,
     identity: IdentityOption = None,
@@ -163,18 +174,20 @@ def policy(
     allow_remote_cdp: AllowRemoteOption = False,
     json_output: JsonOption = False,
 ) -> None:
-    """Import one policy by its number (a stored one is overwritten)."""
     from a21import.importer import run_policy
 
     _run(lambda: _options(cdp, db, app_id, source, identity, yes, allow_remote_cdp),
          lambda options, ui: run_policy(options, ui, number), json_output=json_output)
 
 
-@app.command()
+@app.command("refresh", help=_("Read a stored policy again, installments included, from the app it came from; or, "
+                               "with --due, every policy with an unpaid installment due soon."))
 def refresh(
-    number: Annotated[str | None, typer.Argument(help="The number of a stored policy.")] = None,
-    due: Annotated[bool, typer.Option("--due", help="Instead of one number: every stored policy with an unpaid installment due within --days days (overdue ones included).")] = False,
-    days: Annotated[int, typer.Option("--days", help="With --due: how many days ahead to look.")] = 14,
+    number: Annotated[str | None, typer.Argument(help=_("The number of a stored policy."))] = None,
+    due: Annotated[bool, typer.Option(
+        "--due", help=_("Instead of one number: every stored policy with an unpaid installment due within --days "
+                        "days (overdue ones included)."))] = False,
+    days: Annotated[int, typer.Option("--days", help=_("With --due: how many days ahead to look."))] = 14,
     app_id: AppOption = None,
     source: SourceOption = None,
     identity: IdentityOption = None,
@@ -185,14 +198,12 @@ def refresh(
     allow_remote_cdp: AllowRemoteOption = False,
     json_output: JsonOption = False,
 ) -> None:
-    """Read a stored policy again, installments included, from the app it came from; or, with --due, every
-    policy with an unpaid installment due soon."""
     from a21import.errors import BadInput
     from a21import.importer import run_refresh, run_refresh_due
 
     def build():
         if due == (number is not None):
-            raise BadInput("Give either a policy number or --due, not both and not neither.")
+            raise BadInput(_("Give either a policy number or --due, not both and not neither."))
         return _options(cdp, db, app_id, source, identity, yes, allow_remote_cdp, concurrency=concurrency)
 
     def job(options, ui):

@@ -18,6 +18,7 @@ from typing import Any
 import sqlite_utils
 
 from a21import.errors import BadInput, DatabaseProblem, PolicyError
+from a21import.i18n import _, ngettext
 from a21import.model import Policy
 
 BUSY_TIMEOUT_S = 30.0  # how long a write waits for another program's lock; env A21IMPORT_DB_TIMEOUT
@@ -78,8 +79,8 @@ def busy_timeout_s() -> float:
     except ValueError:
         value = math.nan
     if not 0 < value <= MAX_TIMEOUT_S:  # NaN fails too
-        raise BadInput(f"{TIMEOUT_ENV} must be a number of seconds above 0 and at most {MAX_TIMEOUT_S:g}, "
-                       f"not {raw!r}.")
+        raise BadInput(_("{variable} must be a number of seconds above 0 and at most {maximum}, not {value!r}.").format(
+            variable=TIMEOUT_ENV, maximum=f"{MAX_TIMEOUT_S:g}", value=raw))
     return value
 
 
@@ -109,14 +110,14 @@ def open_db(path: str | os.PathLike[str]) -> sqlite_utils.Database:
     timeout = busy_timeout_s()
     path = Path(path).expanduser()
     if path.is_dir():
-        raise DatabaseProblem(f"The database path {path} is a folder. Give a file name with --db.")
+        raise DatabaseProblem(_("The database path {path} is a folder. Give a file name with --db.").format(path=path))
     if path.exists() and path.stat().st_size > 0:
         with open(path, "rb") as handle:
             if handle.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
-                raise DatabaseProblem(
-                    f"The file {path} is not a SQLite database, so a21import will not touch it. "
+                raise DatabaseProblem(_(
+                    "The file {path} is not a SQLite database, so a21import will not touch it. "
                     "Give another file with --db."
-                )
+                ).format(path=path))
     try:
         if not path.parent.exists():
             path.parent.mkdir(parents=True, mode=0o700)
@@ -124,7 +125,8 @@ def open_db(path: str | os.PathLike[str]) -> sqlite_utils.Database:
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         conn = sqlite3.connect(str(path), timeout=timeout)
     except OSError as exc:
-        raise DatabaseProblem(f"The database {path} cannot be created: {exc.strerror}.") from exc
+        raise DatabaseProblem(_("The database {path} cannot be created: {error}.").format(
+            path=path, error=exc.strerror)) from exc
     db = sqlite_utils.Database(conn)
     db.label = str(path)  # for messages
     db.busy_timeout_s = timeout
@@ -150,19 +152,27 @@ def translate_errors(path: Any, timeout: float | None = None) -> Iterator[None]:
                     timeout = busy_timeout_s()
                 except BadInput:
                     timeout = BUSY_TIMEOUT_S
-            if timeout == 1:
-                message = (f"The database {path} stayed locked by another program for 1 second. "
-                           "Close the program that uses it and run the command again.")
-            else:
-                message = (f"The database {path} stayed locked by another program for {timeout:g} seconds. "
-                           "Close the program that uses it and run the command again.")
+            message = ngettext(
+                "The database {path} stayed locked by another program for {seconds} second. "
+                "Close the program that uses it and run the command again.",
+                "The database {path} stayed locked by another program for {seconds} seconds. "
+                "Close the program that uses it and run the command again.",
+                _plural_count(timeout),
+            ).format(path=path, seconds=f"{timeout:g}")
         elif "readonly" in text or "read-only" in text:
-            message = f"The database {path} is not writable. Check its permissions or give another file with --db."
+            message = _("The database {path} is not writable. Check its permissions or give another file with "
+                        "--db.").format(path=path)
         elif "not a database" in text or "malformed" in text:
-            message = f"The file {path} is not a usable SQLite database. Give another file with --db."
+            message = _("The file {path} is not a usable SQLite database. Give another file with --db.").format(
+                path=path)
         else:
-            message = f"The database {path} reported an error: {text}."
+            message = _("The database {path} reported an error: {error}.").format(path=path, error=text)
         raise DatabaseProblem(message) from exc
+
+
+def _plural_count(seconds: float) -> int:
+    """The count that picks the plural form for a number of seconds: a fraction reads like 2 (2 sekundy)."""
+    return int(seconds) if seconds == int(seconds) else 2
 
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
@@ -192,7 +202,8 @@ def save_policy(db: sqlite_utils.Database, policy: Policy, *, now: datetime | No
     codes = [c.code for c in policy.coverages]
     duplicate = next((c for c in codes if codes.count(c) > 1), None)
     if duplicate is not None:
-        raise PolicyError(f"The app lists the risk {duplicate} twice on policy {policy.number}.")
+        raise PolicyError(_("The app lists the risk {risk} twice on policy {number}.").format(
+            risk=duplicate, number=policy.number))
     imported_at = (now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
     with translate_errors(_label(db), _timeout(db)), _write_transaction(db):
         db["clients"].upsert(policy.holder.row(), pk="id")

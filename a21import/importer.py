@@ -32,6 +32,7 @@ from a21import.errors import (
     WrongIdentity,
 )
 from a21import.formats import mask_personal_ids
+from a21import.i18n import N_, _, ngettext
 from a21import.insurers.base import Adapter
 from a21import.logs import log
 from a21import.model import AppContext, ListedPolicy
@@ -39,8 +40,8 @@ from a21import.periods import today_in_poland, windows
 
 MAX_CONCURRENCY = 8
 MAX_DUE_DAYS = 366
-INTERRUPTED_MESSAGE = ("Interrupted. Every policy shown as imported is stored whole; the others were not written. "
-                       "Run the same command again to import what is missing.")
+INTERRUPTED_MESSAGE = N_("Interrupted. Every policy shown as imported is stored whole; the others were not written. "
+                         "Run the same command again to import what is missing.")
 
 
 class State(str, enum.Enum):
@@ -129,21 +130,24 @@ def check_options(options: Options) -> None:
     elif options.source is not None:
         known = sorted({s for a in insurers.available() for s in a.sources})
         if options.source not in known:
-            raise BadInput(f"The source {options.source!r} is not known. Known sources are: {', '.join(known)}.")
+            raise BadInput(_("The source {source!r} is not known. Known sources are: {known}.").format(
+                source=options.source, known=", ".join(known)))
     if not 1 <= options.concurrency <= MAX_CONCURRENCY:
-        raise BadInput(f"--concurrency must be between 1 and {MAX_CONCURRENCY}.")
+        raise BadInput(_("--concurrency must be between 1 and {maximum}.").format(maximum=MAX_CONCURRENCY))
 
 
 def _no_such_source(adapter: type[Adapter], source: str) -> str:
     if not adapter.sources:
-        return f"{adapter.title} has no --source; leave the option out."
-    return f"{adapter.title} has no source {source!r}. Use one of: {', '.join(adapter.sources)}."
+        return _("{app} has no --source; leave the option out.").format(app=adapter.title)
+    return _("{app} has no source {source!r}. Use one of: {sources}.").format(
+        app=adapter.title, source=source, sources=", ".join(adapter.sources))
 
 
 def _no_such_identity(adapter: type[Adapter], identity: str) -> str:
     if not adapter.identities:
-        return f"{adapter.title} has no identity to choose; leave --identity out."
-    return f"{adapter.title} has no identity {identity!r}. Use one of: {', '.join(adapter.identities)}."
+        return _("{app} has no identity to choose; leave --identity out.").format(app=adapter.title)
+    return _("{app} has no identity {identity!r}. Use one of: {identities}.").format(
+        app=adapter.title, identity=identity, identities=", ".join(adapter.identities))
 
 
 # -- finding the tab and confirming who is logged in ------------------------------------------------
@@ -151,8 +155,8 @@ async def connect(browser: Browser, options: Options, ui: UI, *, for_period: boo
     """The adapter over the right, logged-in tab, after the user confirmed identity or section."""
     adapter_cls, tabs, source = _choose_tab(browser, options, ui)
     if for_period and adapter_cls.period_needs_source and source is None:
-        source = _ask(ui, options, f"Which system of {adapter_cls.title} should be listed?",
-                      list(adapter_cls.sources.items()), "--source")
+        source = _ask(ui, options, _("Which system of {app} should be listed?").format(app=adapter_cls.title),
+                      [(value, _(label)) for value, label in adapter_cls.sources.items()], "--source")
     adapter, context = await _logged_in(adapter_cls, tabs, source)
     context = await _confirm(adapter, options, ui, context)
     return adapter, context
@@ -162,7 +166,8 @@ def _ask(ui: UI, options: Options, question: str, choices: list[tuple[str, str]]
     if ui.interactive and not options.yes:
         return ui.choose(question, choices)
     names = ", ".join(value if label == value else f"{value} ({label})" for value, label in choices)
-    raise BadInput(f"{question} Choose one with {flag}: {names}.")
+    raise BadInput(_("{question} Choose one with {option}: {choices}.").format(
+        question=question, option=flag, choices=names))
 
 
 def _choose_tab(browser: Browser, options: Options, ui: UI) -> tuple[type[Adapter], list[PageTab], str | None]:
@@ -171,16 +176,16 @@ def _choose_tab(browser: Browser, options: Options, ui: UI) -> tuple[type[Adapte
     if options.app is not None:
         wanted = candidates[0]
         if not found:
-            raise NoTab(f"No tab of {wanted.title} is open in the browser. Open {wanted.title} in the browser, "
-                        "log in, and run the command again.")
+            raise NoTab(_("No tab of {app} is open in the browser. Open {app} in the browser, log in, and run the "
+                          "command again.").format(app=wanted.title))
     if not found:
-        raise NoTab("No tab of a supported sales app is open in the browser. Open the app, log in, and run the "
-                    "command again.")
+        raise NoTab(_("No tab of a supported sales app is open in the browser. Open the app, log in, and run the "
+                      "command again."))
     order = list(insurers.ADAPTERS)
     apps = sorted({cls for cls, _ in found}, key=lambda cls: order.index(cls.app_id))
     adapter_cls = apps[0]
     if len(apps) > 1:
-        chosen = _ask(ui, options, "Tabs of several apps are open.",
+        chosen = _ask(ui, options, _("Tabs of several apps are open."),
                       [(cls.app_id, cls.title) for cls in apps], "--app")
         adapter_cls = insurers.get(chosen)
     tabs = [tab for cls, tab in found if cls is adapter_cls]
@@ -188,20 +193,22 @@ def _choose_tab(browser: Browser, options: Options, ui: UI) -> tuple[type[Adapte
     if source is not None:
         by_host = [tab for tab in tabs if adapter_cls.source_of_host(tab.host) in (None, source)]
         if not by_host:
-            raise NoTab(f"No tab of {adapter_cls.title} for {source!r} is open. Open it in the browser, log in, "
-                        "and run the command again.")
+            raise NoTab(_("No tab of {app} for {source!r} is open. Open it in the browser, log in, and run the "
+                          "command again.").format(app=adapter_cls.title, source=source))
         tabs = by_host
     hosts = list(dict.fromkeys(tab.host for tab in tabs))
     if len(hosts) > 1:
         names = ", ".join(adapter_cls.tab_label(h) for h in hosts)
         if not any(adapter_cls.source_of_host(h) for h in hosts):
             # Several sessions of one app (e.g. Insly tenants): the user keeps the one to read.
-            raise BadInput(f"Tabs of {adapter_cls.title} on several hosts are open: {names}. Keep only the one "
-                           "to import from open (close the others), then run the command again.")
+            raise BadInput(_("Tabs of {app} on several hosts are open: {tabs}. Keep only the one to import from "
+                             "open (close the others), then run the command again.").format(
+                app=adapter_cls.title, tabs=names))
         if not ui.interactive or options.yes:
-            raise BadInput(f"Tabs of {adapter_cls.title} on several hosts are open: {names}. "
-                           "Choose one with --source, then run the command again.")
-        host = ui.choose(f"Tabs of {adapter_cls.title} on several hosts are open. Which one should be read?",
+            raise BadInput(_("Tabs of {app} on several hosts are open: {tabs}. Choose one with --source, then run "
+                             "the command again.").format(app=adapter_cls.title, tabs=names))
+        host = ui.choose(_("Tabs of {app} on several hosts are open. Which one should be read?").format(
+                             app=adapter_cls.title),
                          [(h, adapter_cls.tab_label(h)) for h in hosts])
         hosts = [host]
     tabs = [tab for tab in tabs if tab.host == hosts[0]]
@@ -232,8 +239,8 @@ async def _confirm(adapter: Adapter, options: Options, ui: UI, context: AppConte
         if expected is not None and context.identity != expected:
             message = adapter.switch_instruction(expected, context.identity_label or context.identity)
             if not ui.interactive or options.yes:
-                raise WrongIdentity(f"{message} Then run the command again.", expected=expected,
-                                    actual=context.identity)
+                raise WrongIdentity(_("{instruction} Then run the command again.").format(instruction=message),
+                                    expected=expected, actual=context.identity)
             ui.wait_for_switch(message)
             context = None
             continue
@@ -241,8 +248,8 @@ async def _confirm(adapter: Adapter, options: Options, ui: UI, context: AppConte
             ui.note(context.description)  # said, not asked: the record of what was read
         elif not ui.confirm_context(context):
             if not adapter.identities:
-                raise Cancelled("Nothing was imported, as you asked.")
-            expected = ui.choose("Which identity do you need?", [(code, code) for code in adapter.identities])
+                raise Cancelled(_("Nothing was imported, as you asked."))
+            expected = ui.choose(_("Which identity do you need?"), [(code, code) for code in adapter.identities])
             context = None
             continue
         return context
@@ -255,9 +262,9 @@ def _row(index: int, item: ListedPolicy, stored: set[str], options: Options, *, 
     if item.skip_reason:
         return Row(index, item, State.SKIPPED, item.skip_reason)
     if item.number in options.exclude:
-        return Row(index, item, State.EXCLUDED, "Left out with --exclude.")
+        return Row(index, item, State.EXCLUDED, _("Left out with --exclude."))
     if item.key in stored and not (overwrite or options.include_stored):
-        return Row(index, item, State.STORED, "Already in the database.")
+        return Row(index, item, State.STORED, _("Already in the database."))
     return Row(index, item, State.MARKED)
 
 
@@ -274,7 +281,7 @@ async def import_rows(adapter: Adapter, db: sqlite_utils.Database, rows: list[Ro
 
     async def one(row: Row) -> None:
         if stop:
-            row.state, row.reason = State.NOT_READ, "Not read: the import stopped before this policy."
+            row.state, row.reason = State.NOT_READ, _("Not read: the import stopped before this policy.")
             ui.row_changed(row)
             return
         row.state = State.READING
@@ -286,10 +293,11 @@ async def import_rows(adapter: Adapter, db: sqlite_utils.Database, rows: list[Ro
             row.state, row.reason = State.FAILED, exc.reason
         except A21Error as exc:
             stop.append(exc)
-            row.state, row.reason = State.NOT_READ, "Not read: the import stopped at this policy."
+            row.state, row.reason = State.NOT_READ, _("Not read: the import stopped at this policy.")
         except Exception as exc:  # one policy's surprise never stops the others
             row.state = State.FAILED
-            row.reason = f"The app's answer for this policy could not be read ({type(exc).__name__}: {exc})."
+            row.reason = _("The app's answer for this policy could not be read ({error_type}: {error}).").format(
+                error_type=type(exc).__name__, error=exc)
         ui.row_changed(row)
 
     async def worker() -> None:
@@ -345,9 +353,9 @@ async def _run(batches: list[tuple[Adapter, list[Row]]], context: AppContext | N
         interrupted = True
     for row in rows:
         if interrupted and row.state in (State.MARKED, State.READING):
-            row.state, row.reason = State.NOT_READ, "Not read: the import was interrupted."
+            row.state, row.reason = State.NOT_READ, _("Not read: the import was interrupted.")
         elif row.state is State.MARKED:
-            row.state, row.reason = State.NOT_READ, "Not read: the import stopped before this policy."
+            row.state, row.reason = State.NOT_READ, _("Not read: the import stopped before this policy.")
     if summary.stopped is not None:
         log.error("The import stopped: %s", summary.stopped.message)
     log.info("%d imported, %d failed, %d not read.", summary.count(State.DONE), summary.count(State.FAILED),
@@ -355,7 +363,7 @@ async def _run(batches: list[tuple[Adapter, list[Row]]], context: AppContext | N
     ui.import_finished(summary)
     if interrupted:
         log.warning("Interrupted with Ctrl-C.")
-        raise Interrupted(INTERRUPTED_MESSAGE, summary=summary)
+        raise Interrupted(_(INTERRUPTED_MESSAGE), summary=summary)
     return summary
 
 
@@ -375,19 +383,20 @@ async def run_period(options: Options, ui: UI, start: date, end: date) -> Summar
                     seen.add(item.key)
                     rows.append(_row(len(rows) + 1, item, stored, options, overwrite=False))
             except PolicyError as exc:  # without the whole list nothing can be chosen: stop cleanly
-                raise EnvironmentProblem(
-                    f"The list of policies issued from {first.isoformat()} to {last.isoformat()} could not be "
-                    f"read, so nothing was imported. {exc.reason}"
-                ) from exc
+                raise EnvironmentProblem(_(
+                    "The list of policies issued from {start} to {end} could not be read, so nothing was imported. "
+                    "{reason}"
+                ).format(start=first.isoformat(), end=last.isoformat(), reason=exc.reason)) from exc
         return await _run([(adapter, rows)], context, db, rows, ui, options, select=True)
 
 
 def _check_number(number: str) -> str:
     value = (number or "").strip()
     if not value:
-        raise BadInput("The policy number is empty. Give the number as the app shows it.")
+        raise BadInput(_("The policy number is empty. Give the number as the app shows it."))
     if any(ch.isspace() or not ch.isprintable() for ch in value):
-        raise BadInput(f"The policy number {number!r} contains spaces or control characters.")
+        raise BadInput(_("The policy number {number!r} contains spaces or control characters.").format(
+            number=number))
     return value
 
 
@@ -416,7 +425,8 @@ async def _lookup_and_import(adapter: Adapter, context: AppContext, db: sqlite_u
         if only_key is not None:
             items = [item for item in items if item.key == only_key]
             if not items:
-                raise PolicyError(f"{adapter.title} no longer finds the policy {only_key}.")
+                raise PolicyError(_("{app} no longer finds the policy {policy}.").format(
+                    app=adapter.title, policy=only_key))
     except PolicyError as exc:
         row = Row(1, ListedPolicy(number=number, insurer=None), State.FAILED,
                   mask_personal_ids(exc.reason, keep=(number,)))
@@ -429,7 +439,7 @@ async def _lookup_and_import(adapter: Adapter, context: AppContext, db: sqlite_u
     for row in rows:
         if row.state is State.SKIPPED:  # asked for by number, but outside the import's scope: a failure
             row.state = State.FAILED
-            row.reason = f"Not imported: {row.reason}"
+            row.reason = _("Not imported: {reason}").format(reason=row.reason)
     return await _run([(adapter, rows)], context, db, rows, ui, options, select=False)
 
 
@@ -440,21 +450,25 @@ async def run_refresh(options: Options, ui: UI, number: str) -> Summary:
     if options.app is not None:
         stored = [row for row in stored if row["source_app"] == options.app] or stored
     if not stored:
-        raise BadInput(f"The policy {number} is not in the database. Import it first with: a21import policy {number}")
+        raise BadInput(_("The policy {number} is not in the database. Import it first with: a21import policy "
+                         "{number}").format(number=number))
     if len(stored) > 1:
         choices = [(row["id"], f"{row['id']} ({row['source_app']})") for row in stored]
-        chosen = _ask(ui, options, f"Several stored policies have the number {number}.", choices, "--app")
+        chosen = _ask(ui, options, _("Several stored policies have the number {number}.").format(number=number),
+                      choices, "--app")
         stored = [row for row in stored if row["id"] == chosen]
     policy = stored[0]
     app_id, source, identity = _refresh_target(policy)
     if options.app is not None and options.app != app_id:
-        raise BadInput(f"The policy {policy['id']} came from {app_id}, not from {options.app}. "
-                       "Leave --app out to refresh it from where it came from.")
+        raise BadInput(_("The policy {policy} came from {app}, not from {wanted}. Leave --app out to refresh it "
+                         "from where it came from.").format(policy=policy["id"], app=app_id, wanted=options.app))
     if options.source is not None and source is not None and options.source != source:
-        raise BadInput(f"The policy {policy['id']} came from source {source}, not {options.source}. "
-                       "Leave --source out to refresh it from where it came from.")
+        raise BadInput(_("The policy {policy} came from source {source}, not {wanted}. Leave --source out to "
+                         "refresh it from where it came from.").format(policy=policy["id"], source=source,
+                                                                        wanted=options.source))
     if options.identity is not None and identity is not None and options.identity != identity:
-        raise BadInput(f"The policy {policy['id']} belongs to {identity}, not {options.identity}.")
+        raise BadInput(_("The policy {policy} belongs to {identity}, not {wanted}.").format(
+            policy=policy["id"], identity=identity, wanted=options.identity))
     options.app, options.source, options.identity = app_id, source, identity
     check_options(options)
     async with attach(options.cdp) as browser:
@@ -481,9 +495,10 @@ class _Refresher:
     async def read_policy(self, item: ListedPolicy):
         found = [hit for hit in await self.adapter.lookup(item.number) if hit.key == item.key]
         if not found:
-            raise PolicyError(f"{self.adapter.title} no longer finds the policy {item.key}.")
+            raise PolicyError(_("{app} no longer finds the policy {policy}.").format(
+                app=self.adapter.title, policy=item.key))
         if found[0].skip_reason:
-            raise PolicyError(f"Not imported: {found[0].skip_reason}")
+            raise PolicyError(_("Not imported: {reason}").format(reason=found[0].skip_reason))
         return await self.adapter.read_policy(found[0])
 
 
@@ -492,7 +507,7 @@ async def run_refresh_due(options: Options, ui: UI, days: int) -> Summary:
     ones included), so that the paid status is current. Policies are grouped by the app, source
     and identity they came from; a group whose tab is missing is reported, the others go on."""
     if not 0 <= days <= MAX_DUE_DAYS:
-        raise BadInput(f"--days must be between 0 and {MAX_DUE_DAYS}.")
+        raise BadInput(_("--days must be between 0 and {maximum}.").format(maximum=MAX_DUE_DAYS))
     check_options(options)
     db = database.open_db(options.db_path)
     due_by = today_in_poland() + timedelta(days=days)
@@ -509,10 +524,12 @@ async def run_refresh_due(options: Options, ui: UI, days: int) -> Summary:
         rows.append(row)
         groups.setdefault(_refresh_target(policy), []).append(row)
     if not rows:
-        ui.note(f"No stored policy has an unpaid installment due by {due_by.isoformat()}; nothing to refresh.")
+        ui.note(_("No stored policy has an unpaid installment due by {date}; nothing to refresh.").format(
+            date=due_by.isoformat()))
         return Summary(rows)
-    ui.note(f"{len(rows)} stored {'policy has' if len(rows) == 1 else 'policies have'} an unpaid installment due "
-            f"by {due_by.isoformat()}.")
+    ui.note(ngettext("{n} stored policy has an unpaid installment due by {date}.",
+                     "{n} stored policies have an unpaid installment due by {date}.", len(rows)).format(
+        n=len(rows), date=due_by.isoformat()))
     batches: list[tuple[Adapter, list[Row]]] = []
     first_problem: A21Error | None = None
     context: AppContext | None = None
@@ -524,7 +541,7 @@ async def run_refresh_due(options: Options, ui: UI, days: int) -> Summary:
             except EnvironmentProblem as exc:  # this app's tab is missing or elsewhere: the others go on
                 first_problem = first_problem or exc
                 for row in group:
-                    row.state, row.reason = State.NOT_READ, f"Not read: {exc.message}"
+                    row.state, row.reason = State.NOT_READ, _("Not read: {reason}").format(reason=exc.message)
                 continue
             context = context or found_context
             batches.append((_Refresher(adapter), group))

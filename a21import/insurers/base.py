@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Protocol
 from urllib.parse import urlsplit
 
 from a21import.errors import ParseError
+from a21import.i18n import _
 from a21import.model import AppContext, ListedPolicy, Policy
 from a21import.pacing import Pacer
 
@@ -38,7 +39,8 @@ class FetchResponse:
         try:
             return json.loads(self.text)
         except ValueError as exc:
-            raise ParseError(f"The app answered {self.path} with text that is not valid JSON.") from exc
+            raise ParseError(_("The app answered {path} with text that is not valid JSON.").format(
+                path=self.path)) from exc
 
 
 class Tab(Protocol):
@@ -115,10 +117,11 @@ class Adapter(ABC):
 
     def switch_instruction(self, expected: str, actual: str | None) -> str:
         """A whole sentence telling the user what to switch in the app to get `expected`."""
-        return (
-            f"The {self.title} tab shows {actual or 'another identity'}, but {expected} is needed. "
-            f"Switch to {expected} in {self.title}."
-        )
+        if actual is None:
+            return _("The {app} tab shows another identity, but {expected} is needed. Switch to {expected} in "
+                     "{app}.").format(app=self.title, expected=expected)
+        return _("The {app} tab shows {actual}, but {expected} is needed. Switch to {expected} in {app}.").format(
+            app=self.title, actual=actual, expected=expected)
 
     @abstractmethod
     async def context(self) -> AppContext:
