@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlite_utils
 
-from a21import.errors import BadInput, DatabaseProblem, PolicyError
+from a21import.errors import BadInput, DatabaseLocked, DatabaseProblem, PolicyError
 from a21import.i18n import _, ngettext
 from a21import.model import Policy
 
@@ -146,7 +146,8 @@ def translate_errors(path: Any, timeout: float | None = None) -> Iterator[None]:
         yield
     except sqlite3.DatabaseError as exc:
         text = str(exc)
-        if "locked" in text or "busy" in text:
+        locked = "locked" in text or "busy" in text
+        if locked:
             if timeout is None:
                 try:
                     timeout = busy_timeout_s()
@@ -167,7 +168,7 @@ def translate_errors(path: Any, timeout: float | None = None) -> Iterator[None]:
                 path=path)
         else:
             message = _("The database {path} reported an error: {error}.").format(path=path, error=text)
-        raise DatabaseProblem(message) from exc
+        raise (DatabaseLocked if locked else DatabaseProblem)(message) from exc
 
 
 def _plural_count(seconds: float) -> int:
@@ -206,51 +207,71 @@ def save_policy(db: sqlite_utils.Database, policy: Policy, *, now: datetime | No
             risk=duplicate, number=policy.number))
     imported_at = (now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
     with translate_errors(_label(db), _timeout(db)), _write_transaction(db):
-        db["clients"].upsert(policy.holder.row(), pk="id")
+        _upsert(db, "clients", policy.holder.row())
         insured_id = None
         if policy.insured is not None:
             insured_id = policy.insured.id
             if insured_id != policy.holder.id:
-                db["clients"].upsert(policy.insured.row(), pk="id")
+                _upsert(db, "clients", policy.insured.row())
         vehicle_id = None
         if policy.vehicle is not None and policy.vehicle.id is not None:
             vehicle_id = policy.vehicle.id
-            db["vehicles"].upsert(policy.vehicle.row(), pk="id")
-        db["policies"].upsert(
-            {
-                "id": policy.id,
-                "number": policy.number,
-                "insurer": policy.insurer,
-                "source_app": policy.source_app,
-                "source_system": policy.source_system,
-                "product_line": policy.product_line,
-                "product": policy.product,
-                "status": policy.status,
-                "issue_date": _iso(policy.issue_date),
-                "start_date": _iso(policy.start_date),
-                "end_date": _iso(policy.end_date),
-                "premium_gr": policy.premium_gr,
-                "currency": policy.currency,
-                "holder_id": policy.holder.id,
-                "vehicle_id": vehicle_id,
-                "insured_id": insured_id,
-                "imported_at": imported_at,
-            },
-            pk="id",
+            _upsert(db, "vehicles", policy.vehicle.row())
+        _upsert(db, "policies", {
+            "id": policy.id,
+            "number": policy.number,
+            "insurer": policy.insurer,
+            "source_app": policy.source_app,
+            "source_system": policy.source_system,
+            "product_line": policy.product_line,
+            "product": policy.product,
+            "status": policy.status,
+            "issue_date": _iso(policy.issue_date),
+            "start_date": _iso(policy.start_date),
+            "end_date": _iso(policy.end_date),
+            "premium_gr": policy.premium_gr,
+            "currency": policy.currency,
+            "holder_id": policy.holder.id,
+            "vehicle_id": vehicle_id,
+            "insured_id": insured_id,
+            "imported_at": imported_at,
+        })
+        db.conn.execute("DELETE FROM installments WHERE policy_id = ?", [policy.id])
+        db.conn.execute("DELETE FROM coverages WHERE policy_id = ?", [policy.id])
+        db.conn.executemany(
+            "INSERT INTO installments (policy_id, seq, due_date, amount_gr, paid) VALUES (?, ?, ?, ?, ?)",
+            [(policy.id, i.seq, _iso(i.due_date), i.amount_gr, int(i.paid)) for i in policy.installments],
         )
-        db.execute("DELETE FROM installments WHERE policy_id = ?", [policy.id])
-        db.execute("DELETE FROM coverages WHERE policy_id = ?", [policy.id])
-        db["installments"].insert_all(
-            ({"policy_id": policy.id, "seq": i.seq, "due_date": _iso(i.due_date), "amount_gr": i.amount_gr,
-              "paid": int(i.paid)} for i in policy.installments),
-            pk=("policy_id", "seq"),
-        )
-        db["coverages"].insert_all(
-            ({"policy_id": policy.id, "code": c.code, "name": c.name, "sum_insured_gr": c.sum_insured_gr,
-              "premium_gr": c.premium_gr} for c in policy.coverages),
-            pk=("policy_id", "code"),
+        db.conn.executemany(
+            "INSERT INTO coverages (policy_id, code, name, sum_insured_gr, premium_gr) VALUES (?, ?, ?, ?, ?)",
+            [(policy.id, c.code, c.name, c.sum_insured_gr, c.premium_gr) for c in policy.coverages],
         )
     return policy.id
+
+
+def _upsert(db: sqlite_utils.Database, table: str, row: dict[str, Any]) -> None:
+    """Inserts the row, or updates only the columns it carries (DATABASE.md: a client's source
+    updates only the fields it carries). Plain SQL: sqlite-utils' upsert inspects the table at every
+    call, which cost more than the write itself. Column names come from SCHEMA, never from an app."""
+    columns = [column for column in row if column in SCHEMA[table][0]]
+    names = ", ".join(columns)
+    updates = ", ".join(f"{column} = excluded.{column}" for column in columns if column != "id")
+    db.conn.execute(
+        f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))}) "
+        f"ON CONFLICT(id) DO {f'UPDATE SET {updates}' if updates else 'NOTHING'}",
+        [row[column] for column in columns],
+    )
+
+
+@contextmanager
+def short_lock_waits(db: sqlite_utils.Database, seconds: float = 0.1) -> Iterator[None]:
+    """While an import runs: a write meets another program's lock for at most `seconds`, then raises
+    DatabaseLocked, so that the caller waits on its event loop (Ctrl-C and reads go on meanwhile)."""
+    db.conn.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
+    try:
+        yield
+    finally:
+        db.conn.execute(f"PRAGMA busy_timeout = {int((_timeout(db) or BUSY_TIMEOUT_S) * 1000)}")
 
 
 def stored_ids(db: sqlite_utils.Database) -> set[str]:

@@ -67,6 +67,10 @@ class DatabaseProblem(EnvironmentProblem):
     """The database cannot be opened or written (locked, read-only, not SQLite)."""
 
 
+class DatabaseLocked(DatabaseProblem):
+    """Another program held the database's write lock for longer than the wait allows."""
+
+
 class PolicyError(Exception):
     """One policy cannot be imported; it is marked red and the others go on."""
 

@@ -24,6 +24,7 @@ from a21import.browser import Browser, PageTab, attach
 from a21import.errors import (
     A21Error,
     BadInput,
+    DatabaseLocked,
     EnvironmentProblem,
     Interrupted,
     NoTab,
@@ -40,6 +41,7 @@ from a21import.periods import today_in_poland, windows
 
 MAX_CONCURRENCY = 8
 MAX_DUE_DAYS = 366
+LOCK_POLL_S = 0.1  # how often a write tries again while another program holds the database
 INTERRUPTED_MESSAGE = N_("Interrupted. Every policy shown as imported is stored whole; the others were not written. "
                          "Run the same command again to import what is missing.")
 
@@ -287,7 +289,12 @@ async def import_rows(adapter: Adapter, db: sqlite_utils.Database, rows: list[Ro
         row.state = State.READING
         ui.row_changed(row)
         try:
-            database.save_policy(db, await adapter.read_policy(row.item))
+            policy = await adapter.read_policy(row.item)
+            if stop:  # another policy's save met a problem that stops the import: do not wait again
+                row.state, row.reason = State.NOT_READ, _("Not read: the import stopped before this policy.")
+                ui.row_changed(row)
+                return
+            await _save(db, policy)
             row.state, row.reason = State.DONE, None
         except PolicyError as exc:  # Throttled too: the pacer already slowed down and tried again
             row.state, row.reason = State.FAILED, exc.reason
@@ -304,8 +311,23 @@ async def import_rows(adapter: Adapter, db: sqlite_utils.Database, rows: list[Ro
         for row in queue:  # one shared iterator: each row goes to exactly one worker
             await one(row)
 
-    await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
+    with database.short_lock_waits(db, LOCK_POLL_S):
+        await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
     return stop[0] if stop else None
+
+
+async def _save(db: sqlite_utils.Database, policy) -> None:
+    """Writes one policy; while another program holds the database locked, waits on the event loop
+    (up to the database's busy timeout), so that Ctrl-C stops the import at once."""
+    deadline = asyncio.get_running_loop().time() + getattr(db, "busy_timeout_s", database.BUSY_TIMEOUT_S)
+    while True:
+        try:
+            database.save_policy(db, policy)
+            return
+        except DatabaseLocked:
+            if asyncio.get_running_loop().time() >= deadline:
+                raise
+            await asyncio.sleep(LOCK_POLL_S)
 
 
 class _Recorder:

@@ -270,6 +270,27 @@ def test_ctrl_c_prints_the_summary_and_exits_130(user_context, run_cli, chromium
         run_again_imports_only_the_missing(user_context, run_cli, db_path, portal, kept)
 
 
+def test_ctrl_c_while_a_write_waits_for_a_lock_stops_at_once(user_context, run_cli, chromium, db_path):
+    with HestiaPortal(count=10) as portal:
+        _, proc = start_slow_import(user_context, portal, chromium.cdp_url, db_path, "--concurrency", "1",
+                                    latency=0.15, env={"A21IMPORT_DB_TIMEOUT": "60"})
+        with write_lock(db_path):
+            before = count(db_path)
+            deadline = time.monotonic() + 20
+            while len(details_read(portal, 0)) <= before and time.monotonic() < deadline:
+                time.sleep(0.05)  # the next policy is read: its write now waits for the lock
+            time.sleep(0.5)
+            interrupt(proc, group=True)
+            started = time.monotonic()
+            out, err = finish(proc, timeout=30)
+            waited = time.monotonic() - started
+        assert proc.returncode == 130, out + err
+        assert waited < 5, f"Ctrl-C took {waited:.1f} s to stop an import waiting for a lock"
+        assert f"Imported {count(db_path)} " in out
+        kept = assert_whole(db_path, portal)
+        run_again_imports_only_the_missing(user_context, run_cli, db_path, portal, kept)
+
+
 def test_ctrl_c_with_json_prints_the_document_with_exit_code_130(user_context, chromium, db_path):
     with HestiaPortal(count=16) as portal:
         expected = {p.number for p in ihestia_policies(portal)}
