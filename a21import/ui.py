@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import signal
+import textwrap
 import sys
 import threading
 from collections.abc import Iterator
@@ -13,8 +14,7 @@ from contextlib import contextmanager
 from rich.console import Console
 from rich.live import Live
 from rich.prompt import Confirm
-from rich.cells import cell_len
-from rich.table import Table
+from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 
 from a21import.errors import BadInput
@@ -39,6 +39,7 @@ COLUMNS = (
     (N_("Status"), False, False),
 )
 STATUS_MIN_WIDTH = 24
+SEPARATOR = "  "
 NARROWEST_COLUMN = 10
 WIDEST_COLUMN = 36  # product and policyholder beyond this fold onto a second line
 NO_ANSWER = N_("No answer was given at the prompt; nothing more was done.")
@@ -121,12 +122,12 @@ class RichUI:
     def _layout(self, rows: list[Row]) -> None:
         """Fixes the columns' widths once for the whole list, so that rows printed one at a time line
         up as one table (rendering a whole table again at every change would cost O(n²))."""
-        cells = [self._cells(row) for row in rows]
-        widths = [max([cell_len(_(header))] + [cell_len(c[i].plain) for c in cells]) for i, (header, _r, _o)
+        cells = [self._cells(row)[0] for row in rows]
+        widths = [max([cell_len(_(header))] + [cell_len(c[i]) for c in cells]) for i, (header, _r, _o)
                   in enumerate(COLUMNS[:-1])]
         widths = [min(width, WIDEST_COLUMN) for width in widths]
         # On a narrow terminal the two folding columns (product, policyholder) give way to the status.
-        spare = self.console.width - 2 * len(COLUMNS) - sum(widths) - STATUS_MIN_WIDTH
+        spare = self.console.width - len(SEPARATOR) * (len(COLUMNS) - 1) - sum(widths) - STATUS_MIN_WIDTH
         for i in (6, 5):
             if spare < 0:
                 give = min(-spare, widths[i] - NARROWEST_COLUMN)
@@ -134,34 +135,51 @@ class RichUI:
                     widths[i] -= give
                     spare += give
         self._widths = widths
+        self._status_width = max(STATUS_MIN_WIDTH, self.console.width - len(SEPARATOR) * (len(COLUMNS) - 1) - sum(widths) - 1)
 
-    def _line(self, cells: list[Text], *, header: bool = False) -> Table:
-        table = Table(box=None, show_header=False, show_edge=False, pad_edge=False, expand=False, padding=(0, 1))
-        for (_h, right, one_line), width in zip(COLUMNS, [*self._widths, None]):
-            table.add_column(justify="right" if right else "left", width=width, no_wrap=one_line,
-                             overflow="ellipsis" if one_line else "fold",
-                             min_width=STATUS_MIN_WIDTH if width is None else None)
-        table.add_row(*cells, style="bold" if header else None)
-        return table
+    def _line(self, cells: list[str], status_style: str | None = None, *, header: bool = False) -> Text:
+        """One row as lines of text under the fixed widths: the one-line columns cut with …, product,
+        policyholder and status folded onto further lines. Plain text: a row never holds markup."""
+        columns: list[list[str]] = []
+        for (_h, right, one_line), width, cell in zip(COLUMNS, [*self._widths, self._status_width], cells):
+            if one_line:
+                text = cell if cell_len(cell) <= width else set_cell_size(cell, width - 1) + "…"
+                columns.append([text.rjust(width) if right else text.ljust(width)])
+            else:
+                chunks = textwrap.wrap(cell, width, break_on_hyphens=False) or [""]
+                columns.append([chunk.ljust(width) for chunk in chunks])
+        line = Text(style="bold" if header else "")
+        last = len(columns) - 1
+        for n in range(max(len(column) for column in columns)):
+            pieces = [column[n] if n < len(column) else " " * width
+                      for column, width in zip(columns, [*self._widths, self._status_width])]
+            while len(pieces) > 1 and not pieces[-1].strip():  # no trailing blanks on a folded line
+                pieces.pop()
+            if n:
+                line.append("\n")
+            for i, piece in enumerate(pieces):
+                line.append(SEPARATOR if i else "")
+                line.append(piece.rstrip() if i == len(pieces) - 1 else piece,
+                            style=status_style if i == last else None)
+        return line
 
     @staticmethod
-    def _cells(row: Row) -> list[Text]:
+    def _cells(row: Row) -> tuple[list[str], str]:
         label, style = STYLES[row.state]
-        status = Text(_(label), style=style)
-        if row.reason:
-            status.append(f" {row.reason}", style=style)
+        status = _(label) + (f" {row.reason}" if row.reason else "")
         item = row.item
         return [
-            Text(str(row.index)), Text(item.number), Text(item.insurer or ""),
-            Text(item.issue_date.isoformat() if item.issue_date else ""), Text(money(item.premium_gr)),
-            Text(item.product or ""), Text(item.holder_name or ""), status,
-        ]
+            str(row.index), item.number, item.insurer or "", item.issue_date.isoformat() if item.issue_date else "",
+            money(item.premium_gr), item.product or "", item.holder_name or "", status,
+        ], style
 
     def _print_rows(self, rows: list[Row], *, header: bool) -> None:
         if header:
-            self.console.print(self._line([Text(_(h)) for h, _r, _o in COLUMNS], header=True))
+            self.console.print(self._line([_(h) for h, _r, _o in COLUMNS], header=True), overflow="ignore",
+                               crop=False)
         for row in rows:
-            self.console.print(self._line(self._cells(row)))
+            cells, style = self._cells(row)
+            self.console.print(self._line(cells, style), overflow="ignore", crop=False)
 
     def _footer(self) -> Text:
         """Under the rows printed so far (terminals only): what is being read, and the count."""
