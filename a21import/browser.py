@@ -53,6 +53,15 @@ def check_cdp(cdp: str, *, allow_remote: bool = False) -> str:
     return value
 
 
+def remote_warning(cdp: str) -> str | None:
+    """The warning to show when --allow-remote-cdp let through an address that is not on this computer."""
+    if cdp in BROWSER_CHANNELS or _is_loopback(urlsplit(cdp).hostname or ""):
+        return None
+    return _("Warning: the browser at {address} is not on this computer. Whoever can reach that address has full "
+             "control of the browser and of every app logged in there; use it only over a network you trust.").format(
+        address=cdp)
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True

@@ -74,7 +74,9 @@ def _options(cdp: str, db: Path | None, app_id: str | None, source: str | None, 
     from a21import.db import default_path
     from a21import.importer import Options
 
-    return Options(cdp=check_cdp(cdp, allow_remote=allow_remote), db_path=db or default_path(), app=app_id,
+    address = check_cdp(cdp, allow_remote=allow_remote)
+    _warn_if_remote(address)
+    return Options(cdp=address, db_path=db or default_path(), app=app_id,
                    source=source, identity=identity, yes=yes, **extra)
 
 
@@ -114,6 +116,17 @@ def _run(build, job, *, json_output: bool = False) -> None:
     elif problem is not None:
         _error(problem.message)
     raise typer.Exit(code)
+
+
+def _warn_if_remote(address: str) -> None:
+    from rich.console import Console
+    from rich.text import Text
+
+    from a21import.browser import remote_warning
+
+    warning = remote_warning(address)
+    if warning:
+        Console(stderr=True, highlight=False).print(Text(warning, style="yellow"))
 
 
 def _error(message: str) -> None:
@@ -282,6 +295,7 @@ def apps_command(
         from a21import.overview import read_overview
 
         address = check_cdp(cdp, allow_remote=allow_remote_cdp)
+        _warn_if_remote(address)
         overview = asyncio.run(read_overview(address, allow_remote=allow_remote_cdp))
         if json_output:
             overview_view.print_json(overview_view.overview_document(overview))

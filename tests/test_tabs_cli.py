@@ -63,3 +63,22 @@ def test_one_policy_through_two_platforms_is_one_row(user_context, run_cli, db_p
             (f"WARTA:{warta.number}", "unimarket", motor.premium_gr)]
         assert query(db_path, "SELECT count(*), sum(amount_gr) FROM installments") == [
             (len(motor.installments), sum(i.amount_gr for i in motor.installments))]
+
+
+def test_a_remote_cdp_needs_allow_remote_cdp_and_then_warns(user_context, run_cli, chromium, db_path):
+    """0.0.0.0 is not a loopback address, yet on Linux it reaches this computer's browser: the check
+    refuses it without --allow-remote-cdp, and with it the import runs after a warning."""
+    remote = f"http://0.0.0.0:{chromium.port}"
+    refused = run_cli("policy", "KOS1234567", "--cdp", remote, "--yes")
+    assert refused.returncode == 2 and "is not on this computer" in refused.stderr
+    assert not db_path.exists()
+    with TuzPortal(count=3) as tuz:
+        login(user_context, tuz)
+        number = tuz.policies[0].number
+        result = run_cli("policy", number, "--cdp", remote, "--allow-remote-cdp", "--yes")
+        assert result.returncode == 0, result.stdout + result.stderr
+        warning = " ".join(result.stderr.split())
+        assert f"Warning: the browser at {remote} is not on this computer." in warning
+        assert "full control of the browser" in warning
+        assert query(db_path, "SELECT premium_gr FROM policies WHERE number = ?", number) == [
+            (tuz.policies[0].premium_gr,)]
