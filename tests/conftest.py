@@ -4,6 +4,7 @@ logging in through an app's own form, and running the real CLI as a subprocess."
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -60,6 +61,16 @@ def login(context, portal: Portal, *, host: str | None = None, fields: dict[str,
         form.locator('[type="submit"]').click()
     page.wait_for_load_state("load")
     return page
+
+
+def rows(db_path, sql: str, *args) -> list[dict]:
+    """The database's rows for a query, as dicts, read by a connection of the test's own."""
+    con = sqlite3.connect(db_path)
+    con.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in con.execute(sql, args)]
+    finally:
+        con.close()
 
 
 @pytest.fixture

@@ -7,21 +7,12 @@ from datetime import date
 
 import pytest
 
-from tests.conftest import login
+from tests.conftest import login, rows
 from tests.fixtures.hestia_portal import IDENTITY_LABELS, HestiaPortal
 
 pytestmark = pytest.mark.integration
 
 PERIOD = ("--from", "2026-11-01", "--to", "2026-11-16")
-
-
-def rows(db_path, sql, *args):
-    con = sqlite3.connect(db_path)
-    con.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in con.execute(sql, args)]
-    finally:
-        con.close()
 
 
 def ihestia_policies(portal, identity="ERGO_HESTIA", first=date(2026, 11, 1), last=date(2026, 11, 16)):

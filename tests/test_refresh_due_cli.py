@@ -12,19 +12,10 @@ import pytest
 from a21import import db as database
 from a21import.model import Client, Installment, Policy
 from a21import.periods import today_in_poland
-from tests.conftest import login
+from tests.conftest import login, rows
 from tests.fixtures.hestia_portal import HestiaPortal
 
 pytestmark = pytest.mark.integration
-
-
-def rows(db_path, sql, *args):
-    con = sqlite3.connect(db_path)
-    con.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in con.execute(sql, args)]
-    finally:
-        con.close()
 
 
 def store_tuz_policy(db_path, due: date) -> str:

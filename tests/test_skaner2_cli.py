@@ -3,28 +3,18 @@ Skaner2 on its three hosts, the database."""
 
 from __future__ import annotations
 
-import sqlite3
 from urllib.parse import quote
 
 import pytest
 
 from a21import.insurers.skaner2 import INSURERS
-from tests.conftest import login
+from tests.conftest import login, rows
 from tests.fixtures.skaner2_portal import ARRANT, PROFI, PUNKTA, Skaner2Portal
 
 pytestmark = pytest.mark.integration
 
 PERIOD = ("--from", "2026-11-01", "--to", "2026-11-16")
 APP = ("--app", "skaner2")
-
-
-def rows(db_path, sql, *args):
-    con = sqlite3.connect(db_path)
-    con.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in con.execute(sql, args)]
-    finally:
-        con.close()
 
 
 def key(fake) -> str:

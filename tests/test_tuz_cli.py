@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import date
 
 import pytest
 
-from tests.conftest import login
+from tests.conftest import login, rows
 from tests.fixtures.tuz_portal import PAGE_SIZE, TuzPortal
 
 pytestmark = pytest.mark.integration
 
 PERIOD = ("--from", "2026-11-01", "--to", "2026-11-16")
-
-
-def rows(db_path, sql, *args):
-    con = sqlite3.connect(db_path)
-    con.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in con.execute(sql, args)]
-    finally:
-        con.close()
 
 
 def stored_numbers(db_path) -> set[str]:

@@ -3,28 +3,18 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import date
 
 import pytest
 
 from a21import.insurers.unimarket import INSURER_CODES, POLICIES_QUERY, POLICY_QUERY
-from tests.conftest import login
+from tests.conftest import login, rows
 from tests.fixtures.unimarket_portal import UnimarketPortal, cursor_of
 from tests.test_unimarket_parse import spec_documents
 
 pytestmark = pytest.mark.integration
 
 PERIOD = ("--from", "2026-11-01", "--to", "2026-11-16")
-
-
-def rows(db_path, sql, *args):
-    con = sqlite3.connect(db_path)
-    con.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in con.execute(sql, args)]
-    finally:
-        con.close()
 
 
 def stored_numbers(db_path) -> set[str]:

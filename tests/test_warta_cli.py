@@ -3,28 +3,17 @@ ePlatforma (Życie), the database."""
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
 from a21import import db as database
 from a21import.model import Client
-from tests.conftest import login
+from tests.conftest import login, rows
 from tests.fixtures.warta_portal import HOST_MAJATEK, HOST_ZYCIE, WartaPortal
 
 pytestmark = pytest.mark.integration
 
 PERIOD = ("--from", "2026-11-01", "--to", "2026-11-16")
 NO_RIGHTS_SENTENCE = "This agent has no access to TUnŻ (life) in ePlatforma, so there is nothing to import."
-
-
-def rows(db_path, sql, *args):
-    con = sqlite3.connect(db_path)
-    con.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in con.execute(sql, args)]
-    finally:
-        con.close()
 
 
 def said(text: str) -> str:
