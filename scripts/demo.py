@@ -19,11 +19,18 @@ from tests.fixtures.chromium import Chromium  # noqa: E402
 from tests.fixtures.hestia_portal import HestiaPortal  # noqa: E402
 
 
+DEMO_DB = ROOT / "demo-data" / "agent21.db"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--db", default=str(ROOT / "demo-data" / "agent21.db"), help="where the demo database goes")
+    parser.add_argument("--db", default=str(DEMO_DB), help="where the demo database goes (the default one starts empty)")
     parser.add_argument("--policies", type=int, default=45, help="how many ERGO Hestia policies the portal has")
     args = parser.parse_args()
+    demo_db = Path(args.db)
+    if demo_db == DEMO_DB:  # the demo's own database starts empty at every run, to show a whole import
+        for leftover in (demo_db, demo_db.with_name(demo_db.name + "-wal"), demo_db.with_name(demo_db.name + "-shm")):
+            leftover.unlink(missing_ok=True)
     failing = None
     with HestiaPortal(count=args.policies) as portal, Chromium() as chromium, sync_playwright() as playwright:
         # One policy answers with iHestia's own system error, to show a red row.
@@ -41,7 +48,8 @@ def main() -> int:
         command = [sys.executable, "-m", "a21import", "period", "--from", "2026-11-01", "--to", "2026-11-16",
                    "--source", "ihestia", "--yes", "--cdp", chromium.cdp_url, "--db", args.db]
         print("$ a21import " + " ".join(command[3:]) + "\n", flush=True)
-        code = subprocess.call(command, cwd=ROOT, env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+        code = subprocess.call(command, cwd=ROOT, env={**os.environ, "PYTHONIOENCODING": "utf-8",
+                                                            "A21IMPORT_LOG": str(demo_db.parent / "a21import.log")})
         browser.close()
     print(f"\nThe demo database is {args.db}; open it with any SQLite tool, e.g. sqlite3 {args.db} "
           "'SELECT number, product, premium_gr FROM policies'.")
