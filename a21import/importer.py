@@ -38,9 +38,9 @@ from a21import.insurers.base import Adapter
 from a21import.logs import log
 from a21import.model import AppContext, ListedPolicy
 from a21import.periods import today_in_poland, windows
+from a21import.queries import check_days
 
 MAX_CONCURRENCY = 8
-MAX_DUE_DAYS = 366
 LOCK_POLL_S = 0.1  # how often a write tries again while another program holds the database
 INTERRUPTED_MESSAGE = N_("Interrupted. Every policy shown as imported is stored whole; the others were not written. "
                          "Run the same command again to import what is missing.")
@@ -528,8 +528,7 @@ async def run_refresh_due(options: Options, ui: UI, days: int) -> Summary:
     """Reads again every stored policy with an unpaid installment due within `days` days (overdue
     ones included), so that the paid status is current. Policies are grouped by the app, source
     and identity they came from; a group whose tab is missing is reported, the others go on."""
-    if not 0 <= days <= MAX_DUE_DAYS:
-        raise BadInput(_("--days must be between 0 and {maximum}.").format(maximum=MAX_DUE_DAYS))
+    check_days(days)  # the same range as `due`
     check_options(options)
     db = database.open_db(options.db_path)
     due_by = today_in_poland() + timedelta(days=days)

@@ -77,5 +77,5 @@ def test_refresh_needs_a_number_or_due(run_cli):
     for args in (("refresh", "--yes"), ("refresh", "909123456789", "--due", "--yes")):
         result = run_cli(*args)
         assert result.returncode == 2 and "either a policy number or --due" in result.stderr
-    result = run_cli("refresh", "--due", "--days", "-1", "--yes")
-    assert result.returncode == 2 and "--days must be between 0 and 366" in result.stderr
+    result = run_cli("refresh", "--due", "--days", "0", "--yes")
+    assert result.returncode == 2 and "--days must be a whole number from 1 to 366; 0 was given." in result.stderr
