@@ -25,6 +25,7 @@ DEFAULT = "en"
 
 _translation: gettext.NullTranslations = gettext.NullTranslations()
 _language = DEFAULT
+_ORIGINAL: dict[str, str | None] = {}  # the environment's values before setup() changed them
 
 
 def _(message: str) -> str:
@@ -111,5 +112,17 @@ def setup(lang: str | None = None, *, argv: Sequence[str] = (), environ: Mapping
     # Click calls gettext.gettext(), which reads the global domain and the LANGUAGE variable.
     gettext.bindtextdomain(DOMAIN, str(LOCALE_DIR))
     gettext.textdomain(DOMAIN)
+    _ORIGINAL.setdefault("LANGUAGE", os.environ.get("LANGUAGE"))
     os.environ["LANGUAGE"] = _language
     return _language
+
+
+def child_environ() -> dict[str, str]:
+    """The environment for programs a21import starts (the browser): LANGUAGE as the user had it."""
+    environ = dict(os.environ)
+    original = _ORIGINAL.get("LANGUAGE", environ.get("LANGUAGE"))
+    if original is None:
+        environ.pop("LANGUAGE", None)
+    else:
+        environ["LANGUAGE"] = original
+    return environ

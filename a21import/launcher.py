@@ -276,7 +276,10 @@ def start_browser(choice: str | None = None, *, profile: Path | None = None, por
 
 
 def _spawn_detached(args: list[str]) -> subprocess.Popen:
-    options: dict = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    from a21import.i18n import child_environ
+
+    options: dict = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL,
+                     "env": child_environ()}  # the browser keeps the user's own language
     if platform_name() == "windows":
         options["creationflags"] = (getattr(subprocess, "DETACHED_PROCESS", 0)
                                     | getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0))

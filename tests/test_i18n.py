@@ -125,3 +125,18 @@ def test_the_cli_speaks_polish_when_asked(tmp_path):
     assert "Pierwsza data wystawienia" in help_text.stdout
     unknown = _cli("--lang", "de", "--help")
     assert unknown.returncode == 2 and "--lang must be one of: en, pl." in unknown.stderr
+
+
+def test_the_browser_started_by_a21import_keeps_the_users_language(monkeypatch):
+    monkeypatch.setenv("LANGUAGE", "de:en")
+    monkeypatch.setattr(i18n, "_ORIGINAL", {})
+    try:
+        i18n.setup("pl")
+        assert os.environ["LANGUAGE"] == "pl"  # for Click's own gettext
+        assert i18n.child_environ()["LANGUAGE"] == "de:en"
+    finally:
+        i18n.setup("en")
+    monkeypatch.delenv("LANGUAGE")
+    monkeypatch.setattr(i18n, "_ORIGINAL", {})
+    i18n.setup("en")
+    assert "LANGUAGE" not in i18n.child_environ()
