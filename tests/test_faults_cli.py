@@ -19,14 +19,15 @@ import sys
 import time
 from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 
 import pytest
 
 from a21import import db as database
-from tests.conftest import ROOT, login
+from tests.conftest import ROOT, login, rows
 from tests.fixtures.chromium import Chromium
 from tests.fixtures.hestia_portal import HestiaPortal
-from tests.test_hestia_cli import ihestia_policies, rows
+from tests.test_hestia_cli import ihestia_policies
 
 pytestmark = pytest.mark.integration
 
@@ -42,7 +43,8 @@ ALREADY = "Policies already in the database, left out: {n}."
 def cli_env(cdp_url: str, db_path, **extra: str) -> dict[str, str]:
     """The environment of the `run_cli` fixture, for a CLI started in the background."""
     return {**os.environ, "A21IMPORT_CDP": cdp_url, "A21IMPORT_DB": str(db_path), "COLUMNS": "200",
-            "PYTHONIOENCODING": "utf-8", **extra}
+            "PYTHONIOENCODING": "utf-8", "A21IMPORT_LANG": "en",
+            "A21IMPORT_LOG": str(Path(db_path).parent / "a21import.log"), **extra}
 
 
 def start_cli(cdp_url: str, db_path, *args: str, env: dict[str, str] | None = None,
@@ -289,6 +291,27 @@ def test_ctrl_c_while_a_write_waits_for_a_lock_stops_at_once(user_context, run_c
         assert f"Imported {count(db_path)} " in out
         kept = assert_whole(db_path, portal)
         run_again_imports_only_the_missing(user_context, run_cli, db_path, portal, kept)
+
+
+def test_ctrl_c_at_a_prompt_stops_at_once(user_context, chromium, db_path):
+    """Blocked in a prompt, the CLI would not see asyncio's cancellation until Enter: it must stop."""
+    with HestiaPortal(count=5) as portal:
+        login(user_context, portal)
+        proc = subprocess.Popen([sys.executable, "-m", "a21import", "period", *PERIOD_ARGS[1:5]],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=cli_env(chromium.cdp_url, db_path), cwd=ROOT, start_new_session=True)
+        deadline = time.monotonic() + 30
+        while not db_path.exists() and time.monotonic() < deadline:  # opened just before the browser
+            time.sleep(0.1)
+        time.sleep(3)  # attached, the tab found: the question is asked
+        assert proc.poll() is None, "the CLI should be waiting at its question"
+        interrupt(proc, group=False)
+        started = time.monotonic()
+        out, err = finish(proc, timeout=20)
+        assert proc.returncode == 130, out + err
+        assert time.monotonic() - started < 5
+        assert "Which system of Ergo Hestia iHestia should be listed?" in out
+        assert "Interrupted." in err and count(db_path) == 0
 
 
 def test_ctrl_c_with_json_prints_the_document_with_exit_code_130(user_context, chromium, db_path):
