@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import re
 import signal
-import textwrap
 import sys
+import textwrap
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from rich.cells import cell_len, set_cell_size
 from rich.console import Console
 from rich.live import Live
 from rich.prompt import Confirm
-from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 
 from a21import.errors import BadInput
