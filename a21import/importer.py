@@ -437,18 +437,13 @@ async def run_policy(options: Options, ui: UI, number: str) -> Summary:
                     raise
                 ui.wait_for_switch(exc.message)
                 context = await _confirm(adapter, options, ui)
-        return await _lookup_and_import(adapter, context, db, ui, options, number, only_key=None)
+        return await _lookup_and_import(adapter, context, db, ui, options, number)
 
 
 async def _lookup_and_import(adapter: Adapter, context: AppContext, db: sqlite_utils.Database, ui: UI,
-                             options: Options, number: str, only_key: str | None) -> Summary:
+                             options: Options, number: str) -> Summary:
     try:
         items = await adapter.lookup(number)
-        if only_key is not None:
-            items = [item for item in items if item.key == only_key]
-            if not items:
-                raise PolicyError(_("{app} no longer finds the policy {policy}.").format(
-                    app=adapter.title, policy=only_key))
     except PolicyError as exc:
         row = Row(1, ListedPolicy(number=number, insurer=None), State.FAILED,
                   mask_personal_ids(exc.reason, keep=(number,)))
@@ -495,7 +490,8 @@ async def run_refresh(options: Options, ui: UI, number: str) -> Summary:
     check_options(options)
     async with attach(options.cdp) as browser:
         adapter, context = await connect(browser, options, ui, for_period=False)
-        return await _lookup_and_import(adapter, context, db, ui, options, number, only_key=policy["id"])
+        row = _stored_row(1, policy)
+        return await _run([(_Refresher(adapter), [row])], context, db, [row], ui, options, select=False)
 
 
 def _refresh_target(policy: dict) -> tuple[str, str | None, str | None]:
@@ -538,10 +534,7 @@ async def run_refresh_due(options: Options, ui: UI, days: int) -> Summary:
     groups: dict[tuple[str, str | None, str | None], list[Row]] = {}
     rows: list[Row] = []
     for policy in stored:
-        item = ListedPolicy(number=policy["number"], insurer=policy["insurer"], product=policy["product"],
-                            holder_name=policy["holder_name"], issue_date=_stored_date(policy["issue_date"]),
-                            premium_gr=policy["premium_gr"])
-        row = Row(len(rows) + 1, item, State.MARKED)
+        row = _stored_row(len(rows) + 1, policy)
         rows.append(row)
         groups.setdefault(_refresh_target(policy), []).append(row)
     if not rows:
@@ -569,5 +562,10 @@ async def run_refresh_due(options: Options, ui: UI, days: int) -> Summary:
         return await _run(batches, context, db, rows, ui, options, select=False, stopped=first_problem)
 
 
-def _stored_date(value: str | None) -> date | None:
-    return date.fromisoformat(value) if value else None
+def _stored_row(index: int, policy: dict) -> Row:
+    """A stored policy as a row to read again (the app is asked for it by number)."""
+    issued = policy["issue_date"]
+    item = ListedPolicy(number=policy["number"], insurer=policy["insurer"], product=policy["product"],
+                        holder_name=policy.get("holder_name"), premium_gr=policy["premium_gr"],
+                        issue_date=date.fromisoformat(issued) if issued else None)
+    return Row(index, item, State.MARKED)
