@@ -69,7 +69,6 @@ class Row:
 class Summary:
     rows: list[Row]
     stopped: A21Error | None = None  # the environment problem that stopped the import
-    context: AppContext | None = None
 
     def count(self, state: State) -> int:
         return sum(1 for row in self.rows if row.state is state)
@@ -351,7 +350,7 @@ class _Recorder:
         self.ui.row_changed(row)
 
 
-async def _run(batches: list[tuple[Adapter, list[Row]]], context: AppContext | None, db: sqlite_utils.Database,
+async def _run(batches: list[tuple[Adapter, list[Row]]], db: sqlite_utils.Database,
                rows: list[Row], ui: UI, options: Options, *, select: bool,
                stopped: A21Error | None = None) -> Summary:
     """Shows the rows, lets the user deselect (`select`), then imports each batch of rows with its
@@ -365,7 +364,7 @@ async def _run(batches: list[tuple[Adapter, list[Row]]], context: AppContext | N
         log.info("%s: %d policies listed, %d marked for import.", adapter.app_id, len(batch),
                  sum(1 for row in batch if row.state is State.MARKED))
     ui.import_started(rows)
-    summary = Summary(rows, stopped=stopped, context=context)
+    summary = Summary(rows, stopped=stopped)
     interrupted = False
     try:
         for adapter, batch in batches:
@@ -393,7 +392,7 @@ async def run_period(options: Options, ui: UI, start: date, end: date) -> Summar
     check_options(options)
     db = database.open_db(options.db_path)
     async with attach(options.cdp) as browser:
-        adapter, context = await connect(browser, options, ui, for_period=True)
+        adapter, _context = await connect(browser, options, ui, for_period=True)
         stored = database.stored_ids(db)
         rows: list[Row] = []
         seen: set[str] = set()
@@ -409,7 +408,7 @@ async def run_period(options: Options, ui: UI, start: date, end: date) -> Summar
                     "The list of policies issued from {start} to {end} could not be read, so nothing was imported. "
                     "{reason}"
                 ).format(start=first.isoformat(), end=last.isoformat(), reason=exc.reason)) from exc
-        return await _run([(adapter, rows)], context, db, rows, ui, options, select=True)
+        return await _run([(adapter, rows)], db, rows, ui, options, select=True)
 
 
 def _check_number(number: str) -> str:
@@ -427,7 +426,7 @@ async def run_policy(options: Options, ui: UI, number: str) -> Summary:
     check_options(options)
     db = database.open_db(options.db_path)
     async with attach(options.cdp) as browser:
-        adapter, context = await connect(browser, options, ui, for_period=False)
+        adapter, _context = await connect(browser, options, ui, for_period=False)
         while True:
             try:
                 number = adapter.check_number(number)
@@ -436,11 +435,11 @@ async def run_policy(options: Options, ui: UI, number: str) -> Summary:
                 if not ui.interactive or options.yes:
                     raise
                 ui.wait_for_switch(exc.message)
-                context = await _confirm(adapter, options, ui)
-        return await _lookup_and_import(adapter, context, db, ui, options, number)
+                await _confirm(adapter, options, ui)
+        return await _lookup_and_import(adapter, db, ui, options, number)
 
 
-async def _lookup_and_import(adapter: Adapter, context: AppContext, db: sqlite_utils.Database, ui: UI,
+async def _lookup_and_import(adapter: Adapter, db: sqlite_utils.Database, ui: UI,
                              options: Options, number: str) -> Summary:
     try:
         items = await adapter.lookup(number)
@@ -448,7 +447,7 @@ async def _lookup_and_import(adapter: Adapter, context: AppContext, db: sqlite_u
         row = Row(1, ListedPolicy(number=number, insurer=None), State.FAILED,
                   mask_personal_ids(exc.reason, keep=(number,)))
         log.warning("%s: %s failed: %s", adapter.app_id, number, row.reason)
-        summary = Summary([row], context=context)
+        summary = Summary([row])
         ui.import_started(summary.rows)
         ui.import_finished(summary)
         return summary
@@ -457,7 +456,7 @@ async def _lookup_and_import(adapter: Adapter, context: AppContext, db: sqlite_u
         if row.state is State.SKIPPED:  # asked for by number, but outside the import's scope: a failure
             row.state = State.FAILED
             row.reason = _("Not imported: {reason}").format(reason=row.reason)
-    return await _run([(adapter, rows)], context, db, rows, ui, options, select=False)
+    return await _run([(adapter, rows)], db, rows, ui, options, select=False)
 
 
 async def run_refresh(options: Options, ui: UI, number: str) -> Summary:
@@ -489,9 +488,9 @@ async def run_refresh(options: Options, ui: UI, number: str) -> Summary:
     options.app, options.source, options.identity = app_id, source, identity
     check_options(options)
     async with attach(options.cdp) as browser:
-        adapter, context = await connect(browser, options, ui, for_period=False)
+        adapter, _context = await connect(browser, options, ui, for_period=False)
         row = _stored_row(1, policy)
-        return await _run([(_Refresher(adapter), [row])], context, db, [row], ui, options, select=False)
+        return await _run([(_Refresher(adapter), [row])], db, [row], ui, options, select=False)
 
 
 def _refresh_target(policy: dict) -> tuple[str, str | None, str | None]:
@@ -546,20 +545,18 @@ async def run_refresh_due(options: Options, ui: UI, days: int) -> Summary:
         n=len(rows), date=due_by.isoformat()))
     batches: list[tuple[Adapter, list[Row]]] = []
     first_problem: A21Error | None = None
-    context: AppContext | None = None
     async with attach(options.cdp) as browser:
         for (app_id, source, identity), group in groups.items():
             wanted = replace(options, app=app_id, source=source, identity=identity)
             try:
-                adapter, found_context = await connect(browser, wanted, ui, for_period=False)
+                adapter, _context = await connect(browser, wanted, ui, for_period=False)
             except EnvironmentProblem as exc:  # this app's tab is missing or elsewhere: the others go on
                 first_problem = first_problem or exc
                 for row in group:
                     row.state, row.reason = State.NOT_READ, _("Not read: {reason}").format(reason=exc.message)
                 continue
-            context = context or found_context
             batches.append((_Refresher(adapter), group))
-        return await _run(batches, context, db, rows, ui, options, select=False, stopped=first_problem)
+        return await _run(batches, db, rows, ui, options, select=False, stopped=first_problem)
 
 
 def _stored_row(index: int, policy: dict) -> Row:
