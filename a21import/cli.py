@@ -83,9 +83,10 @@ def _options(cdp: str, db: Path | None, app_id: str | None, source: str | None, 
 def _run(build, job, *, json_output: bool = False) -> None:
     """Runs one command: builds options, runs the job, prints and exits with the right code."""
     from a21import import logs
-    from a21import.errors import EXIT_FAILED, EXIT_OK, A21Error, Interrupted
+    from a21import.errors import EXIT_FAILED, EXIT_OK, A21Error, EnvironmentProblem, Interrupted
     from a21import.formats import mask_personal_ids
     from a21import.importer import INTERRUPTED_MESSAGE, State
+    from a21import.text import clean
     from a21import.ui import JsonUI, RichUI
 
     ui = JsonUI() if json_output else None
@@ -105,9 +106,15 @@ def _run(build, job, *, json_output: bool = False) -> None:
         summary = getattr(exc, "summary", None)
     except KeyboardInterrupt:
         problem = Interrupted(_(INTERRUPTED_MESSAGE))
+    except Exception as exc:  # RecursionError, MemoryError, a bug: a clean sentence and the log, never a traceback
+        logs.log.exception("Unexpected error")
+        problem = EnvironmentProblem(_(
+            "a21import stopped on something it could not handle ({error_type}). What was imported before is kept. "
+            "The details are in the log file {path}.").format(error_type=type(exc).__name__, path=logs.log_path()))
+        summary = None
     if problem is not None:
         code = problem.exit_code
-        problem.message = mask_personal_ids(problem.message)
+        problem.message = clean(mask_personal_ids(problem.message), lines=True)
         logs.log.error("Stopped (exit code %d): %s", code, problem.message)
     else:
         code = EXIT_FAILED if any(row.state is State.FAILED for row in summary.rows) else EXIT_OK
@@ -119,21 +126,22 @@ def _run(build, job, *, json_output: bool = False) -> None:
 
 
 def _warn_if_remote(address: str) -> None:
-    from rich.console import Console
     from rich.text import Text
 
     from a21import.browser import remote_warning
+    from a21import.console import SafeConsole
 
     warning = remote_warning(address)
     if warning:
-        Console(stderr=True, highlight=False).print(Text(warning, style="yellow"))
+        SafeConsole(stderr=True).print(Text(warning, style="yellow"))
 
 
 def _error(message: str) -> None:
-    from rich.console import Console
     from rich.text import Text
 
-    Console(stderr=True, highlight=False).print(Text(message, style="bold red"))
+    from a21import.console import SafeConsole
+
+    SafeConsole(stderr=True).print(Text(message, style="bold red"))
 
 
 @app.command("period", help=_("Import the policies issued in a period (cut into windows of at most 16 days)."))

@@ -38,6 +38,7 @@ from a21import.insurers.base import Adapter
 from a21import.logs import log
 from a21import.model import AppContext, ListedPolicy
 from a21import.periods import today_in_poland, windows
+from a21import.text import clean, shorten
 from a21import.queries import check_days
 
 MAX_CONCURRENCY = 8
@@ -303,7 +304,7 @@ async def import_rows(adapter: Adapter, db: sqlite_utils.Database, rows: list[Ro
         except Exception as exc:  # one policy's surprise never stops the others
             row.state = State.FAILED
             row.reason = _("The app's answer for this policy could not be read ({error_type}: {error}).").format(
-                error_type=type(exc).__name__, error=exc)
+                error_type=type(exc).__name__, error=shorten(clean(str(exc)), 300))
         ui.row_changed(row)
 
     async def worker() -> None:
@@ -342,7 +343,7 @@ class _Recorder:
 
     def row_changed(self, row: Row) -> None:
         if row.reason:
-            row.reason = mask_personal_ids(row.reason, keep=(row.item.number,))
+            row.reason = clean(mask_personal_ids(row.reason, keep=(row.item.number,)))
         if row.state is State.DONE:
             log.info("%s: imported %s.", self.app, row.item.key)
         elif row.state is State.FAILED:
@@ -445,7 +446,7 @@ async def _lookup_and_import(adapter: Adapter, db: sqlite_utils.Database, ui: UI
         items = await adapter.lookup(number)
     except PolicyError as exc:
         row = Row(1, ListedPolicy(number=number, insurer=None), State.FAILED,
-                  mask_personal_ids(exc.reason, keep=(number,)))
+                  clean(mask_personal_ids(exc.reason, keep=(number,))))
         log.warning("%s: %s failed: %s", adapter.app_id, number, row.reason)
         summary = Summary([row])
         ui.import_started(summary.rows)

@@ -15,6 +15,10 @@ from stdnum.pl import nip as stdnum_nip
 from stdnum.pl import pesel as stdnum_pesel
 from stdnum.pl import regon as stdnum_regon
 
+from a21import.errors import ParseError
+from a21import.i18n import N_, _
+from a21import.text import clean, shorten
+
 PRODUCT_LINES = ("motor", "property", "life", "travel", "other")
 
 INSURERS = (
@@ -26,6 +30,70 @@ INSURERS = (
 CLIENT_FIELDS = ("kind", "name", "pesel", "nip", "regon", "street", "postal_code", "city", "phone", "email")
 
 _CHECKERS = {"pesel": stdnum_pesel, "nip": stdnum_nip, "regon": stdnum_regon}
+
+# Bounds on what one answer can make the tool store or show (issue: untrusted content). A stored text
+# longer than MAX_TEXT is refused (that policy is red), so that a megabyte "name" is never printed;
+# amounts are grosze that fit the database with room to add them up, and never negative (no app
+# documents a negative premium, installment or sum insured).
+MAX_TEXT = 500
+MAX_NUMBER = 64  # a policy number, stored and put into the apps' URLs
+MAX_SHOWN = 200  # a listed row's texts are only shown: cut, not refused
+MAX_MESSAGE = 1000  # a sentence that may quote the app
+MAX_AMOUNT_GR = 10**15  # 10 000 000 000 000 zł
+FIRST_YEAR, LAST_YEAR = 1886, 2200  # a vehicle's production year
+
+
+# How a field is named in a red reason (labels, not codes).
+FIELD_LABELS = {
+    "kind": N_("the kind of client"), "name": N_("the name"), "pesel": "PESEL", "nip": "NIP", "regon": "REGON",
+    "street": N_("the street"), "postal_code": N_("the postal code"), "city": N_("the city"),
+    "phone": N_("the phone number"), "email": N_("the e-mail address"), "registration": N_("the registration"),
+    "vin": "VIN", "make": N_("the make"), "model": N_("the model"), "code": N_("a coverage's code"),
+    "number": N_("the policy number"), "insurer": N_("the insurer"), "source_app": N_("the app"),
+    "source_system": N_("the system"), "product_line": N_("the line of business"), "product": N_("the product"),
+    "status": N_("the status"), "currency": N_("the currency"), "premium_gr": N_("the premium"),
+    "amount_gr": N_("an installment's amount"), "sum_insured_gr": N_("a sum insured"),
+}
+
+
+def _label(name: str) -> str:
+    return _(FIELD_LABELS.get(name, name))
+
+
+def _set(obj: Any, name: str, value: Any) -> None:
+    object.__setattr__(obj, name, value)  # the objects are frozen; this runs only while building them
+
+
+def _clean_texts(obj: Any, names: tuple[str, ...], *, refuse: int | None = None, cut: int = MAX_SHOWN) -> None:
+    """Cleans the text fields `names`: one over `refuse` characters makes the policy red, else texts are cut
+    to `cut` characters (values that are only shown)."""
+    for name in names:
+        value = getattr(obj, name)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise ParseError(_("The app's answer has something other than text as {field}.").format(
+                field=_label(name)))
+        value = clean(value)
+        if refuse is not None and len(value) > refuse:
+            raise ParseError(_("The app's answer has {field} {length} characters long; at most {limit} are stored, "
+                               "so this policy was not imported.").format(
+                field=_label(name), length=len(value), limit=refuse))
+        _set(obj, name, shorten(value, cut))
+
+
+def check_amount(value: Any, name: str, *, optional: bool = False) -> None:
+    """Refuses an amount in grosze that is not an integer, is negative, or is absurdly large."""
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ParseError(_("The app's answer has no whole amount as {field}.").format(field=_label(name)))
+    if value < 0:
+        raise ParseError(_("The app's answer has a negative amount as {field}, which the app never sends; this "
+                           "policy was not imported.").format(field=_label(name)))
+    if value > MAX_AMOUNT_GR:
+        raise ParseError(_("The app's answer has an amount as {field} larger than any policy's; this policy was "
+                           "not imported.").format(field=_label(name)))
 
 
 @dataclass(frozen=True)
@@ -47,6 +115,9 @@ class Client:
     phone: str | None = None
     email: str | None = None
     carried: frozenset[str] | None = None  # None: every field of CLIENT_FIELDS
+
+    def __post_init__(self) -> None:
+        _clean_texts(self, CLIENT_FIELDS, refuse=MAX_TEXT)
 
     @property
     def id(self) -> str:
@@ -83,6 +154,14 @@ class Vehicle:
     model: str | None = None
     production_year: int | None = None
 
+    def __post_init__(self) -> None:
+        _clean_texts(self, ("registration", "vin", "make", "model"), refuse=MAX_TEXT)
+        year = self.production_year
+        if year is not None and (isinstance(year, bool) or not isinstance(year, int)
+                                 or not FIRST_YEAR <= year <= LAST_YEAR):
+            raise ParseError(_("The app's answer has a production year {year} that no vehicle has; this policy was "
+                               "not imported.").format(year=shorten(clean(str(year)), 20)))
+
     @property
     def id(self) -> str | None:
         if self.vin:
@@ -112,6 +191,12 @@ class Installment:
     amount_gr: int
     paid: bool
 
+    def __post_init__(self) -> None:
+        if isinstance(self.seq, bool) or not isinstance(self.seq, int) or not 0 <= self.seq <= 10_000:
+            raise ParseError(_("The app's answer has an installment numbered {seq}; this policy was not "
+                               "imported.").format(seq=shorten(clean(str(self.seq)), 20)))
+        check_amount(self.amount_gr, "amount_gr")
+
 
 @dataclass(frozen=True)
 class Coverage:
@@ -119,6 +204,11 @@ class Coverage:
     name: str | None
     sum_insured_gr: int | None
     premium_gr: int | None
+
+    def __post_init__(self) -> None:
+        _clean_texts(self, ("code", "name"), refuse=MAX_TEXT)
+        check_amount(self.sum_insured_gr, "sum_insured_gr", optional=True)
+        check_amount(self.premium_gr, "premium_gr", optional=True)
 
 
 @dataclass(frozen=True)
@@ -140,6 +230,12 @@ class Policy:
     insured: Client | None = None
     installments: tuple[Installment, ...] = ()
     coverages: tuple[Coverage, ...] = ()
+
+    def __post_init__(self) -> None:
+        _clean_texts(self, ("number",), refuse=MAX_NUMBER)
+        _clean_texts(self, ("insurer", "source_app", "source_system", "product_line", "product", "status",
+                            "currency"), refuse=MAX_TEXT)
+        check_amount(self.premium_gr, "premium_gr")
 
     @property
     def id(self) -> str:
@@ -165,6 +261,18 @@ class ListedPolicy:
     error: str | None = None
     ref: Any = field(default=None, compare=False, repr=False)
 
+    def __post_init__(self) -> None:
+        # Only shown and compared: cut, never refused (the detail read refuses what it would store).
+        _clean_texts(self, ("number", "insurer", "product", "holder_name"))
+        _clean_texts(self, ("skip_reason", "error"), cut=MAX_MESSAGE)
+        premium = self.premium_gr
+        if premium is not None and (isinstance(premium, bool) or not isinstance(premium, int)
+                                    or not 0 <= premium <= MAX_AMOUNT_GR):
+            _set(self, "premium_gr", None)
+            if self.error is None:
+                _set(self, "error", _("The app lists an amount for this policy that no policy has; it was not "
+                                      "read."))
+
     @property
     def key(self) -> str:
         """The policies.id this row would be stored under."""
@@ -184,3 +292,7 @@ class AppContext:
     description: str
     identity: str | None = None
     identity_label: str | None = None
+
+    def __post_init__(self) -> None:
+        _clean_texts(self, ("app_id", "user", "identity", "identity_label"))
+        _clean_texts(self, ("description",), cut=MAX_MESSAGE)

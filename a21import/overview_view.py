@@ -3,12 +3,13 @@ Everything read from an app is shown as plain text (`Text`), never as markup."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from rich.console import Console
 from rich.text import Text
 
+from a21import.console import SafeConsole
+from a21import.text import json_dumps
 from a21import.i18n import N_, _
 from a21import.launcher import DEFAULT_PORT, Launch
 from a21import.overview import Overview, TabState
@@ -27,7 +28,7 @@ CHROME_144 = N_(
 
 
 def _console() -> Console:
-    return Console(highlight=False)
+    return SafeConsole()
 
 
 # -- a21import browser ------------------------------------------------------------------------------
@@ -148,4 +149,4 @@ def overview_document(overview: Overview) -> dict[str, Any]:
 
 
 def print_json(document: dict[str, Any]) -> None:
-    print(json.dumps(document, ensure_ascii=False, indent=2))
+    print(json_dumps(document, indent=2))

@@ -17,6 +17,7 @@ from rich.live import Live
 from rich.prompt import Confirm
 from rich.text import Text
 
+from a21import.console import SafeConsole
 from a21import.errors import BadInput
 from a21import.i18n import N_, _, ngettext
 from a21import.importer import Row, State, Summary
@@ -84,7 +85,7 @@ def _interruptible() -> Iterator[None]:
 class RichUI:
     def __init__(self, *, interactive: bool, console: Console | None = None):
         self.interactive = interactive
-        self.console = console or Console(highlight=False)
+        self.console = console or SafeConsole()
         self._live: Live | None = None
         self._rows: list[Row] = []
 
@@ -311,7 +312,7 @@ class JsonUI:
         pass
 
     def print_document(self, summary: Summary | None, problem: Exception | None, exit_code: int) -> None:
-        import json
+        from a21import.text import json_dumps
 
         rows = summary.rows if summary is not None else []
         document = {
@@ -325,4 +326,4 @@ class JsonUI:
             ],
             "notes": self.notes,
         }
-        sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(json_dumps(document, indent=2) + "\n")

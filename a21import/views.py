@@ -5,7 +5,6 @@ into `Text` objects, never into markup strings. Every sentence goes through the 
 from __future__ import annotations
 
 import dataclasses
-import json
 import shlex
 from datetime import date
 from pathlib import Path
@@ -15,6 +14,8 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from a21import.console import SafeConsole
+from a21import.text import json_dumps
 from a21import.i18n import _, ngettext
 from a21import.queries import DueRow, PolicyDetail, PolicyRow
 from a21import.ui import money
@@ -23,7 +24,7 @@ LEFT, RIGHT, FIXED = "left", "right", "fixed"  # how a column is laid out: folde
 
 
 def console() -> Console:
-    return Console(highlight=False)
+    return SafeConsole()
 
 
 def database_note(db: Any) -> Text:
@@ -239,4 +240,4 @@ def as_json(items: list[Any]) -> str:
         if isinstance(item, DueRow):
             document["overdue"] = item.overdue
         documents.append(document)
-    return json.dumps(documents, ensure_ascii=False, indent=2, default=_plain)
+    return json_dumps(documents, indent=2, default=_plain)

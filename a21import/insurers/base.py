@@ -38,7 +38,7 @@ class FetchResponse:
     def json(self) -> Any:
         try:
             return json.loads(self.text)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: JSON nested deeper than Python's stack
             raise ParseError(_("The app answered {path} with text that is not valid JSON.").format(
                 path=self.path)) from exc
 
