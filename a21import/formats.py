@@ -22,6 +22,7 @@ _PL_AMOUNT = re.compile(r"^(-?)(\d{1,3}(?:\u00a0\d{3})*|\d+),(\d{2})(?: zł)?$")
 _DOT_AMOUNT = re.compile(r"^(-?)(\d+)\.(\d{2})$")
 _PL_DATE = re.compile(r"^(\d{2})\.(\d{2})\.(\d{4})$")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_TYPED_PL_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 _POSTAL = re.compile(r"^\d{2}-\d{3}$")
 _VIN = re.compile(r"^[A-HJ-NPR-Z0-9]{17}$")
 
@@ -136,8 +137,10 @@ def user_date(text: str) -> date:
     value = (text or "").strip()
     if _ISO_DATE.match(value):
         return iso_date(value)
-    if _PL_DATE.match(value):
-        return pl_date(value)
+    typed = _TYPED_PL_DATE.match(value)  # 1.11.2026 as well as 01.11.2026
+    if typed:
+        day, month, year = typed.groups()
+        return _make_date(year, month, day, text)
     raise ParseError(_("The date {text!r} is not in the form 2026-11-01 or 01.11.2026.").format(text=text))
 
 

@@ -122,7 +122,18 @@ class Cancelled(A21Error):
 
 
 # -- checking options before the browser is touched -------------------------------------------------
+def _normalise_codes(options: Options) -> None:
+    """Codes are typed in any case: --app Hestia, --source iHestia, --identity mtu."""
+    if options.app is not None:
+        options.app = options.app.strip().lower()
+    if options.source is not None:
+        options.source = options.source.strip().lower()
+    if options.identity is not None:
+        options.identity = options.identity.strip().upper()
+
+
 def check_options(options: Options) -> None:
+    _normalise_codes(options)
     if options.app is not None:
         adapter = insurers.get(options.app)
         if options.source is not None and options.source not in adapter.sources:
@@ -416,10 +427,10 @@ def _check_number(number: str) -> str:
     value = (number or "").strip()
     if not value:
         raise BadInput(_("The policy number is empty. Give the number as the app shows it."))
-    if any(ch.isspace() or not ch.isprintable() for ch in value):
-        raise BadInput(_("The policy number {number!r} contains spaces or control characters.").format(
-            number=number))
-    return value
+    if any(not ch.isprintable() and not ch.isspace() for ch in value):
+        raise BadInput(_("The policy number {number!r} contains control characters.").format(number=clean(number)))
+    # No app writes spaces inside its numbers: `909 123 456 789`, as often copied, is read as one number.
+    return "".join(value.split())
 
 
 async def run_policy(options: Options, ui: UI, number: str) -> Summary:
@@ -462,6 +473,7 @@ async def _lookup_and_import(adapter: Adapter, db: sqlite_utils.Database, ui: UI
 
 async def run_refresh(options: Options, ui: UI, number: str) -> Summary:
     number = _check_number(number)
+    _normalise_codes(options)
     db = database.open_db(options.db_path)
     stored = database.find_stored(db, number)
     if options.app is not None:

@@ -27,6 +27,7 @@ from a21import.formats import user_date
 from a21import.i18n import _
 from a21import.model import INSURERS
 from a21import.periods import today_in_poland
+from a21import.text import fold
 
 MAX_DAYS = 366  # a year ahead (and a leap day): beyond that a renewal or due list means nothing yet
 
@@ -45,13 +46,13 @@ def open_existing(path: str | os.PathLike[str]) -> sqlite_utils.Database:
             "The database {path} does not exist yet. Import policies first (for example with a21import period) "
             "or give the right file with --db.").format(path=path))
     db = database.open_db(path)
-    # Case-insensitive search that knows Polish letters: SQLite's own lower() only folds ASCII.
+    # Search blind to case and Polish letters (`lukasz` finds `Łukasz`): SQLite's lower() only folds ASCII.
     db.conn.create_function("a21_fold", 1, _fold, deterministic=True)
     return db
 
 
 def _fold(value: Any) -> str | None:
-    return None if value is None else str(value).casefold()
+    return None if value is None else fold(str(value))
 
 
 def check_days(days: int) -> int:
@@ -114,7 +115,7 @@ def filter_clause(filters: Filters, condition: str | None = None,
     clauses: list[str] = [condition] if condition else []
     params: list[Any] = list(values)
     if filters.search:
-        term = filters.search.casefold()
+        term = fold(filters.search)
         compact = "".join(term.split())  # registrations and VINs are stored without spaces
         digits = re.sub(r"[\s-]", "", term)  # NIP is often typed 527-468-28-65
         alternatives = ["instr(a21_fold(p.number), ?)", "instr(a21_fold(h.name), ?)", "instr(a21_fold(i.name), ?)",

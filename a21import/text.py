@@ -60,3 +60,15 @@ def json_dumps(document: Any, **options: Any) -> str:
     only C0 by itself), so that a JSON document printed on a terminal carries no control."""
     text = json.dumps(document, ensure_ascii=False, **options)
     return _ESCAPED_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+_UNFOLDED = str.maketrans({"ł": "l", "ß": "ss", "đ": "d", "ø": "o"})
+
+
+def fold(value: str) -> str:
+    """For searching: case and Polish letters folded (`Łukasz Wójcik` → `lukasz wojcik`); the stored
+    text keeps its letters. `ł` has no decomposition in Unicode, so it is mapped by hand."""
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", value.casefold().translate(_UNFOLDED))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))

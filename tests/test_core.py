@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+from pathlib import Path
 from datetime import date
 
 import pytest
@@ -209,3 +210,23 @@ def test_read_only_database_is_a_clear_error(tmp_path):
     ro = sqlite_utils.Database(con)
     with pytest.raises(DatabaseProblem, match="not writable"):
         database.save_policy(ro, make_policy())
+
+
+def test_codes_in_any_case_and_numbers_typed_with_spaces_are_accepted():
+    from a21import.importer import Options, _check_number, check_options
+
+    options = Options(cdp="http://127.0.0.1:9222", db_path=Path("x.db"), app="Hestia", source="iHestia",
+                      identity="mtu")
+    check_options(options)
+    assert (options.app, options.source, options.identity) == ("hestia", "ihestia", "MTU")
+    assert _check_number(" 909 123 456 789 ") == "909123456789"
+    with pytest.raises(BadInput):
+        _check_number("909\x1b[31m")
+
+
+def test_a_date_is_typed_with_or_without_leading_zeros():
+    from a21import.formats import user_date
+
+    assert user_date("1.11.2026") == user_date("01.11.2026") == user_date("2026-11-01") == date(2026, 11, 1)
+    with pytest.raises(ParseError):
+        user_date("1.11.26")
