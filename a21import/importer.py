@@ -277,7 +277,7 @@ def _row(index: int, item: ListedPolicy, stored: set[str], options: Options, *, 
     if item.number in options.exclude:
         return Row(index, item, State.EXCLUDED, _("Left out with --exclude."))
     if item.key in stored and not (overwrite or options.include_stored):
-        return Row(index, item, State.STORED, _("Already in the database."))
+        return Row(index, item, State.STORED)  # the state says it all: no reason repeating it
     return Row(index, item, State.MARKED)
 
 

@@ -3,7 +3,6 @@ app is shown as plain text, never as markup."""
 
 from __future__ import annotations
 
-import re
 import signal
 import sys
 import textwrap
@@ -14,9 +13,9 @@ from contextlib import contextmanager
 from rich.cells import cell_len, set_cell_size
 from rich.console import Console
 from rich.live import Live
-from rich.prompt import Confirm
 from rich.text import Text
 
+from a21import.choice import describe_rows, parse_choice, parse_ranges, parse_yes_no, yes_no_hint
 from a21import.console import SafeConsole
 from a21import.errors import BadInput
 from a21import.i18n import N_, _, ngettext
@@ -53,21 +52,6 @@ def money(grosze: int | None) -> str:
     return ("-" if grosze < 0 else "") + f"{whole:,}".replace(",", "\u00a0") + f",{cents:02d} zł"
 
 
-def parse_ranges(text: str, highest: int) -> set[int]:
-    """`2, 5-7` → {2, 5, 6, 7}. Raises BadInput on anything else."""
-    chosen: set[int] = set()
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        match = re.fullmatch(r"(\d+)(?:\s*-\s*(\d+))?", part)
-        if not match:
-            raise BadInput(_("{part!r} is not a row number or a range such as 5-7.").format(part=part))
-        first = int(match.group(1))
-        last = int(match.group(2) or first)
-        if not 1 <= first <= last <= highest:
-            raise BadInput(_("The rows {rows} are not between 1 and {highest}.").format(rows=part, highest=highest))
-        chosen.update(range(first, last + 1))
-    return chosen
-
-
 @contextmanager
 def _interruptible() -> Iterator[None]:
     """Ctrl-C at a prompt stops the command at once. (While the import runs, asyncio turns Ctrl-C into
@@ -80,6 +64,20 @@ def _interruptible() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def _new_first(rows: list[Row]) -> None:
+    """New policies first, then the ones that cannot be chosen, the stored ones last; numbered again."""
+    rows.sort(key=lambda row: (row.state is not State.MARKED, row.state is State.STORED))
+    for number, row in enumerate(rows, 1):
+        row.index = number
+
+
+def _why_not(row: Row) -> str:
+    """Why a row that is not marked cannot be chosen, as the end of a sentence."""
+    if row.state is State.STORED:
+        return _("the policy is already stored; --include-stored reads stored policies again.")
+    return row.reason or _(STYLES[row.state][0])
 
 
 class RichUI:
@@ -108,13 +106,18 @@ class RichUI:
             if answer.isdigit() and 1 <= int(answer) <= len(options):
                 return options[int(answer) - 1][0]
 
+    def ask_yes_no(self, question: str, *, default: bool = True) -> bool:
+        """A yes/no question in the user's language: [T/n] and tak/nie in Polish, [Y/n] in English."""
+        while True:
+            answer = self._input(f"{question} {yes_no_hint(default)} ")
+            try:
+                return parse_yes_no(answer, default)
+            except BadInput as exc:
+                self.note(exc.message)
+
     def confirm_context(self, context: AppContext) -> bool:
         self.console.print(Text(context.description))
-        try:
-            with _interruptible():
-                return Confirm.ask(_("Is this the right identity and app?"), console=self.console, default=True)
-        except EOFError as exc:
-            raise BadInput(_(NO_ANSWER)) from exc
+        return self.ask_yes_no(_("Is this the right identity and app?"))
 
     def wait_for_switch(self, message: str) -> None:
         self.console.print(Text(message, style="yellow"))
@@ -199,30 +202,47 @@ class RichUI:
             self._printed += 1
 
     def select(self, rows: list[Row]) -> None:
-        marked = [row for row in rows if row.state is State.MARKED]
         if not rows:
             self.note(_("The app lists no policy issued in this period."))
             return
         if not self.interactive:
             return
+        _new_first(rows)
         self._rows = rows
         self._layout(rows)
-        self._print_rows(rows, header=True)
+        shown = [row for row in rows if row.state is not State.STORED]
+        self._print_rows(shown, header=True)
+        stored = len(rows) - len(shown)
+        if stored:
+            self.note(ngettext("{n} policy is already stored and left out; --include-stored reads stored policies "
+                               "again.", "{n} policies are already stored and left out; --include-stored reads "
+                               "stored policies again.", stored).format(n=stored))
+        marked = [row.index for row in rows if row.state is State.MARKED]
+        if not marked:
+            return
+        unmarked = {row.index: _why_not(row) for row in rows if row.state is not State.MARKED}
         # English says "policies" whatever the total; Polish needs the total's plural form.
         self.note(ngettext("{marked} of {total} policies are marked for import.",
                            "{marked} of {total} policies are marked for import.", len(rows)).format(
             marked=len(marked), total=len(rows)))
-        while marked:
-            answer = self._input(_("Rows to leave out (for example 2,5-7), or Enter to import all marked: "))
+        while True:
+            answer = self._input(_("Rows to import (Enter: all marked; 2,5-7: only these; -2,5-7: all but these; "
+                                   "none): "))
             try:
-                chosen = parse_ranges(answer, len(rows))
+                chosen = parse_choice(answer, marked, len(rows), unmarked)
             except BadInput as exc:
                 self.note(exc.message)
                 continue
-            for row in rows:
-                if row.index in chosen and row.state is State.MARKED:
-                    row.state, row.reason = State.EXCLUDED, _("Deselected by you.")
-            return
+            if chosen:
+                self.note(ngettext("Chosen: {n} policy (row {rows}).", "Chosen: {n} policies (rows {rows}).",
+                                   len(chosen)).format(n=len(chosen), rows=describe_rows(chosen)))
+            else:
+                self.note(_("Chosen: no policy; nothing will be read."))
+            if self.ask_yes_no(_("Go on with this choice?")):
+                break
+        for row in rows:
+            if row.state is State.MARKED and row.index not in chosen:
+                row.state, row.reason = State.EXCLUDED, None
 
     def import_started(self, rows: list[Row]) -> None:
         self._rows, self._printed = rows, 0

@@ -27,7 +27,7 @@ from a21import.formats import (
 )
 from a21import.model import Client, Coverage, Installment, Policy, Vehicle
 from a21import.periods import parse_period, windows
-from a21import.ui import parse_ranges
+from a21import.choice import parse_ranges
 
 
 # -- formats ----------------------------------------------------------------------------------------
@@ -119,7 +119,8 @@ def test_period_checks():
 def test_row_ranges():
     assert parse_ranges("2, 5-7", 10) == {2, 5, 6, 7}
     assert parse_ranges("", 10) == set()
-    for bad in ("0", "11", "3-1", "a"):
+    assert parse_ranges("3-1", 10) == {1, 2, 3}
+    for bad in ("0", "11", "a", "1-11"):
         with pytest.raises(BadInput):
             parse_ranges(bad, 10)
 

@@ -154,7 +154,7 @@ def test_not_logged_in_no_tab_and_no_browser_exit_3(user_context, run_cli):
     "args, words",
     [
         (("--from", "2026-13-01", "--to", "2026-11-16"), "does not exist"),
-        (("--from", "1.11.2026", "--to", "2026-11-16"), "not in the form"),
+        (("--from", "1.11.26", "--to", "2026-11-16"), "not in the form"),
         (("--from", "2026-11-16", "--to", "2026-11-01"), "after --to"),
         (("--from", "2099-01-01", "--to", "2099-01-02"), "later than today"),
     ],
@@ -226,12 +226,23 @@ def test_interactive_confirmation_and_deselection(user_context, run_cli, db_path
     with HestiaPortal(count=10) as portal:
         login(user_context, portal)
         expected = ihestia_policies(portal)
-        # Confirm the identity, then leave rows 1 and 2 out.
-        result = run_cli("period", *PERIOD, "--source", "ihestia", input="y\n1-2\n")
+        # Confirm the identity ("tak" in Polish words), leave rows 2 and 1 out (a range either way), try a
+        # wrong answer, then confirm the choice.
+        result = run_cli("period", *PERIOD, "--source", "ihestia", input="tak\n-2-1\nn\nabc\n-1-2\n\n")
         assert result.returncode == 0, result.stdout + result.stderr
         assert "ERGO Hestia" in result.stdout
+        assert f"Chosen: {len(expected) - 2} policies (rows 3–{len(expected)})." in result.stdout
+        assert "'abc' is not a row number" in result.stdout and "-2,5-7" in result.stdout
         stored = {r["number"] for r in rows(db_path, "SELECT number FROM policies")}
         assert stored == {p.number for p in expected[2:]}
+        # Stored rows are folded into one line; choosing one says why it cannot be chosen; keep only row 1.
+        again = run_cli("period", *PERIOD, "--source", "ihestia", input="y\n3\n1\ny\n")
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert f"{len(expected) - 2} policies are already stored and left out" in again.stdout
+        assert "Row 3 cannot be chosen: the policy is already stored" in again.stdout
+        assert expected[2].number not in again.stdout.split("already stored and left out")[0]
+        stored = {r["number"] for r in rows(db_path, "SELECT number FROM policies")}
+        assert stored == {p.number for p in expected[2:]} | {expected[0].number}
         # Declining and choosing another identity: the tool waits for the switch; no answer ends it cleanly.
         declined = run_cli("period", *PERIOD, "--source", "ihestia", input="n\n2\n")
         assert declined.returncode == 2

@@ -37,7 +37,7 @@ def test_several_apps_open_needs_app_under_yes(user_context, run_cli, db_path):
         assert query(db_path, "SELECT count(*) FROM policies") == [(len(tuz.policies),)]
         # Interactively, the CLI asks which app; answering 2 (TUZ, the second tab opened) and confirming.
         result = run_cli("period", "--from", "2026-11-01", "--to", "2026-11-16", "--include-stored",
-                         input="2\ny\n\n")
+                         input="2\ny\n\n\n")
         assert result.returncode == 0, result.stdout + result.stderr
         assert "Tabs of several apps are open." in result.stdout
 
