@@ -392,8 +392,12 @@ def show_command(
     _show(job)
 
 
+AllOption = Annotated[bool, typer.Option(
+    "--all", help=_("Show cancelled, terminated and expired policies too (marked); by default they are left out."))]
+
+
 def _coming(list_name: str, days: int, insurer: str | None, app_id: str | None, db: Path | None,
-            json_output: bool) -> None:
+            json_output: bool, show_all: bool = False) -> None:
     """`renewals` and `due`: the rows `queries.<list_name>` finds within `days`, shown by `views.<list_name>_view`."""
     def job() -> None:
         from a21import import queries, views
@@ -404,7 +408,8 @@ def _coming(list_name: str, days: int, insurer: str | None, app_id: str | None, 
         filters = queries.parse_filters(insurer=insurer, app=app_id)
         database = _stored_db(db)
         rows = getattr(queries, list_name)(database, days, today=today, filters=filters)
-        view = getattr(views, f"{list_name}_view")(rows, days=days, today=today)
+        rows, left_out = queries.leave_out_ended(rows, include_ended=show_all)
+        view = getattr(views, f"{list_name}_view")(rows, days=days, today=today, left_out=left_out)
         _print_stored(view, database, views.as_json(rows) if json_output else None)
 
     _show(job)
@@ -417,9 +422,10 @@ def renewals_command(
     insurer: InsurerFilter = None,
     app_id: AppFilter = None,
     db: DbOption = None,
+    show_all: AllOption = False,
     json_output: ListJsonOption = False,
 ) -> None:
-    _coming("renewals", days, insurer, app_id, db, json_output)
+    _coming("renewals", days, insurer, app_id, db, json_output, show_all)
 
 
 @app.command("due", help=_("List the unpaid installments due within --days; overdue ones (due before today, still "
@@ -430,9 +436,10 @@ def due_command(
     insurer: InsurerFilter = None,
     app_id: AppFilter = None,
     db: DbOption = None,
+    show_all: AllOption = False,
     json_output: ListJsonOption = False,
 ) -> None:
-    _coming("due", days, insurer, app_id, db, json_output)
+    _coming("due", days, insurer, app_id, db, json_output, show_all)
 
 
 @app.command("export", help=_("Export the stored policies with their client's and vehicle's columns to CSV (for "

@@ -27,6 +27,7 @@ from a21import.formats import user_date
 from a21import.i18n import _
 from a21import.model import INSURERS
 from a21import.periods import today_in_poland
+from a21import.statuses import is_ended
 from a21import.text import fold
 
 MAX_DAYS = 366  # a year ahead (and a leap day): beyond that a renewal or due list means nothing yet
@@ -321,3 +322,16 @@ def due(db: sqlite_utils.Database, days: int, *, today: date | None = None,
         seq, due_day, amount = row.pop("n_seq"), date.fromisoformat(row.pop("n_due")), row.pop("n_amount")
         result.append(DueRow(_policy_row(row), seq, due_day, amount, (due_day - today).days))
     return result
+
+
+def leave_out_ended(rows: list[Any], *, include_ended: bool = False) -> tuple[list[Any], int]:
+    """(the rows to show, how many cancelled or ended policies were left out): what is coming (renewals,
+    installments due) leaves out policies the app shows as cancelled, terminated or expired."""
+    if include_ended:
+        return rows, 0
+    kept = [row for row in rows if not is_ended(_status(row))]
+    return kept, len(rows) - len(kept)
+
+
+def _status(row: Any) -> str | None:
+    return row.policy.status if isinstance(row, DueRow) else row.status

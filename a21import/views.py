@@ -18,6 +18,8 @@ from a21import.console import SafeConsole
 from a21import.text import json_dumps
 from a21import.i18n import _, ngettext
 from a21import.queries import DueRow, PolicyDetail, PolicyRow
+from a21import.statuses import is_ended
+from a21import.statuses import label as status_label
 from a21import.ui import money
 
 LEFT, RIGHT, FIXED = "left", "right", "fixed"  # how a column is laid out: folded text, an amount, a short code
@@ -191,38 +193,57 @@ def details_view(details: list[PolicyDetail], *, today: date) -> Group:
 
 
 # -- renewals and installments due ----------------------------------------------------------------------
-def renewals_view(rows: list[PolicyRow], *, days: int, today: date) -> Group | Text:
+def _left_out(count: int) -> list[Text]:
+    if not count:
+        return []
+    return [Text(ngettext("{count} cancelled or ended policy was left out; --all shows it.",
+                          "{count} cancelled or ended policies were left out; --all shows them.", count).format(
+        count=count))]
+
+
+def _when_or_ended(status: str | None, days_left: int) -> Text:
+    """How far off a date is; for a cancelled or ended policy (shown with --all), its status instead."""
+    if is_ended(status):
+        return Text(status_label(status), style="dim")
+    return _when(days_left)
+
+
+def renewals_view(rows: list[PolicyRow], *, days: int, today: date, left_out: int = 0) -> Group | Text:
     if not rows:
-        return Text(ngettext("No stored policy ends within {count} day.", "No stored policy ends within {count} days.",
-                             days).format(count=days))
+        return Group(Text(ngettext("No stored policy ends within {count} day.",
+                                   "No stored policy ends within {count} days.", days).format(count=days)),
+                     *_left_out(left_out))
     table = _table((_("Ends"), FIXED), (_("When"), FIXED), (_("Number"), FIXED), (_("Insurer"), FIXED),
                    (_("Product"), LEFT), (_("Policyholder"), LEFT), (_("Phone"), FIXED), (_("E-mail"), LEFT),
                    (_("Registration"), FIXED), (_("Premium"), RIGHT))
     for row in rows:
-        table.add_row(_day(row.end_date), _when((row.end_date - today).days), _text(row.number), _text(row.insurer),
+        table.add_row(_day(row.end_date), _when_or_ended(row.status, (row.end_date - today).days), _text(row.number),
+                      _text(row.insurer),
                       _text(row.product), _text(row.holder_name), _text(row.holder_phone), _text(row.holder_email),
                       _text(row.registration), money(row.premium_gr))
     summary = ngettext("{count} policy ends within {period}, the soonest first.",
                        "{count} policies end within {period}, the soonest first.", len(rows))
-    return Group(table, Text(summary.format(count=len(rows), period=_days(days))))
+    return Group(table, Text(summary.format(count=len(rows), period=_days(days))), *_left_out(left_out))
 
 
-def due_view(rows: list[DueRow], *, days: int, today: date) -> Group | Text:
+def due_view(rows: list[DueRow], *, days: int, today: date, left_out: int = 0) -> Group | Text:
     if not rows:
-        return Text(ngettext("No unpaid installment is overdue or due within {count} day.",
-                             "No unpaid installment is overdue or due within {count} days.", days).format(count=days))
+        return Group(Text(ngettext("No unpaid installment is overdue or due within {count} day.",
+                                   "No unpaid installment is overdue or due within {count} days.", days).format(
+            count=days)), *_left_out(left_out))
     table = _table((_("Due"), FIXED), (_("When"), FIXED), (_("Amount"), RIGHT), ("#", RIGHT), (_("Number"), FIXED),
                    (_("Insurer"), FIXED), (_("Policyholder"), LEFT), (_("Phone"), FIXED), (_("E-mail"), LEFT))
     for row in rows:
         policy = row.policy
-        table.add_row(_day(row.due_date), _when(row.days_left), money(row.amount_gr), str(row.seq),
+        table.add_row(_day(row.due_date), _when_or_ended(policy.status, row.days_left), money(row.amount_gr),
+                      str(row.seq),
                       _text(policy.number), _text(policy.insurer), _text(policy.holder_name),
                       _text(policy.holder_phone), _text(policy.holder_email))
     overdue = sum(1 for row in rows if row.overdue)
     summary = ngettext("{count} unpaid installment ({total}), {overdue} of them overdue.",
                        "{count} unpaid installments ({total}), {overdue} of them overdue.", len(rows))
     return Group(table, Text(summary.format(count=len(rows), total=money(sum(r.amount_gr for r in rows)),
-                                            overdue=overdue)))
+                                            overdue=overdue)), *_left_out(left_out))
 
 
 # -- JSON for scripts -------------------------------------------------------------------------------------
