@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -42,6 +42,7 @@ from a21import.text import clean, shorten
 from a21import.queries import check_days
 
 MAX_CONCURRENCY = 8
+TABS_SETTLE_S = 0.5  # after a prompt, before the browser's tabs are looked at again
 LOCK_POLL_S = 0.1  # how often a write tries again while another program holds the database
 INTERRUPTED_MESSAGE = N_("Interrupted. Every policy shown as imported is stored whole; the others were not written. "
                          "Run the same command again to import what is missing.")
@@ -104,8 +105,9 @@ class UI(Protocol):
 
     def confirm_context(self, context: AppContext) -> bool: ...
 
-    def wait_for_switch(self, message: str) -> None:
-        """Shows what to switch in the app and waits until the user says it is done."""
+    def wait_for_switch(self, message: str) -> bool:
+        """Shows what to do in the browser (log in, switch, open a tab) and waits until the user says it is
+        done (True), or stops (False: `q`, or no answer)."""
 
     def select(self, rows: list[Row]) -> None:
         """Shows the listed policies; the user may set marked rows to EXCLUDED."""
@@ -165,14 +167,49 @@ def _no_such_identity(adapter: type[Adapter], identity: str) -> str:
 
 # -- finding the tab and confirming who is logged in ------------------------------------------------
 async def connect(browser: Browser, options: Options, ui: UI, *, for_period: bool) -> tuple[Adapter, AppContext]:
-    """The adapter over the right, logged-in tab, after the user confirmed identity or section."""
-    adapter_cls, tabs, source = _choose_tab(browser, options, ui)
-    if for_period and adapter_cls.period_needs_source and source is None:
-        source = _ask(ui, options, _("Which system of {app} should be listed?").format(app=adapter_cls.title),
-                      [(value, _(label)) for value, label in adapter_cls.sources.items()], "--source")
-    adapter, context = await _logged_in(adapter_cls, tabs, source)
-    context = await _confirm(adapter, options, ui, context)
-    return adapter, context
+    """The adapter over the right, logged-in tab, after the user confirmed identity or section.
+
+    Interactively nothing dead-ends: a tab that is not logged in, missing, or showing another identity
+    or section is named with what to do, and after Enter the browser's tabs are looked at again (the
+    needed one may be a new tab: Warta's sections are two hosts). Under --yes each stops with exit 3."""
+    wanted = replace(options)  # the identity (and Warta's source) may change when the user asks for another
+    system: str | None = None
+    while True:
+        try:
+            adapter_cls, tabs, source = _choose_tab(browser, wanted, ui)
+            if for_period and adapter_cls.period_needs_source and source is None:
+                system = system or _ask(ui, options, _("Which system of {app} should be listed?").format(
+                    app=adapter_cls.title), [(value, _(label)) for value, label in adapter_cls.sources.items()],
+                    "--source")
+                source = system
+            adapter, context = await _logged_in(adapter_cls, tabs, source)
+        except (NotLoggedIn, NoTab) as exc:
+            await _wait(ui, options, exc)
+            continue
+        if wanted.identity is not None and context.identity != wanted.identity:
+            message = adapter.switch_instruction(wanted.identity, context.identity_label or context.identity)
+            await _wait(ui, options, WrongIdentity(_("{instruction} Then run the command again.").format(
+                instruction=message), expected=wanted.identity, actual=context.identity), shown=message)
+            wanted.app = adapter_cls.app_id
+            wanted.source = adapter_cls.source_for_identity(wanted.identity) or wanted.source
+            continue
+        if not ui.interactive or options.yes:
+            ui.note(context.description)  # said, not asked: the record of what was read
+            return adapter, context
+        if ui.confirm_context(context):
+            return adapter, context
+        if not adapter.identities:
+            raise Cancelled(_("Nothing was imported, as you asked."))
+        wanted.identity = ui.choose(_("Which identity do you need?"), [(code, code) for code in adapter.identities])
+
+
+async def _wait(ui: UI, options: Options, problem: A21Error, *, shown: str | None = None) -> None:
+    """Waits for the user to mend `problem` in the browser; raises it under --yes, on `q` or with no answer."""
+    if not ui.interactive or options.yes or not ui.wait_for_switch(shown or problem.message):
+        raise problem
+    # The prompt blocked the event loop: let the CDP connection take in what changed meanwhile (new tabs,
+    # pages loaded) before the tabs are looked at again.
+    await asyncio.sleep(TABS_SETTLE_S)
 
 
 def _ask(ui: UI, options: Options, question: str, choices: list[tuple[str, str]], flag: str) -> str:
@@ -242,30 +279,6 @@ async def _logged_in(adapter_cls: type[Adapter], tabs: list[PageTab],
             first_problem = first_problem or exc
     assert first_problem is not None
     raise first_problem
-
-
-async def _confirm(adapter: Adapter, options: Options, ui: UI, context: AppContext | None = None) -> AppContext:
-    """Checks and confirms the identity; after each switch the tab is read again."""
-    expected = options.identity
-    while True:
-        context = context or await adapter.context()
-        if expected is not None and context.identity != expected:
-            message = adapter.switch_instruction(expected, context.identity_label or context.identity)
-            if not ui.interactive or options.yes:
-                raise WrongIdentity(_("{instruction} Then run the command again.").format(instruction=message),
-                                    expected=expected, actual=context.identity)
-            ui.wait_for_switch(message)
-            context = None
-            continue
-        if not ui.interactive or options.yes:
-            ui.note(context.description)  # said, not asked: the record of what was read
-        elif not ui.confirm_context(context):
-            if not adapter.identities:
-                raise Cancelled(_("Nothing was imported, as you asked."))
-            expected = ui.choose(_("Which identity do you need?"), [(code, code) for code in adapter.identities])
-            context = None
-            continue
-        return context
 
 
 # -- the import --------------------------------------------------------------------------------------
@@ -362,7 +375,7 @@ class _Recorder:
         self.ui.row_changed(row)
 
 
-async def _run(batches: list[tuple[Adapter, list[Row]]], db: sqlite_utils.Database,
+async def _run(batches: list[tuple[Adapter | Callable[[], Awaitable[Adapter]], list[Row]]], db: sqlite_utils.Database,
                rows: list[Row], ui: UI, options: Options, *, select: bool,
                stopped: A21Error | None = None) -> Summary:
     """Shows the rows, lets the user deselect (`select`), then imports each batch of rows with its
@@ -373,13 +386,22 @@ async def _run(batches: list[tuple[Adapter, list[Row]]], db: sqlite_utils.Databa
         if row.reason:
             row.reason = mask_personal_ids(row.reason, keep=(row.item.number,))
     for adapter, batch in batches:
-        log.info("%s: %d policies listed, %d marked for import.", adapter.app_id, len(batch),
+        log.info("%s: %d policies listed, %d marked for import.", getattr(adapter, "app_id", "?"), len(batch),
                  sum(1 for row in batch if row.state is State.MARKED))
     ui.import_started(rows)
     summary = Summary(rows, stopped=stopped)
     interrupted = False
     try:
         for adapter, batch in batches:
+            if callable(adapter):  # a group read after the one before it: connect (and switch) only now
+                try:
+                    adapter = await adapter()
+                except EnvironmentProblem as exc:  # this group's tab is missing or elsewhere: the others go on
+                    summary.stopped = summary.stopped or exc
+                    for row in batch:
+                        row.state, row.reason = State.NOT_READ, _("Not read: {reason}").format(reason=exc.message)
+                        ui.row_changed(row)
+                    continue
             problem = await import_rows(adapter, db, batch, _Recorder(ui, adapter), options.concurrency)
             summary.stopped = summary.stopped or problem
     except asyncio.CancelledError:  # Ctrl-C: asyncio cancelled the reads in flight; none was half-written
@@ -438,16 +460,16 @@ async def run_policy(options: Options, ui: UI, number: str) -> Summary:
     check_options(options)
     db = database.open_db(options.db_path)
     async with attach(options.cdp) as browser:
-        adapter, _context = await connect(browser, options, ui, for_period=False)
+        wanted = options
         while True:
+            adapter, _context = await connect(browser, wanted, ui, for_period=False)
             try:
                 number = adapter.check_number(number)
                 break
-            except WrongIdentity as exc:
-                if not ui.interactive or options.yes:
-                    raise
-                ui.wait_for_switch(exc.message)
-                await _confirm(adapter, options, ui)
+            except WrongIdentity as exc:  # a number of another identity or section: switch, then read it
+                await _wait(ui, options, exc)
+                wanted = replace(options, app=adapter.app_id, identity=exc.expected,
+                                 source=type(adapter).source_for_identity(exc.expected) or options.source)
         return await _lookup_and_import(adapter, db, ui, options, number)
 
 
@@ -458,7 +480,7 @@ async def _lookup_and_import(adapter: Adapter, db: sqlite_utils.Database, ui: UI
     except PolicyError as exc:
         row = Row(1, ListedPolicy(number=number, insurer=None), State.FAILED,
                   clean(mask_personal_ids(exc.reason, keep=(number,))))
-        log.warning("%s: %s failed: %s", adapter.app_id, number, row.reason)
+        log.warning("%s: %s failed: %s", adapter.app_id, row.item.key, row.reason)
         summary = Summary([row])
         ui.import_started(summary.rows)
         ui.import_finished(summary)
@@ -556,20 +578,18 @@ async def run_refresh_due(options: Options, ui: UI, days: int) -> Summary:
     ui.note(ngettext("{n} stored policy has an unpaid installment due by {date}.",
                      "{n} stored policies have an unpaid installment due by {date}.", len(rows)).format(
         n=len(rows), date=due_by.isoformat()))
-    batches: list[tuple[Adapter, list[Row]]] = []
-    first_problem: A21Error | None = None
     async with attach(options.cdp) as browser:
-        for (app_id, source, identity), group in groups.items():
-            wanted = replace(options, app=app_id, source=source, identity=identity)
-            try:
+        def reader(wanted: Options):
+            async def connected() -> _Refresher:
                 adapter, _context = await connect(browser, wanted, ui, for_period=False)
-            except EnvironmentProblem as exc:  # this app's tab is missing or elsewhere: the others go on
-                first_problem = first_problem or exc
-                for row in group:
-                    row.state, row.reason = State.NOT_READ, _("Not read: {reason}").format(reason=exc.message)
-                continue
-            batches.append((_Refresher(adapter), group))
-        return await _run(batches, db, rows, ui, options, select=False, stopped=first_problem)
+                return _Refresher(adapter)
+            return connected
+
+        # One group at a time: the tab shows one identity or section, so the user switches between groups
+        # when asked, and a switch asked for is never an error.
+        batches = [(reader(replace(options, app=app_id, source=source, identity=identity)), group)
+                   for (app_id, source, identity), group in groups.items()]
+        return await _run(batches, db, rows, ui, options, select=False)
 
 
 def _stored_row(index: int, policy: dict) -> Row:

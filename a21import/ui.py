@@ -119,9 +119,14 @@ class RichUI:
         self.console.print(Text(context.description))
         return self.ask_yes_no(_("Is this the right identity and app?"))
 
-    def wait_for_switch(self, message: str) -> None:
+    def wait_for_switch(self, message: str) -> bool:
         self.console.print(Text(message, style="yellow"))
-        self._input(_("Press Enter when you have switched it; a21import will read the tab again. "))
+        try:
+            answer = self._input(_("Press Enter when it is done, and a21import will look at the browser again "
+                                   "(q stops): "))
+        except BadInput:  # no answer can come (stdin closed)
+            return False
+        return answer.strip().casefold() != "q"
 
     def _layout(self, rows: list[Row]) -> None:
         """Fixes the columns' widths once for the whole list, so that rows printed one at a time line
@@ -194,12 +199,14 @@ class RichUI:
             footer.append(_("Reading: {numbers}").format(numbers=", ".join(self._reading.values())), style="blue")
         return footer
 
-    def _flush(self) -> None:
-        """Prints, in the list's order, every row whose outcome is known and whose predecessors are printed."""
-        while self._printed < len(self._rows) and self._rows[self._printed].state not in (State.MARKED,
-                                                                                          State.READING):
-            self._print_rows([self._rows[self._printed]], header=False)
-            self._printed += 1
+    def _flush(self, rows: list[Row] | None = None) -> None:
+        """Prints every row (of `rows`, default all) whose outcome is known and that is not printed yet, as
+        soon as it is known: one slow policy never holds back the rows that finished after it (the #
+        column keeps each row's place in the list)."""
+        for row in self._rows if rows is None else rows:
+            if id(row) not in self._printed and row.state not in (State.MARKED, State.READING):
+                self._print_rows([row], header=False)
+                self._printed.add(id(row))
 
     def select(self, rows: list[Row]) -> None:
         if not rows:
@@ -245,7 +252,7 @@ class RichUI:
                 row.state, row.reason = State.EXCLUDED, None
 
     def import_started(self, rows: list[Row]) -> None:
-        self._rows, self._printed = rows, 0
+        self._rows, self._printed = rows, set()
         self._reading: dict[int, str] = {}
         self._finished: set[int] = set()
         self._to_read = sum(1 for row in rows if row.state is State.MARKED)
@@ -264,7 +271,7 @@ class RichUI:
             self._reading.pop(row.index, None)
             if row.state in (State.DONE, State.FAILED):
                 self._finished.add(row.index)
-        self._flush()
+        self._flush([row])  # only this row changed: no scan of the whole list per change
         if self._live is not None:
             self._live.update(self._footer(), refresh=True)
 
@@ -316,8 +323,8 @@ class JsonUI:
     def confirm_context(self, context: AppContext) -> bool:
         return True
 
-    def wait_for_switch(self, message: str) -> None:  # pragma: no cover - never asked
-        raise BadInput(message)
+    def wait_for_switch(self, message: str) -> bool:  # pragma: no cover - never asked
+        return False
 
     def select(self, rows: list[Row]) -> None:
         pass

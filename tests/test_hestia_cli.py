@@ -243,9 +243,10 @@ def test_interactive_confirmation_and_deselection(user_context, run_cli, db_path
         assert expected[2].number not in again.stdout.split("already stored and left out")[0]
         stored = {r["number"] for r in rows(db_path, "SELECT number FROM policies")}
         assert stored == {p.number for p in expected[2:]} | {expected[0].number}
-        # Declining and choosing another identity: the tool waits for the switch; no answer ends it cleanly.
+        # Declining and choosing another identity: the tool waits for the switch; no answer ends it with
+        # the wrong identity's exit code.
         declined = run_cli("period", *PERIOD, "--source", "ihestia", input="n\n2\n")
-        assert declined.returncode == 2
+        assert declined.returncode == 3
         assert "MTU" in declined.stdout
         assert "Traceback" not in declined.stderr
 

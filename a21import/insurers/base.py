@@ -8,17 +8,51 @@ into the normalised model. The reader never logs in, clicks, navigates or reload
 from __future__ import annotations
 
 import json
+import re
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
-from a21import.errors import ParseError
+from a21import.errors import ParseError, PolicyError
 from a21import.i18n import _
 from a21import.model import AppContext, ListedPolicy, Policy
 from a21import.pacing import Pacer
+from a21import.text import clean, shorten
+
+# The list pages one window (at most 16 days) may take. The apps' real windows take a few dozen;
+# an app that says "there is a next page" forever is stopped here.
+MAX_LIST_PAGES = 500
+# The longest value from an answer put into a URL (the longest real id is a 36-character UUID).
+MAX_SEGMENT = 100
+SHOWN_VALUE = 40  # how much of a refused value a message quotes
+
+
+class UnsafeValue(ParseError):
+    """A value from an app's answer that cannot be put into a request: this policy is red, nothing is sent."""
+
+
+class EndlessList(PolicyError):
+    """A policy list whose pages do not end; the listing stops (run_period reports the window as unreadable)."""
+
+
+def segment(value: object) -> str | None:
+    """`value` percent-encoded as exactly one path segment (`/`, `?`, `#`, `%` and `\\` encoded), or None
+    when it cannot be one: empty, `.` or `..` (which a URL parser resolves), longer than MAX_SEGMENT,
+    or holding control, format (bidi) or non-ASCII space characters."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or value in ("", ".", "..") or len(value) > MAX_SEGMENT:
+        return None
+    if not value.isprintable():
+        return None
+    return quote(value, safe="")
+
+
+def _shown(value: object) -> str:
+    return shorten(clean(str(value)), SHOWN_VALUE)
 
 
 @dataclass(frozen=True)
@@ -93,6 +127,38 @@ class Adapter(ABC):
             what=f"{urlsplit(url).path} ({self.title})",
         )
 
+    # -- URLs: every value from an answer goes through these, never into an f-string -------------
+    def path(self, template: str, /, **values: object) -> str:
+        """`template` with each `{name}` replaced by its value as one encoded path segment. A value that
+        cannot be one raises UnsafeValue (the policy is red and nothing is requested)."""
+        encoded = {}
+        for name, value in values.items():
+            part = segment(value)
+            if part is None:
+                raise UnsafeValue(_("{app} sent the value {value!r}, which cannot be put into a request to the app, "
+                                    "so this policy was not read.").format(app=self.title, value=_shown(value)))
+            encoded[name] = part
+        return template.format(**encoded)
+
+    @staticmethod
+    def query(path: str, params: Mapping[str, Any] | Sequence[tuple[str, Any]]) -> str:
+        """`path?` and the parameters, each value encoded (`urlencode`), None values left out."""
+        items = params.items() if isinstance(params, Mapping) else params
+        return f"{path}?{urlencode([(key, value) for key, value in items if value is not None])}"
+
+    def listed_number(self, number: object, pattern: re.Pattern[str] | Sequence[re.Pattern[str]]) -> str:
+        """A policy number from an answer, about to be put into a request: returned when it has the app's form
+        (`pattern`, or one of several), else UnsafeValue naming the app and the value."""
+        patterns = (pattern,) if isinstance(pattern, re.Pattern) else tuple(pattern)
+        if isinstance(number, str) and any(p.fullmatch(number) for p in patterns):
+            return number
+        raise UnsafeValue(_("{app} sent the policy number {number!r}, which is not in the form of its policy "
+                            "numbers, so this policy was not read.").format(app=self.title, number=_shown(number)))
+
+    def pages(self) -> PageGuard:
+        """A guard for the pages of one list (one window, one look-up): see PageGuard."""
+        return PageGuard(self.title)
+
     @classmethod
     @abstractmethod
     def matches_host(cls, host: str) -> bool:
@@ -101,6 +167,11 @@ class Adapter(ABC):
     @classmethod
     def source_of_host(cls, host: str) -> str | None:
         """The --source value a host stands for, for apps whose source is the host (Skaner2, Warta)."""
+        return None
+
+    @classmethod
+    def source_for_identity(cls, identity: str | None) -> str | None:
+        """The --source whose tab shows `identity`, for apps where a section is a host of its own (Warta)."""
         return None
 
     @classmethod
@@ -145,3 +216,30 @@ class Adapter(ABC):
     async def read_policy(self, item: ListedPolicy) -> Policy:
         """Detail, coverages and installments of one listed policy. Raises PolicyError (this one is
         red, the others go on) or an EnvironmentProblem (the whole import stops)."""
+
+
+class PageGuard:
+    """Stops a list whose pager never ends: more than MAX_LIST_PAGES pages for one window, or a page
+    with the same policies as the page before it (an app repeating itself would be read forever)."""
+
+    def __init__(self, title: str):
+        self.title = title
+        self.count = 0
+        self._previous: tuple[Any, ...] | None = None
+
+    def more(self, items: Sequence[Any]) -> None:
+        """Call when the app offers a page after the one just read (which held `items`), before reading it."""
+        self.count += 1
+        # Compared by what identifies a row (the pages are parsed afresh, so never the same objects).
+        content = tuple((getattr(i, "number", i), getattr(i, "insurer", None)) for i in items)
+        if content == self._previous:
+            raise EndlessList(_(
+                "{app} answered page {page} of its policy list with the same policies as the page before it, so "
+                "its pages would never end; a21import stopped reading the list."
+            ).format(app=self.title, page=self.count))
+        self._previous = content
+        if self.count >= MAX_LIST_PAGES:
+            raise EndlessList(_(
+                "{app} still offers another page of its policy list after {pages} pages, so a21import stopped "
+                "reading the list."
+            ).format(app=self.title, pages=MAX_LIST_PAGES))

@@ -16,7 +16,6 @@ import re
 from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
-from urllib.parse import quote
 
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from selectolax.lexbor import LexborNode as Node
@@ -118,7 +117,6 @@ MESSAGE = "p.komunikat"
 NO_POLICIES = "p.brak"
 NEXT_PAGE = "a.nastepna"
 NOT_FOUND_TEXT = "Nie znaleziono polisy"
-MAX_LIST_PAGES = 1000  # a guard against a pager that never ends, far above any real window
 
 LIST_TABLE = "table#listaPolis"
 COL_NUMBER = "Numer polisy"
@@ -767,6 +765,10 @@ class WartaAdapter(Adapter):
         section = HOSTS.get(host)
         return f"{APP_NAME[section]} ({host})" if section else super().tab_label(host)
 
+    @classmethod
+    def source_for_identity(cls, identity: str | None) -> str | None:
+        return next((source for source, code in IDENTITY.items() if code == identity), None)
+
     def switch_instruction(self, expected: str, actual: str | None) -> str:
         # A section is a host of its own: the user switches tabs and --source, never inside the app.
         wanted = next((s for s, code in IDENTITY.items() if code == expected), None)
@@ -856,14 +858,15 @@ class WartaAdapter(Adapter):
         return response.json()
 
     async def _majatek_list_page(self, agent: str, date_from: date, date_to: date, offset: int) -> Any:
-        query = f"issueDateFrom={date_from.isoformat()}&issueDateTo={date_to.isoformat()}&offset={offset}&limit={PAGE_LIMIT}"
-        return await self._api(LIST_PATH.format(agent=agent) + "?" + query)
+        return await self._api(self.query(self.path(LIST_PATH, agent=agent), {
+            "issueDateFrom": date_from.isoformat(), "issueDateTo": date_to.isoformat(), "offset": offset,
+            "limit": PAGE_LIMIT}))
 
     async def _majatek_detail(self, agent: str, number: str) -> Any:
-        return await self._api(DETAIL_PATH.format(agent=agent, number=quote(number)), number=number)
+        return await self._api(self.path(DETAIL_PATH, agent=agent, number=number), number=number)
 
     async def _majatek_installments(self, agent: str, number: str) -> Any:
-        return await self._api(INSTALLMENTS_PATH.format(agent=agent, number=quote(number)), number=number)
+        return await self._api(self.path(INSTALLMENTS_PATH, agent=agent, number=number), number=number)
 
     # -- ZYCIE requests -----------------------------------------------------------------------
     async def _page(self, path: str, *, number: str | None = None) -> FetchResponse:
@@ -875,17 +878,18 @@ class WartaAdapter(Adapter):
         return response
 
     async def _zycie_list_page(self, date_from: date, date_to: date, page: int) -> FetchResponse:
-        query = f"dataOd={fmt_pl_date(date_from)}&dataDo={fmt_pl_date(date_to)}&strona={page}"
-        return await self._page(f"{ZYCIE_LIST_PATH}?{query}")
+        return await self._page(self.query(ZYCIE_LIST_PATH, {
+            "dataOd": fmt_pl_date(date_from), "dataDo": fmt_pl_date(date_to), "strona": page}))
 
     async def _zycie_detail(self, number: str) -> str:
-        return (await self._page(f"{ZYCIE_POLICY_PATH}?nr={quote(number)}", number=number)).text
+        return (await self._page(self.query(ZYCIE_POLICY_PATH, {"nr": number}), number=number)).text
 
     async def _zycie_installments(self, number: str) -> str:
-        return (await self._page(f"{ZYCIE_INSTALLMENTS_PATH}?nr={quote(number)}", number=number)).text
+        return (await self._page(self.query(ZYCIE_INSTALLMENTS_PATH, {"nr": number}), number=number)).text
 
     # -- the interface ------------------------------------------------------------------------
     async def list_policies(self, date_from: date, date_to: date) -> AsyncIterator[ListedPolicy]:
+        guard = self.pages()
         if self._check_tab() == MAJATEK:
             agent = await self._agent_ouid()
             offset = 0
@@ -896,14 +900,18 @@ class WartaAdapter(Adapter):
                 offset += PAGE_LIMIT
                 if offset >= total or not rows:
                     return
+                guard.more(rows)
         else:
-            for page in range(1, MAX_LIST_PAGES + 1):
+            page = 1
+            while True:
                 response = await self._zycie_list_page(date_from, date_to, page)
                 rows, has_next = parse_zycie_list(response.text, response.status, response.path)
                 for row in rows:
                     yield row
                 if not has_next or not rows:
                     return
+                guard.more(rows)
+                page += 1
 
     async def lookup(self, number: str) -> list[ListedPolicy]:
         section = self._check_tab()
@@ -920,7 +928,7 @@ class WartaAdapter(Adapter):
         section = self._check_tab()
         # A look-up already holds the detail; a list row holds only the number.
         detail = item.ref.get("detail") if isinstance(item.ref, dict) else None
-        number = item.number
+        number = self.listed_number(item.number, NUMBER_FORMAT[section])
         if section == MAJATEK:
             agent = await self._agent_ouid()
             if detail is None:
