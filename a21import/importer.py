@@ -319,6 +319,10 @@ async def import_rows(adapter: Adapter, db: sqlite_utils.Database, rows: list[Ro
                 ui.row_changed(row)
                 return
             await _save(db, policy)
+            # A green row shows what was stored (a look-up by number may have listed little more than it).
+            row.item = ListedPolicy(number=policy.number, insurer=policy.insurer, product=policy.product,
+                                    holder_name=policy.holder.name, issue_date=policy.issue_date,
+                                    premium_gr=policy.premium_gr, ref=row.item.ref)
             row.state, row.reason = State.DONE, None
         except PolicyError as exc:  # Throttled too: the pacer already slowed down and tried again
             row.state, row.reason = State.FAILED, exc.reason

@@ -18,6 +18,7 @@ from rich.text import Text
 from a21import.choice import describe_rows, parse_choice, parse_ranges, parse_yes_no, yes_no_hint
 from a21import.console import SafeConsole
 from a21import.errors import BadInput
+from a21import.formats import fmt_pl_date
 from a21import.i18n import N_, _, ngettext
 from a21import.importer import Row, State, Summary
 from a21import.model import AppContext
@@ -41,6 +42,7 @@ COLUMNS = (
 STATUS_MIN_WIDTH = 24
 SEPARATOR = "  "
 NARROWEST_COLUMN = 10
+MIN_WIDTHS = {3: len("01.11.2026"), 4: len("12 345,67 zł")}  # issued, premium: never cut
 WIDEST_COLUMN = 36  # product and policyholder beyond this fold onto a second line
 NO_ANSWER = N_("No answer was given at the prompt; nothing more was done.")
 
@@ -135,6 +137,8 @@ class RichUI:
         widths = [max([cell_len(_(header))] + [cell_len(c[i]) for c in cells]) for i, (header, _r, _o)
                   in enumerate(COLUMNS[:-1])]
         widths = [min(width, WIDEST_COLUMN) for width in widths]
+        # A row read later may hold a date and an amount its list row lacked: room for them from the start.
+        widths = [max(width, MIN_WIDTHS.get(i, 0)) for i, width in enumerate(widths)]
         # On a narrow terminal the two folding columns (product, policyholder) give way to the status.
         spare = self.console.width - len(SEPARATOR) * (len(COLUMNS) - 1) - sum(widths) - STATUS_MIN_WIDTH
         for i in (6, 5):
@@ -178,7 +182,7 @@ class RichUI:
         status = _(label) + (f" {row.reason}" if row.reason else "")
         item = row.item
         return [
-            str(row.index), item.number, item.insurer or "", item.issue_date.isoformat() if item.issue_date else "",
+            str(row.index), item.number, item.insurer or "", fmt_pl_date(item.issue_date) if item.issue_date else "",
             money(item.premium_gr), item.product or "", item.holder_name or "", status,
         ], style
 

@@ -7,6 +7,7 @@ import pytest
 
 from a21import import db as database
 from a21import.model import Client
+from a21import.ui import money
 from tests.conftest import login, rows
 from tests.fixtures.warta_portal import HOST_MAJATEK, HOST_ZYCIE, WartaPortal
 
@@ -160,6 +161,10 @@ def test_majatek_policy_by_number_unknown_malformed_and_a_life_number(user_conte
         row = rows(db_path, "SELECT * FROM policies")
         assert [r["id"] for r in row] == [f"WARTA:{fake.number}"]
         assert_common(db_path, row[0], fake)
+        # The green row shows what was stored, not the blanks of a look-up by number.
+        shown = said(result.stdout)
+        assert " ".join(money(fake.premium_gr).split()) in shown and fake.issue_date.strftime("%d.%m.%Y") in shown
+        assert fake.holder.name in shown
         unknown = run_cli("policy", "908999999999", "--app", "warta", "--yes")
         assert unknown.returncode == 1, unknown.stdout + unknown.stderr
         assert "908999999999" in said(unknown.stdout) and "Nie znaleziono polisy" in said(unknown.stdout)
