@@ -80,7 +80,7 @@ def _options(cdp: str, db: Path | None, app_id: str | None, source: str | None, 
                    source=source, identity=identity, yes=yes, **extra)
 
 
-def _run(build, job, *, json_output: bool = False) -> None:
+def _run(build, job, *, json_output: bool = False, keep: tuple[str, ...] = ()) -> None:
     """Runs one command: builds options, runs the job, prints and exits with the right code."""
     from a21import import logs
     from a21import.errors import EXIT_FAILED, EXIT_OK, A21Error, EnvironmentProblem, Interrupted
@@ -114,8 +114,9 @@ def _run(build, job, *, json_output: bool = False) -> None:
         summary = None
     if problem is not None:
         code = problem.exit_code
-        problem.message = clean(mask_personal_ids(problem.message), lines=True)
-        logs.log.error("Stopped (exit code %d): %s", code, problem.message)
+        # Cleaned first, so that no control character hides an identifier; `keep`: what the user typed.
+        problem.message = mask_personal_ids(clean(problem.message, lines=True), keep=keep)
+        logs.log.error("Stopped (exit code %d): %s", code, problem.message, extra={"keep": keep})
     else:
         code = EXIT_FAILED if any(row.state is State.FAILED for row in summary.rows) else EXIT_OK
     if json_output:
@@ -183,9 +184,10 @@ def period(
     _run(build, job, json_output=json_output)
 
 
-@app.command("policy", help=_("Import one policy by its number (a stored one is overwritten)."))
+@app.command("policy", help=_("Import policies by their numbers, from one app (a stored one is overwritten)."))
 def policy(
-    number: Annotated[str, typer.Argument(help=_("The policy number as the app shows it."))],
+    numbers: Annotated[list[str], typer.Argument(
+        help=_("The policy number as the app shows it; several numbers may follow."), metavar=_("NUMBER…"))],
     app_id: AppOption = None,
     source: SourceOption = None,
     identity: IdentityOption = None,
@@ -198,7 +200,7 @@ def policy(
     from a21import.importer import run_policy
 
     _run(lambda: _options(cdp, db, app_id, source, identity, yes, allow_remote_cdp),
-         lambda options, ui: run_policy(options, ui, number), json_output=json_output)
+         lambda options, ui: run_policy(options, ui, numbers), json_output=json_output, keep=tuple(numbers))
 
 
 @app.command("refresh", help=_("Read a stored policy again, installments included, from the app it came from; or, "
@@ -230,7 +232,7 @@ def refresh(
     def job(options, ui):
         return run_refresh_due(options, ui, days) if due else run_refresh(options, ui, number)
 
-    _run(build, job, json_output=json_output)
+    _run(build, job, json_output=json_output, keep=(number,) if number else ())
 
 
 # -- the browser and the open apps (issue 7) --
@@ -279,14 +281,20 @@ def browser_command(
         "--json", help=_("Print one JSON document instead of sentences."))] = False,
 ) -> None:
     def job() -> None:
+        from rich.text import Text
+
         from a21import import overview_view
-        from a21import.launcher import start_browser
+        from a21import.console import SafeConsole
+        from a21import.launcher import shared_computer_warning, start_browser
 
         launch = start_browser(choice, profile=profile, port=port, extra=extra or ())
         if json_output:
             overview_view.print_json(overview_view.launch_document(launch))
         else:
             overview_view.show_launch(launch)
+        warning = shared_computer_warning(launch.port)  # after the launch lines, so it is the last thing read
+        if warning:
+            SafeConsole(stderr=True).print(Text(warning, style="yellow"))
 
     _show(job)
 
@@ -490,6 +498,40 @@ def datasette_metadata_command(
         database_path = db or default_path()
         written = write_metadata(database_path, output, force=force)
         console().print(datasette_note(database_path, written))
+
+    _show(job)
+
+
+@app.command("ui", help=_("Serve the importer as a page on 127.0.0.1 and open it as a new tab in the browser: the "
+                          "apps, imports followed live, and the stored policies. The first line printed is the "
+                          "page's address with its secret; Ctrl-C stops it."))
+def ui_command(
+    port: Annotated[int, typer.Option("--port", min=0, max=65535,
+                                      help=_("The port on 127.0.0.1; 0 lets a21import choose a free one."))] = 0,
+    no_open: Annotated[bool, typer.Option(
+        "--no-open", help=_("Only print the address; open no browser tab."))] = False,
+    cdp: CdpOption = "http://127.0.0.1:9222",
+    db: DbOption = None,
+    concurrency: ConcurrencyOption = 2,
+    allow_remote_cdp: AllowRemoteOption = False,
+) -> None:
+    def job() -> None:
+        from a21import import logs
+        from a21import.browser import check_cdp
+        from a21import.db import default_path
+        from a21import.errors import BadInput
+        from a21import.importer import MAX_CONCURRENCY
+        from a21import.web.app import Settings
+        from a21import.web.server import serve
+
+        if not 1 <= concurrency <= MAX_CONCURRENCY:
+            raise BadInput(_("--concurrency must be between 1 and {maximum}.").format(maximum=MAX_CONCURRENCY))
+        address = check_cdp(cdp, allow_remote=allow_remote_cdp)
+        _warn_if_remote(address)
+        logs.setup()
+        settings = Settings(cdp=address, db_path=db or default_path(), allow_remote_cdp=allow_remote_cdp,
+                            concurrency=concurrency)
+        serve(settings, port=port, open_browser=not no_open, say=lambda line: typer.echo(line))
 
     _show(job)
 

@@ -71,6 +71,9 @@ class Row:
 class Summary:
     rows: list[Row]
     stopped: A21Error | None = None  # the environment problem that stopped the import
+    # The command (and its options) that reads a failed row again, its number(s) after it:
+    # ("policy", "--app", "hestia") or ("refresh",).
+    retry: tuple[str, ...] = ()
 
     def count(self, state: State) -> int:
         return sum(1 for row in self.rows if row.state is state)
@@ -381,7 +384,7 @@ class _Recorder:
 
 async def _run(batches: list[tuple[Adapter | Callable[[], Awaitable[Adapter]], list[Row]]], db: sqlite_utils.Database,
                rows: list[Row], ui: UI, options: Options, *, select: bool,
-               stopped: A21Error | None = None) -> Summary:
+               stopped: A21Error | None = None, retry: tuple[str, ...] = ("refresh",)) -> Summary:
     """Shows the rows, lets the user deselect (`select`), then imports each batch of rows with its
     adapter. `stopped`: a problem met before the import (rows it concerns are already NOT_READ)."""
     if select:
@@ -393,7 +396,7 @@ async def _run(batches: list[tuple[Adapter | Callable[[], Awaitable[Adapter]], l
         log.info("%s: %d policies listed, %d marked for import.", getattr(adapter, "app_id", "?"), len(batch),
                  sum(1 for row in batch if row.state is State.MARKED))
     ui.import_started(rows)
-    summary = Summary(rows, stopped=stopped)
+    summary = Summary(rows, stopped=stopped, retry=retry)
     interrupted = False
     try:
         for adapter, batch in batches:
@@ -446,7 +449,13 @@ async def run_period(options: Options, ui: UI, start: date, end: date) -> Summar
                     "The list of policies issued from {start} to {end} could not be read, so nothing was imported. "
                     "{reason}"
                 ).format(start=first.isoformat(), end=last.isoformat(), reason=exc.reason)) from exc
-        return await _run([(adapter, rows)], db, rows, ui, options, select=True)
+        return await _run([(adapter, rows)], db, rows, ui, options, select=True, retry=_retry(adapter))
+
+
+def _retry(adapter: Adapter) -> tuple[str, ...]:
+    """`a21import policy` with the options that read this adapter's policies again by number."""
+    source = ("--source", adapter.source) if adapter.source in adapter.sources else ()
+    return ("policy", "--app", adapter.app_id, *source)
 
 
 def _check_number(number: str) -> str:
@@ -459,42 +468,54 @@ def _check_number(number: str) -> str:
     return "".join(value.split())
 
 
-async def run_policy(options: Options, ui: UI, number: str) -> Summary:
-    number = _check_number(number)
+async def run_policy(options: Options, ui: UI, numbers: Sequence[str] | str) -> Summary:
+    """Imports the policies with these numbers (a stored one is overwritten), all from one app's tab."""
+    numbers = list(dict.fromkeys(_check_number(n) for n in ([numbers] if isinstance(numbers, str) else numbers)))
+    if not numbers:
+        raise BadInput(_("The policy number is empty. Give the number as the app shows it."))
     check_options(options)
     db = database.open_db(options.db_path)
     async with attach(options.cdp) as browser:
         wanted = options
         while True:
             adapter, _context = await connect(browser, wanted, ui, for_period=False)
-            try:
-                number = adapter.check_number(number)
+            checked, needed = [], {}
+            for number in numbers:
+                try:
+                    checked.append(adapter.check_number(number))
+                except WrongIdentity as exc:  # a number of another identity or section
+                    needed.setdefault(exc.expected, exc)
+            if not needed:
                 break
-            except WrongIdentity as exc:  # a number of another identity or section: switch, then read it
-                await _wait(ui, options, exc)
-                wanted = replace(options, app=adapter.app_id, identity=exc.expected,
-                                 source=type(adapter).source_for_identity(exc.expected) or options.source)
-        return await _lookup_and_import(adapter, db, ui, options, number)
+            if len(needed) > 1 or checked:
+                raise BadInput(_("These numbers belong to different identities or sections of {app}: {numbers}. "
+                                 "Import each identity's numbers with a command of its own.").format(
+                    app=adapter.title, numbers=", ".join(numbers)))
+            problem = next(iter(needed.values()))
+            await _wait(ui, options, problem)  # switch, then read them
+            wanted = replace(options, app=adapter.app_id, identity=problem.expected,
+                             source=type(adapter).source_for_identity(problem.expected) or options.source)
+        rows: list[Row] = []
+        for number in checked:
+            rows += await _looked_up(adapter, number, options, first=len(rows) + 1)
+        return await _run([(adapter, rows)], db, rows, ui, options, select=False, retry=_retry(adapter))
 
 
-async def _lookup_and_import(adapter: Adapter, db: sqlite_utils.Database, ui: UI,
-                             options: Options, number: str) -> Summary:
+async def _looked_up(adapter: Adapter, number: str, options: Options, *, first: int) -> list[Row]:
+    """The rows of a look-up by number: red when the app does not find it or it is outside the scope."""
     try:
         items = await adapter.lookup(number)
     except PolicyError as exc:
-        row = Row(1, ListedPolicy(number=number, insurer=None), State.FAILED,
+        row = Row(first, ListedPolicy(number=number, insurer=None), State.FAILED,
                   clean(mask_personal_ids(exc.reason, keep=(number,))))
         log.warning("%s: %s failed: %s", adapter.app_id, row.item.key, row.reason)
-        summary = Summary([row])
-        ui.import_started(summary.rows)
-        ui.import_finished(summary)
-        return summary
-    rows = [_row(i, item, set(), options, overwrite=True) for i, item in enumerate(items, 1)]
+        return [row]
+    rows = [_row(i, item, set(), options, overwrite=True) for i, item in enumerate(items, first)]
     for row in rows:
         if row.state is State.SKIPPED:  # asked for by number, but outside the import's scope: a failure
             row.state = State.FAILED
             row.reason = _("Not imported: {reason}").format(reason=row.reason)
-    return await _run([(adapter, rows)], db, rows, ui, options, select=False)
+    return rows
 
 
 async def run_refresh(options: Options, ui: UI, number: str) -> Summary:

@@ -5,11 +5,18 @@ Finding the program is a pure function of (platform, environment, `exists`, `whi
 look-up), so every operating system's search is tested on any machine. Starting it is detached:
 the browser outlives the command. Since Chrome 136 remote debugging needs a non-default profile,
 so a21import keeps its own one (logins and identities persist between runs).
+
+Chromium writes DevToolsActivePort only when it chose the port itself (`--port 0`); with a fixed port
+the endpoint is found by asking that port, and the port is recorded in the profile so that the next
+run finds the browser again. Remote debugging over TCP has no password, so the command also tells the
+user when other people are logged in to the same computer (docs/pipe-investigation.md says why a
+pipe cannot replace the port today).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -28,7 +35,9 @@ from a21import.i18n import N_, _, ngettext
 DEFAULT_PORT = 9222
 START_TIMEOUT_S = 30.0
 PROBE_TIMEOUT_S = 2.0
+WAIT_PROBE_TIMEOUT_S = 0.5  # each probe while waiting: a browser still starting must not hold the loop
 ACTIVE_PORT_FILE = "DevToolsActivePort"
+RECORDED_PORT_FILE = "a21import-port"  # a fixed port, which Chromium does not write down itself
 
 KINDS = ("chrome", "msedge", "chromium")
 KIND_NAMES = {"chrome": "Google Chrome", "msedge": "Microsoft Edge", "chromium": "Chromium"}
@@ -168,8 +177,6 @@ def windows_app_path(key: str) -> str | None:
 
 def find_installed_browser(choice: str | None) -> str:
     """`find_browser` on this computer."""
-    import shutil
-
     return find_browser(choice, system=platform_name(), env=os.environ, exists=os.path.isfile, which=shutil.which,
                         app_path=windows_app_path)
 
@@ -216,19 +223,28 @@ class Launch:
         return f"http://127.0.0.1:{self.port}"
 
 
-def active_port(profile: Path) -> int | None:
-    """The port Chromium wrote into the profile's DevToolsActivePort, if any."""
+def _port_in(path: Path) -> int | None:
     try:
-        lines = (profile / ACTIVE_PORT_FILE).read_text(encoding="ascii", errors="replace").splitlines()
+        lines = path.read_text(encoding="ascii", errors="replace").splitlines()
     except OSError:
         return None
     return int(lines[0]) if lines and lines[0].strip().isdigit() else None
 
 
-def devtools_answers(port: int) -> bool:
+def active_port(profile: Path) -> int | None:
+    """The port Chromium wrote into the profile's DevToolsActivePort, if any."""
+    return _port_in(profile / ACTIVE_PORT_FILE)
+
+
+def recorded_port(profile: Path) -> int | None:
+    """The fixed port a21import started the profile's browser with, if any."""
+    return _port_in(profile / RECORDED_PORT_FILE)
+
+
+def devtools_answers(port: int, timeout: float = PROBE_TIMEOUT_S) -> bool:
     """Whether a DevTools endpoint answers on 127.0.0.1:port."""
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/version", timeout=PROBE_TIMEOUT_S) as answer:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/version", timeout=timeout) as answer:
             return answer.status == 200 and b"webSocketDebuggerUrl" in answer.read()
     except (OSError, ValueError):
         return False
@@ -262,16 +278,19 @@ def start_browser(choice: str | None = None, *, profile: Path | None = None, por
     """Starts the browser detached with the profile and remote debugging on 127.0.0.1, and waits
     until its DevTools endpoint answers. A browser already running with the profile is reused."""
     profile = Path(profile or default_profile()).expanduser().resolve()
-    running = active_port(profile)
-    if running is not None and devtools_answers(running):
-        return Launch(port=running, profile=profile, already_running=True)
+    for running in (active_port(profile), recorded_port(profile)):
+        if running is not None and devtools_answers(running):
+            return Launch(port=running, profile=profile, already_running=True)
     check_port(port)
     executable = find_installed_browser(choice)
     profile.mkdir(parents=True, exist_ok=True, mode=0o700)
-    (profile / ACTIVE_PORT_FILE).unlink(missing_ok=True)  # stale: from a browser that is gone
+    for stale in (ACTIVE_PORT_FILE, RECORDED_PORT_FILE):  # from a browser that is gone
+        (profile / stale).unlink(missing_ok=True)
     args = command_line(executable, profile, port, as_root=running_as_root(platform_name()), extra=extra)
     process = _spawn_detached(args)
-    found = _wait_for_endpoint(process, profile, timeout)
+    found = _wait_for_endpoint(process, profile, port, timeout)
+    if port:
+        (profile / RECORDED_PORT_FILE).write_text(f"{found}\n", encoding="ascii")
     return Launch(port=found, profile=profile, already_running=False, executable=executable, pid=process.pid)
 
 
@@ -292,14 +311,17 @@ def _spawn_detached(args: list[str]) -> subprocess.Popen:
             program=args[0], reason=exc.strerror or exc)) from exc
 
 
-def _wait_for_endpoint(process: subprocess.Popen, profile: Path, timeout: float) -> int:
+def _wait_for_endpoint(process: subprocess.Popen, profile: Path, port: int, timeout: float) -> int:
+    """The port the started browser answers on: the one it wrote into DevToolsActivePort (which
+    Chromium does only for port 0) or, for a fixed port, that port once it answers."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        port = active_port(profile)
-        if port is not None and devtools_answers(port):
-            return port
+        written = active_port(profile)
+        candidate = written if written is not None else (port or None)
+        if candidate is not None and devtools_answers(candidate, WAIT_PROBE_TIMEOUT_S):
+            return candidate
         code = process.poll()
-        if code is not None and port is None:
+        if code is not None and written is None:
             if code == 0:
                 raise EnvironmentProblem(_(
                     "The browser handed over to a window already open with the profile {profile}, which runs "
@@ -329,3 +351,66 @@ def _stop(process: subprocess.Popen) -> None:
     else:
         process.kill()
     process.wait()
+
+
+# -- other people on this computer ------------------------------------------------------------------
+def logged_in_users(system: str | None = None,
+                    run: Callable[..., subprocess.CompletedProcess] = subprocess.run) -> list[str] | None:
+    """The user names of this computer's login sessions, as `who` lists them (utmp, or systemd's
+    sessions where `who` reads those), or None where the system does not tell (Windows, no `who`)."""
+    if (system or platform_name()) == "windows":
+        return None
+    who = shutil.which("who")
+    if who is None:
+        return None
+    try:
+        listed = run([who], capture_output=True, text=True, timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if listed.returncode != 0:
+        return None
+    return [line.split()[0] for line in listed.stdout.splitlines() if line.strip()]
+
+
+def own_names() -> set[str]:
+    """This user's names: the effective user's, and the login name of the terminal (so a user who
+    ran the command through sudo is not taken for somebody else)."""
+    names: set[str] = set()
+    try:
+        import pwd
+
+        names.add(pwd.getpwuid(os.geteuid()).pw_name)
+    except (ImportError, KeyError, AttributeError):
+        pass
+    try:
+        names.add(os.getlogin())
+    except OSError:
+        pass
+    return names
+
+
+def other_users(users: Sequence[str], me: set[str]) -> list[str]:
+    """The names of the users other than `me`, once each, sorted."""
+    return sorted(set(users) - me)
+
+
+def shared_computer_warning(port: int, *, users: Sequence[str] | None = None,
+                            me: set[str] | None = None) -> str | None:
+    """The warning that other people logged in to this computer could use the debugging port, or
+    None when nobody else is logged in or the system does not tell."""
+    if users is None:
+        users = logged_in_users()
+    if users is None:
+        return None
+    others = other_users(users, own_names() if me is None else me)
+    if not others:
+        return None
+    return ngettext(
+        "{count} other user is logged in to this computer: {names}. Remote debugging has no password, so any "
+        "program that user runs can connect to port {port} and act in your logged-in sales apps. Use a21import "
+        "only on a computer whose other users you trust, and close this browser when you have finished importing: "
+        "the port closes with it.",
+        "{count} other users are logged in to this computer: {names}. Remote debugging has no password, so any "
+        "program those users run can connect to port {port} and act in your logged-in sales apps. Use a21import "
+        "only on a computer whose other users you trust, and close this browser when you have finished importing: "
+        "the port closes with it.", len(others)).format(count=len(others), names=", ".join(others), port=port)

@@ -27,6 +27,21 @@ INSURERS = (
     "BALCIA", "BEESAFE", "GOTHAER", "AVIVA", "HDI", "EUROINS", "SALTUS", "BENEFIA", "AXA",
 )
 
+# The insurers as people name them (brand names: the same in every language).
+INSURER_NAMES = {
+    "ERGO_HESTIA": "ERGO Hestia", "MTU": "MTU", "YCD": "YCD", "GENERALI": "Generali", "PROAMA": "Proama",
+    "TUZ": "TUZ", "WARTA": "Warta", "WARTA_ZYCIE": "Warta Życie", "PZU": "PZU", "PZU_ZYCIE": "PZU Życie",
+    "ALLIANZ": "Allianz", "LINK4": "LINK4", "UNIQA": "UNIQA", "COMPENSA": "Compensa", "INTERRISK": "InterRisk",
+    "WIENER": "Wiener", "TRASTI": "Trasti", "BALCIA": "Balcia", "BEESAFE": "Beesafe", "GOTHAER": "Gothaer",
+    "AVIVA": "Aviva", "HDI": "HDI", "EUROINS": "Euroins", "SALTUS": "Saltus", "BENEFIA": "Benefia", "AXA": "AXA",
+}
+
+
+def insurer_name(code: str | None) -> str:
+    """`ERGO_HESTIA` → `ERGO Hestia`; an unknown code is shown as it is, none as nothing."""
+    return INSURER_NAMES.get(code or "", code or "")
+
+
 CLIENT_FIELDS = ("kind", "name", "pesel", "nip", "regon", "street", "postal_code", "city", "phone", "email")
 
 _CHECKERS = {"pesel": stdnum_pesel, "nip": stdnum_nip, "regon": stdnum_regon}

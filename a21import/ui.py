@@ -3,6 +3,7 @@ app is shown as plain text, never as markup."""
 
 from __future__ import annotations
 
+import shlex
 import signal
 import sys
 import textwrap
@@ -21,7 +22,7 @@ from a21import.errors import BadInput
 from a21import.formats import fmt_pl_date
 from a21import.i18n import N_, _, ngettext
 from a21import.importer import Row, State, Summary
-from a21import.model import AppContext
+from a21import.model import AppContext, insurer_name
 
 STYLES = {
     State.MARKED: (N_("marked"), "cyan"),
@@ -66,6 +67,20 @@ def _interruptible() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def _policy_name(row: Row) -> str:
+    """`909123456789 (ERGO Hestia)`: the number and the insurer's name, never an internal id."""
+    name = insurer_name(row.item.insurer)
+    return f"{row.item.number} ({name})" if name else row.item.number
+
+
+def retry_command(summary: Summary, rows: list[Row]) -> str:
+    """The command line that reads these failed rows again."""
+    numbers = [row.item.number for row in rows]
+    if summary.retry[:1] != ("policy",):
+        numbers = numbers[:1]  # refresh reads one number at a time
+    return shlex.join(["a21import", summary.retry[0], *numbers, *summary.retry[1:]])
 
 
 def _new_first(rows: list[Row]) -> None:
@@ -182,7 +197,7 @@ class RichUI:
         status = _(label) + (f" {row.reason}" if row.reason else "")
         item = row.item
         return [
-            str(row.index), item.number, item.insurer or "", fmt_pl_date(item.issue_date) if item.issue_date else "",
+            str(row.index), item.number, insurer_name(item.insurer), fmt_pl_date(item.issue_date) if item.issue_date else "",
             money(item.premium_gr), item.product or "", item.holder_name or "", status,
         ], style
 
@@ -294,7 +309,13 @@ class RichUI:
             self.console.print(Text(ngettext("{n} policy failed:", "{n} policies failed:", len(failed)).format(
                 n=len(failed)), style="red"))
             for row in failed:
-                self.console.print(Text.assemble("  ", row.item.key, ": ", str(row.reason), style="red"))
+                self.console.print(Text.assemble("  ", _policy_name(row), ": ", str(row.reason), style="red"))
+                if summary.retry:
+                    self.console.print(Text("    " + _("Read it again with: {command}").format(
+                        command=retry_command(summary, [row]))), soft_wrap=True)
+            if summary.retry[:1] == ("policy",) and len(failed) > 1:
+                self.console.print(Text(_("Read all the failed ones again with: {command}").format(
+                    command=retry_command(summary, failed))), soft_wrap=True)
         for state, sentence in (
             (State.STORED, _("Policies already in the database, left out: {n}.")),
             (State.SKIPPED, _("Policies outside what is imported, left out: {n}.")),
@@ -307,7 +328,7 @@ class RichUI:
         for row in summary.rows:
             if row.state is State.SKIPPED:
                 self.console.print(Text("  " + _("{policy}: left out, {reason}").format(
-                    policy=row.item.key, reason=row.reason), style="yellow"))
+                    policy=_policy_name(row), reason=row.reason), style="yellow"))
 
 
 class JsonUI:

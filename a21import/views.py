@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import shlex
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +15,14 @@ from rich.table import Table
 from rich.text import Text
 
 from a21import.console import SafeConsole
-from a21import.text import json_dumps
-from a21import.i18n import _, ngettext
+from a21import.errors import BadInput
+from a21import.formats import WARSAW
+from a21import.i18n import N_, _, ngettext
+from a21import.model import insurer_name
 from a21import.queries import DueRow, PolicyDetail, PolicyRow
 from a21import.statuses import is_ended
 from a21import.statuses import label as status_label
+from a21import.text import json_dumps
 from a21import.ui import money
 
 LEFT, RIGHT, FIXED = "left", "right", "fixed"  # how a column is laid out: folded text, an amount, a short code
@@ -49,7 +52,7 @@ def _text(value: Any, style: str = "") -> Text:
 
 
 def _day(value: date | None) -> str:
-    return value.isoformat() if value else ""
+    return value.strftime("%d.%m.%Y") if value else ""  # as Poles write dates
 
 
 def _cover(start: date | None, end: date | None) -> str:
@@ -77,13 +80,40 @@ def _when(days_left: int) -> Text:
     return Text(ngettext("in {count} day", "in {count} days", days_left).format(count=days_left))
 
 
+PRODUCT_LINE_LABELS = {"motor": N_("motor"), "property": N_("property"), "life": N_("life"), "travel": N_("travel"),
+                       "other": N_("other")}
+
+
+def app_title(app_id: str | None) -> str:
+    """The app as the agent knows it (`Ergo Hestia iHestia`), from its id."""
+    from a21import import insurers
+
+    try:
+        return insurers.get(app_id or "").title
+    except BadInput:  # an app this version does not know: its id
+        return app_id or ""
+
+
+def local_time(stamp: str | None) -> str:
+    """An ISO time stamp (UTC) as Warsaw's clock shows it: `28.11.2026 11:11`."""
+    if not stamp:
+        return ""
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(WARSAW).strftime("%d.%m.%Y %H:%M")
+
+
 # -- policies -------------------------------------------------------------------------------------------
 def policies_table(rows: list[PolicyRow]) -> Table:
     table = _table((_("Number"), FIXED), (_("Insurer"), FIXED), (_("Issued"), FIXED), (_("Cover"), FIXED),
                    (_("Premium"), RIGHT), (_("Product"), LEFT), (_("Policyholder"), LEFT),
                    (_("Registration"), FIXED))
     for row in rows:
-        table.add_row(_text(row.number), _text(row.insurer), _day(row.issue_date), _cover(row.start_date, row.end_date),
+        table.add_row(_text(row.number), _text(insurer_name(row.insurer)), _day(row.issue_date), _cover(row.start_date, row.end_date),
                       money(row.premium_gr), _text(row.product), _text(row.holder_name), _text(row.registration))
     return table
 
@@ -136,14 +166,16 @@ def _installment_state(paid: bool, days_left: int) -> Text:
 
 def detail_view(detail: PolicyDetail, *, today: date) -> Group:
     policy = detail.policy
-    app = policy.source_app + (f" ({detail.source_system})" if detail.source_system else "")
-    product = f"{policy.product or ''} ({policy.product_line})" if policy.product_line else policy.product
+    app = app_title(policy.source_app) + (f" ({detail.source_system})" if detail.source_system else "")
+    line = _(PRODUCT_LINE_LABELS[policy.product_line]) if policy.product_line in PRODUCT_LINE_LABELS else None
+    product = f"{policy.product or ''} ({line})" if line else policy.product
     parts: list[Any] = [
         Text(_("Policy {number}").format(number=policy.number), style="bold"),
         _fields([
-            (_("Insurer"), policy.insurer), (_("App"), app), (_("Product"), product), (_("Status"), policy.status),
+            (_("Insurer"), insurer_name(policy.insurer)), (_("App"), app), (_("Product"), product),
+            (_("Status"), status_label(policy.status)),
             (_("Issued"), _day(policy.issue_date)), (_("Cover"), _cover(policy.start_date, policy.end_date)),
-            (_("Premium"), money(policy.premium_gr)), (_("Imported"), detail.imported_at),
+            (_("Premium"), money(policy.premium_gr)), (_("Imported"), local_time(detail.imported_at)),
         ]),
         _heading(_("Policyholder")),
         _client_fields(detail.holder),
@@ -183,7 +215,8 @@ def details_view(details: list[PolicyDetail], *, today: date) -> Group:
     if len(details) > 1:
         parts.append(Text(_("{count} insurers use the number {number} ({insurers}); all are shown. Choose one with "
                             "--insurer.").format(count=len(details), number=details[0].policy.number,
-                                                 insurers=", ".join(d.policy.insurer for d in details)),
+                                                 insurers=", ".join(insurer_name(d.policy.insurer)
+                                                                    for d in details)),
                           style="yellow"))
     for index, detail in enumerate(details):
         if index:
@@ -218,7 +251,7 @@ def renewals_view(rows: list[PolicyRow], *, days: int, today: date, left_out: in
                    (_("Registration"), FIXED), (_("Premium"), RIGHT))
     for row in rows:
         table.add_row(_day(row.end_date), _when_or_ended(row.status, (row.end_date - today).days), _text(row.number),
-                      _text(row.insurer),
+                      _text(insurer_name(row.insurer)),
                       _text(row.product), _text(row.holder_name), _text(row.holder_phone), _text(row.holder_email),
                       _text(row.registration), money(row.premium_gr))
     summary = ngettext("{count} policy ends within {period}, the soonest first.",
@@ -237,7 +270,7 @@ def due_view(rows: list[DueRow], *, days: int, today: date, left_out: int = 0) -
         policy = row.policy
         table.add_row(_day(row.due_date), _when_or_ended(policy.status, row.days_left), money(row.amount_gr),
                       str(row.seq),
-                      _text(policy.number), _text(policy.insurer), _text(policy.holder_name),
+                      _text(policy.number), _text(insurer_name(policy.insurer)), _text(policy.holder_name),
                       _text(policy.holder_phone), _text(policy.holder_email))
     overdue = sum(1 for row in rows if row.overdue)
     summary = ngettext("{count} unpaid installment ({total}), {overdue} of them overdue.",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import time
 import urllib.request
 from pathlib import Path
@@ -110,3 +111,59 @@ def test_a_port_another_browser_answers_on_is_refused(run_cli, chromium, profile
         f"Another browser already answers for remote debugging on port {chromium.port}. Use it as it is (run "
         f"`a21import apps --cdp http://127.0.0.1:{chromium.port}`), close it, or choose another port with --port.")
     assert profile_pid(profile) is None and not profile.exists()
+
+
+def free_port() -> int:
+    """A port nobody listens on now: bound by the system's choice, then let go."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_fixed_port_is_found_by_asking_it_and_found_again(run_cli, profile):
+    """Issue 12, point 1: with a fixed port Chromium writes no DevToolsActivePort; the command must
+    not wait 30 s and close a browser that was working."""
+    port = free_port()
+    address = f"http://127.0.0.1:{port}"
+    started = time.monotonic()
+    first = run_cli("browser", "--browser", find_chromium(), "--profile", str(profile), "--port", str(port),
+                    "--", *EXTRA)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert time.monotonic() - started < 25
+    assert not (profile / "DevToolsActivePort").exists()
+    text = said(first.stdout)
+    assert f"with the profile {profile} and remote debugging at {address}, on this computer only." in text
+    assert f"A21IMPORT_CDP={address}" in text
+    pid = profile_pid(profile)
+    assert pid is not None and alive(pid)
+    assert "webSocketDebuggerUrl" in version(port)
+
+    again = run_cli("browser", "--browser", find_chromium(), "--profile", str(profile), "--port", str(port), "--json",
+                    "--", *EXTRA)
+    assert again.returncode == 0, again.stdout + again.stderr
+    document = json.loads(again.stdout)
+    assert (document["already_running"], document["cdp"], document["pid"]) == (True, address, None)
+    assert profile_pid(profile) == pid
+
+
+def test_other_users_logged_in_are_warned_about(run_cli, profile, tmp_path):
+    """Issue 11, point 14: the debugging port has no password, so other people logged in to this
+    computer are named (here a `who` on PATH stands for the system's list of sessions)."""
+    import getpass
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    who = bin_dir / "who"
+    me = getpass.getuser()
+    who.write_text(f"#!/bin/sh\necho '{me} pts/1 2026-11-28 08:00'\necho 'piotr pts/3 2026-11-28 09:12 (10.0.0.2)'\n")
+    who.chmod(0o755)
+    result = run_cli("browser", "--browser", find_chromium(), "--profile", str(profile), "--port", "0", "--", *EXTRA,
+                     env={"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    port = int((profile / "DevToolsActivePort").read_text().splitlines()[0])
+    assert said(result.stderr) == (
+        f"1 other user is logged in to this computer: piotr. Remote debugging has no password, so any program that "
+        f"user runs can connect to port {port} and act in your logged-in sales apps. Use a21import only on a "
+        f"computer whose other users you trust, and close this browser when you have finished importing: the port "
+        f"closes with it.")
+    assert "piotr" not in result.stdout

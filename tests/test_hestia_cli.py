@@ -96,6 +96,18 @@ def test_failed_policy_is_red_and_the_others_are_stored(user_context, run_cli, d
         assert garbage in result.stdout
         stored = {r["number"] for r in rows(db_path, "SELECT number FROM policies")}
         assert stored == {p.number for p in expected} - {broken, garbage}
+        # Each failure comes with the command that reads it again, and one line reads them all again.
+        said = " ".join(result.stdout.split())
+        assert f"{broken} (ERGO Hestia): " in said and "ERGO_HESTIA:" not in said
+        assert f"Read it again with: a21import policy {broken} --app hestia --source ihestia" in said
+        retry_all = f"a21import policy {broken} {garbage} --app hestia --source ihestia"
+        assert f"Read all the failed ones again with: {retry_all}" in said
+        portal.fail.clear()
+        portal.garbage.clear()
+        again = run_cli(*retry_all.split()[1:], "--yes")
+        assert again.returncode == 0, again.stdout + again.stderr
+        stored = {r["number"] for r in rows(db_path, "SELECT number FROM policies")}
+        assert stored == {p.number for p in expected}
 
 
 def test_session_expiring_mid_batch_stops_with_exit_3_and_keeps_what_was_imported(user_context, run_cli, db_path):

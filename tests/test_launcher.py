@@ -295,3 +295,108 @@ def test_next_steps_after_starting():
     assert other[0].startswith("A browser with the profile /p is already running")
     assert any("--cdp http://127.0.0.1:9333" in line and "A21IMPORT_CDP=http://127.0.0.1:9333" in line
                for line in other)
+
+
+# -- a fixed port (issue 12, point 1) ---------------------------------------------------------------
+FAKE_BROWSER = '''
+import http.server, json, sys
+
+port = int(next(a for a in sys.argv if a.startswith("--remote-debugging-port=")).partition("=")[2])
+
+
+class DevTools(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = json.dumps({"webSocketDebuggerUrl": f"ws://127.0.0.1:{port}/devtools/browser/fake"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+http.server.HTTPServer(("127.0.0.1", port), DevTools).serve_forever()
+'''
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def fake_browser(tmp_path):
+    """A program that, like Chromium with a fixed --remote-debugging-port, answers /json/version on
+    that port and writes no DevToolsActivePort; every one started is killed at the end."""
+    program = tmp_path / "fake-browser"
+    program.write_text(f"#!{sys.executable}\n{FAKE_BROWSER}")
+    program.chmod(0o755)
+    started: list[int] = []
+    yield program, started
+    import signal
+
+    for pid in started:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def test_a_fixed_port_is_found_by_asking_it(fake_browser, tmp_path):
+    program, started = fake_browser
+    port = free_port()
+    profile = tmp_path / "profile"
+    launch = launcher.start_browser(str(program), profile=profile, port=port, timeout=10)
+    started.append(launch.pid)
+    assert (launch.port, launch.already_running, launch.cdp_url) == (port, False, f"http://127.0.0.1:{port}")
+    assert not (profile / "DevToolsActivePort").exists()
+    # The next run finds that browser again through the port recorded in the profile.
+    again = launcher.start_browser(str(program), profile=profile, port=port, timeout=10)
+    assert (again.port, again.already_running, again.pid) == (port, True, None)
+
+
+# -- other users of this computer (issue 11, point 14) ----------------------------------------------
+WHO = """anna     seat0        2026-11-28 08:01 (login screen)
+anna     tty2         2026-11-28 08:01 (tty2)
+piotr    pts/3        2026-11-28 09:12 (192.168.1.20)
+marek    pts/4        2026-11-28 09:30
+piotr    pts/5        2026-11-28 09:41 (192.168.1.20)
+"""
+
+
+def fake_who(stdout: str, returncode: int = 0):
+    return lambda args, **options: subprocess.CompletedProcess(args, returncode, stdout=stdout, stderr="")
+
+
+def test_logged_in_users_come_from_who():
+    assert launcher.logged_in_users("linux", fake_who(WHO)) == ["anna", "anna", "piotr", "marek", "piotr"]
+    assert launcher.logged_in_users("linux", fake_who("")) == []
+    assert launcher.logged_in_users("linux", fake_who("", returncode=1)) is None
+    assert launcher.logged_in_users("windows", fake_who(WHO)) is None  # Windows does not tell this way
+
+
+def test_the_warning_names_the_other_users_and_the_port():
+    users = launcher.logged_in_users("linux", fake_who(WHO))
+    warning = launcher.shared_computer_warning(9333, users=users, me={"anna"})
+    assert warning == (
+        "2 other users are logged in to this computer: marek, piotr. Remote debugging has no password, so any "
+        "program those users run can connect to port 9333 and act in your logged-in sales apps. Use a21import "
+        "only on a computer whose other users you trust, and close this browser when you have finished "
+        "importing: the port closes with it.")
+    one = launcher.shared_computer_warning(9222, users=["anna", "ola"], me={"anna"})
+    assert one.startswith("1 other user is logged in to this computer: ola. ")
+    assert "any program that user runs can connect to port 9222" in one
+
+
+def test_no_warning_when_alone_or_when_the_system_does_not_tell(monkeypatch):
+    assert launcher.shared_computer_warning(9222, users=["anna", "anna"], me={"anna"}) is None
+    assert launcher.shared_computer_warning(9222, users=[], me={"anna"}) is None
+    monkeypatch.setattr(launcher, "logged_in_users", lambda: None)
+    assert launcher.shared_computer_warning(9222, me={"anna"}) is None
+
+
+def test_sudo_is_not_somebody_else(monkeypatch):
+    monkeypatch.setattr(os, "getlogin", lambda: "anna")
+    assert {"anna"} <= launcher.own_names()

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import date
 from typing import Any
-from urllib.parse import quote, unquote, urlencode
+from urllib.parse import unquote
 
 from selectolax.lexbor import LexborHTMLParser
 
@@ -402,6 +402,7 @@ class GeneraliAdapter(Adapter):
 
     async def list_policies(self, date_from: date, date_to: date) -> AsyncIterator[ListedPolicy]:
         seen: set[str] = set()
+        guard = self.pages()
         page, total_pages = 0, 1
         while page < total_pages:
             query = {"issueDateFrom": date_from.isoformat(), "issueDateTo": date_to.isoformat(),
@@ -415,6 +416,8 @@ class GeneraliAdapter(Adapter):
             if not items:
                 break
             page += 1
+            if page < total_pages:
+                guard.more(items)
 
     async def lookup(self, number: str) -> list[ListedPolicy]:
         number = self.check_number(number)
@@ -428,7 +431,7 @@ class GeneraliAdapter(Adapter):
         ref = item.ref
         if not ref:
             ref = (await self.lookup(item.number))[0].ref
-        response = await self._api_get(DETAIL_PATH.format(id=quote(str(ref), safe="")))
+        response = await self._api_get(self.path(DETAIL_PATH, id=ref))
         if response.status == STATUS_NOT_FOUND:
             message = parse_error_message(response.text) or _("no message")
             raise PolicyNotFound(_("Merkury+ does not find policy {number} ({message}).").format(
@@ -446,7 +449,7 @@ class GeneraliAdapter(Adapter):
 
     # -- requests ---------------------------------------------------------------------------
     async def _list_page(self, query: dict[str, Any]) -> tuple[list[ListedPolicy], int]:
-        response = await self._api_get(f"{LIST_PATH}?{urlencode(query)}")
+        response = await self._api_get(self.query(LIST_PATH, query))
         if response.status != 200:
             message = parse_error_message(response.text) or _http_status(response.status)
             raise EnvironmentProblem(_(

@@ -378,27 +378,33 @@ class HestiaAdapter(Adapter):
     async def list_policies(self, date_from: date, date_to: date) -> AsyncIterator[ListedPolicy]:
         if self.source not in SEARCH_SYSTEMS:
             raise BadInput(_("Listing iHestia policies needs the system: --source ihestia or --source ipegaz."))
+        guard = self.pages()
         page, last = 1, 1
         while page <= last:
-            path = (f"{SEARCH_PATH}?system={SEARCH_SYSTEMS[self.source]}&dataOd={fmt_pl_date(date_from)}"
-                    f"&dataDo={fmt_pl_date(date_to)}&strona={page}")
-            html = await self._get(path)
+            html = await self._get(self.query(SEARCH_PATH, {
+                "system": SEARCH_SYSTEMS[self.source], "dataOd": fmt_pl_date(date_from),
+                "dataDo": fmt_pl_date(date_to), "strona": page}))
             items, _current, last = parse_search_page(html, self.identity or "")
             for item in items:
                 yield item
+            if page < last:
+                guard.more(items)
             page += 1
 
     async def lookup(self, number: str) -> list[ListedPolicy]:
-        page = await self._get(POLICY_PATH.format(number=number))
+        # Also reached with a stored number (refresh), which came from an answer: checked, not trusted.
+        number = self.listed_number(number, NUMBER_FORMATS.values())
+        page = await self._get(self.path(POLICY_PATH, number=number))
         policy = parse_policy_page(page, number, self.identity or "")
         return [ListedPolicy(number=number, insurer=policy.insurer, product=policy.product,
                              holder_name=policy.holder.name, issue_date=policy.issue_date,
                              premium_gr=policy.premium_gr, ref=policy)]
 
     async def read_policy(self, item: ListedPolicy) -> Policy:
+        number = self.listed_number(item.number, NUMBER_FORMATS.values())
         policy = item.ref
         if not isinstance(policy, Policy):
-            page = await self._get(POLICY_PATH.format(number=item.number))
-            policy = parse_policy_page(page, item.number, self.identity or "")
-        page = await self._get(INSTALLMENTS_PATH.format(number=item.number))
+            page = await self._get(self.path(POLICY_PATH, number=number))
+            policy = parse_policy_page(page, number, self.identity or "")
+        page = await self._get(self.path(INSTALLMENTS_PATH, number=number))
         return replace(policy, installments=parse_installments_page(page, item.number))

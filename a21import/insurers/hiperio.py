@@ -498,7 +498,8 @@ class HiperioAdapter(Adapter):
         return [parse_list_record(record)]
 
     async def read_policy(self, item: ListedPolicy) -> Policy:
-        record = item.ref if isinstance(item.ref, dict) else await self._fetch_record(self.check_number(item.number))
+        record = (item.ref if isinstance(item.ref, dict)
+                  else await self._fetch_record(self.listed_number(item.number, NUMBER_FORMAT)))
         return parse_policy(record)
 
     # -- requests ----------------------------------------------------------------------------------
@@ -511,13 +512,13 @@ class HiperioAdapter(Adapter):
         return response
 
     async def _fetch_list(self, date_from: date, date_to: date) -> tuple[list[ListedPolicy], bool]:
-        response = await self._get(f"{LIST_PATH}?od={date_from.isoformat()}&do={date_to.isoformat()}")
+        response = await self._get(self.query(LIST_PATH, {"od": date_from.isoformat(), "do": date_to.isoformat()}))
         if response.status != 200:
             raise ParseError(_status_sentence(response))
         return parse_list(response.text)
 
     async def _fetch_record(self, number: str) -> dict[str, Any]:
-        response = await self._get(POLICY_PATH.format(numer=number))
+        response = await self._get(self.path(POLICY_PATH, numer=number))
         error = parse_error(response.text)
         if response.status == 404:
             message = error[1] if error else f"HTTP {response.status}."

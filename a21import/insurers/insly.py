@@ -469,7 +469,7 @@ class InslyAdapter(Adapter):
         if isinstance(item.ref, bool) or not isinstance(item.ref, int):
             raise ParseError(_("The Insly list gives policy {number} no usable policy_id ({policy_id!r}).").format(
                 number=item.number, policy_id=item.ref))
-        response = await self._get(DETAIL_PATH.format(policy_id=item.ref))
+        response = await self._get(self.path(DETAIL_PATH, policy_id=item.ref))
         if response.status == STATUS_NOT_FOUND:
             message = parse_message(response.text) or "Policy not found."
             raise PolicyNotFound(_(MSG_DETAIL_NOT_FOUND).format(message=message, number=item.number))
@@ -483,6 +483,7 @@ class InslyAdapter(Adapter):
 
     # -- requests -----------------------------------------------------------------------------
     async def _all_pages(self, filter_: dict[str, str]) -> AsyncIterator[ListedPolicy]:
+        guard = self.pages()
         page, pages = 1, 1
         while page <= pages:
             response = await self._post(LIST_PATH, {"filter": filter_, "page": page, "per_page": PER_PAGE})
@@ -492,6 +493,8 @@ class InslyAdapter(Adapter):
             items, pages = parse_list_page(response.text)
             for item in items:
                 yield item
+            if page < pages:
+                guard.more(items)
             page += 1
 
     async def _post(self, path: str, body: dict) -> FetchResponse:

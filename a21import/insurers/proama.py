@@ -13,7 +13,6 @@ import re
 from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any, NoReturn
-from urllib.parse import quote, urlencode
 
 from a21import.errors import (
     BadInput,
@@ -470,13 +469,14 @@ class ProamaAdapter(Adapter):
         return value
 
     async def list_policies(self, date_from: date, date_to: date) -> AsyncIterator[ListedPolicy]:
-        query = urlencode({"dataOd": date_from.isoformat(), "dataDo": date_to.isoformat(), "limit": PAGE_LIMIT})
+        guard = self.pages()
         cursor: str | None = None
         seen: set[str] = set()
         while True:
-            # The cursor is opaque and may hold "+", "/" and "=": encoded like encodeURIComponent.
-            url = f"{LIST_PATH}?{query}" + (f"&kursor={quote(cursor, safe='')}" if cursor else "")
-            response = await self._get(url)
+            # The cursor is opaque and may hold "+", "/" and "=": urlencode encodes each (a raw "+" is a space).
+            response = await self._get(self.query(LIST_PATH, {
+                "dataOd": date_from.isoformat(), "dataDo": date_to.isoformat(), "limit": PAGE_LIMIT,
+                "kursor": cursor}))
             if response.status != 200:
                 raise EnvironmentProblem(_list_failure(response))
             try:
@@ -496,12 +496,13 @@ class ProamaAdapter(Adapter):
                     "Run the command again later."
                 ))
             seen.add(cursor)
+            guard.more(items)
 
     async def _detail(self, numer: str) -> FetchResponse:
-        return await self._get(DETAIL_PATH.format(numer=numer))
+        return await self._get(self.path(DETAIL_PATH, numer=numer))
 
     async def _schedule(self, numer: str) -> FetchResponse:
-        return await self._get(SCHEDULE_PATH.format(numer=numer))
+        return await self._get(self.path(SCHEDULE_PATH, numer=numer))
 
     async def lookup(self, number: str) -> list[ListedPolicy]:
         numer = self.check_number(number)
@@ -517,7 +518,7 @@ class ProamaAdapter(Adapter):
             return [ListedPolicy(number=numer, insurer=INSURER, error=exc.reason, ref={"numer": numer})]
 
     async def read_policy(self, item: ListedPolicy) -> Policy:
-        numer = item.number
+        numer = self.listed_number(item.number, NUMBER_FORMAT)
         ref = item.ref if isinstance(item.ref, dict) else {}
         detail = ref.get("detail")
         if detail is None:

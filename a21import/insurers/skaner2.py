@@ -17,7 +17,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar
-from urllib.parse import quote, urlencode
 
 from selectolax.lexbor import LexborHTMLParser
 
@@ -476,10 +475,11 @@ class Skaner2Adapter(Adapter):
         return value
 
     async def list_policies(self, date_from: date, date_to: date) -> AsyncIterator[ListedPolicy]:
+        guard = self.pages()
         page, pages = 1, 1
         while page <= pages:
-            query = urlencode({PARAM_FROM: fmt_pl_date(date_from), PARAM_TO: fmt_pl_date(date_to), PARAM_PAGE: page})
-            response = await self.fetch(f"{LIST_PATH}?{query}")
+            response = await self.fetch(self.query(LIST_PATH, {
+                PARAM_FROM: fmt_pl_date(date_from), PARAM_TO: fmt_pl_date(date_to), PARAM_PAGE: page}))
             try:
                 listing = parse_list_state(self._state(response, policy_page=False))
             except ParseError as exc:
@@ -491,10 +491,12 @@ class Skaner2Adapter(Adapter):
                 pages = listing.pages
             for item in listing.items:
                 yield item
+            if page < pages:
+                guard.more(listing.items)
             page += 1
 
     async def lookup(self, number: str) -> list[ListedPolicy]:
-        response = await self.fetch(f"{LIST_PATH}?{PARAM_NUMBER}={quote(number, safe='')}")
+        response = await self.fetch(self.query(LIST_PATH, {PARAM_NUMBER: number}))
         listing = parse_list_state(self._state(response, policy_page=False))
         items = [item for item in listing.items if item.number == number]
         if not items:
@@ -506,7 +508,7 @@ class Skaner2Adapter(Adapter):
         if not isinstance(item.ref, str) or not item.ref:
             raise PolicyError(_("The policy {number} has no Skaner2 id, so its detail cannot be read.").format(
                 number=item.number))
-        response = await self.fetch(DETAIL_PATH.format(id=quote(item.ref, safe="")))
+        response = await self.fetch(self.path(DETAIL_PATH, id=item.ref))
         state = self._state(response, policy_page=True)
         return parse_policy_state(state, self.source_system, number=item.number)
 

@@ -11,7 +11,6 @@ import re
 from collections.abc import AsyncIterator
 from datetime import date
 from typing import ClassVar
-from urllib.parse import quote, urlencode
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -53,8 +52,6 @@ SOURCE_SYSTEM = None
 LOGIN_PATH = "/login"
 LIST_PATH = "/insured/contracts"
 DETAIL_PATH = "/insured/contracts/{id}"
-# A guard against an app that never stops offering a next page (25 rows × 2000 pages).
-MAX_PAGES = 2000
 
 # The series is the product line (tuz.md, "Series"): the app has no others.
 SERIES_LINES = {"KOS": "motor", "ROL": "property", "MIE": "property", "OCR": "other", "NNW": "other", "TUR": "travel"}
@@ -449,7 +446,7 @@ class TuzAdapter(Adapter):
         return response
 
     async def _list_page(self, query: dict[str, str | int]) -> tuple[list[ListedPolicy], bool]:
-        response = await self._get(f"{LIST_PATH}?{urlencode(query)}")
+        response = await self._get(self.query(LIST_PATH, query))
         if response.status != 200:
             raise ParseError(_quoting(
                 parse_error_page(response.text),
@@ -460,6 +457,7 @@ class TuzAdapter(Adapter):
         return parse_list_page(response.text)
 
     async def list_policies(self, date_from: date, date_to: date) -> AsyncIterator[ListedPolicy]:
+        guard = self.pages()
         page = 1
         while True:
             query = {"date_from": date_from.isoformat(), "date_to": date_to.isoformat(), "page": page}
@@ -475,12 +473,8 @@ class TuzAdapter(Adapter):
                 yield item
             if not has_next:
                 return
+            guard.more(items)
             page += 1
-            if page > MAX_PAGES:
-                raise EnvironmentProblem(_(
-                    "The TUZ SOBOL contracts list for {start} to {end} still offers a next page after {pages} pages, "
-                    "so a21import stopped reading it."
-                ).format(start=date_from.isoformat(), end=date_to.isoformat(), pages=MAX_PAGES))
 
     async def lookup(self, number: str) -> list[ListedPolicy]:
         items, _has_next = await self._list_page({"number": number})
@@ -494,7 +488,7 @@ class TuzAdapter(Adapter):
             raise ParseError(_(
                 "The policy {number} has no contract id (data-id) in the list, so it cannot be opened."
             ).format(number=item.number))
-        response = await self._get(DETAIL_PATH.format(id=quote(str(item.ref), safe="")))
+        response = await self._get(self.path(DETAIL_PATH, id=item.ref))
         if response.status == 404:
             raise PolicyNotFound(_quoting(
                 parse_error_page(response.text),

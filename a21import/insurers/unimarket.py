@@ -148,6 +148,7 @@ class UnimarketAdapter(Adapter):
         return check_policy_number(number)
 
     async def list_policies(self, date_from: date, date_to: date) -> AsyncIterator[ListedPolicy]:
+        guard = self.pages()
         after: str | None = None
         seen_cursors: set[str] = set()
         while True:
@@ -163,6 +164,7 @@ class UnimarketAdapter(Adapter):
                     "cannot be read to its end. Run the command again; if it happens again, report it."
                 ).format(cursor=after))
             seen_cursors.add(after)
+            guard.more(items)
 
     async def lookup(self, number: str) -> list[ListedPolicy]:
         number = check_policy_number(number)
