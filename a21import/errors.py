@@ -101,5 +101,9 @@ class Interrupted(A21Error):
         self.summary = summary
 
 
+class AnswerRefused(PolicyError):
+    """One answer of the app was not read: it redirected to another site, was too large, or came too late."""
+
+
 class Throttled(PolicyError):
     """The app asked us to slow down (429/503); the importer backs off and tries the policy again."""

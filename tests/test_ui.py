@@ -1,4 +1,4 @@
-"""The import's table: rows printed once each, in the list's order, whatever order they finish in."""
+"""The import's table: each row printed once, as soon as its outcome is known, with its place in the list."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def _ui(*, terminal: bool) -> tuple[RichUI, io.StringIO]:
                                                      color_system=None)), out
 
 
-def test_rows_are_printed_in_the_lists_order_as_soon_as_their_predecessors_are_done():
+def test_each_row_is_printed_as_soon_as_it_finishes_without_waiting_for_a_slower_one():
     ui, out = _ui(terminal=False)
     rows = _rows(4)
     rows[2].state = State.STORED
@@ -37,11 +37,13 @@ def test_rows_are_printed_in_the_lists_order_as_soon_as_their_predecessors_are_d
             row.reason = "Odpowiedź aplikacji [link=http://x]nieczytelna[/link]."
         ui.row_changed(row)
         if row is rows[1]:
-            assert "KOS0000002" not in out.getvalue()  # row 1 is still being read: row 2 waits
+            assert "KOS0000002" in out.getvalue()  # row 1 is still being read: row 2 does not wait for it
+            assert "KOS0000001" not in out.getvalue()
     ui.import_finished(Summary(rows))
     text = out.getvalue()
-    positions = [text.index(f"KOS000000{i}") for i in range(1, 5)]
+    positions = [text.index(f"KOS000000{i}") for i in (3, 2, 4, 1)]  # stored at once, then as they finished
     assert positions == sorted(positions)
+    assert text[text.index("KOS0000001") - 3:text.index("KOS0000001")].strip() == "1"  # # keeps the list's place
     assert all(text.count(f"KOS000000{i}  ") == 1 for i in range(1, 5))  # each row once in the table
     assert "[bold red]Klient 4[/]" in text and "[link=http://x]nieczytelna[/link]" in text
     assert "123,45 zł" in text and "493,80 zł" in text
