@@ -17,8 +17,10 @@ from typing import Any
 
 import sqlite_utils
 
+from a21import import files
 from a21import.errors import BadInput, DatabaseLocked, DatabaseProblem, PolicyError
 from a21import.i18n import _, ngettext
+from a21import.logs import log
 from a21import.model import Policy
 
 BUSY_TIMEOUT_S = 30.0  # how long a write waits for another program's lock; env A21IMPORT_DB_TIMEOUT
@@ -104,11 +106,21 @@ def _write_transaction(db: sqlite_utils.Database) -> Iterator[None]:
         raise
 
 
-def open_db(path: str | os.PathLike[str]) -> sqlite_utils.Database:
-    """Opens (creating it private to the user: file 0600, new folder 0700) and shapes the database.
-    Refuses, touching nothing, a file that is not SQLite."""
+def open_db(path: str | os.PathLike[str], *, read_only: bool = False) -> sqlite_utils.Database:
+    """Opens (creating it private to the user: file 0600) and shapes the database. Refuses, touching
+    nothing, a file that is not SQLite and a path that is a symbolic link; an existing file readable by
+    others is made private. Only the default location's folders are created (0700): a folder missing
+    from a --db is a typo, not a place to create.
+
+    `read_only` (the commands that only read): opened with SQLite's mode=ro, never shaped, switched to
+    WAL or written, so it works while an import holds the write lock and on a file or folder the user
+    cannot write; a database without a21import's tables is a sentence telling to import first."""
     timeout = busy_timeout_s()
     path = Path(path).expanduser()
+    if path.is_symlink():
+        raise BadInput(_(
+            "The database path {path} is a symbolic link. a21import does not open a database through a link, "
+            "which someone else could have put there; give the file's real path with --db.").format(path=path))
     if path.is_dir():
         raise DatabaseProblem(_("The database path {path} is a folder. Give a file name with --db.").format(path=path))
     if path.exists() and path.stat().st_size > 0:
@@ -118,15 +130,22 @@ def open_db(path: str | os.PathLike[str]) -> sqlite_utils.Database:
                     "The file {path} is not a SQLite database, so a21import will not touch it. "
                     "Give another file with --db."
                 ).format(path=path))
+    if not read_only and not path.parent.is_dir() and not _is_default(path):
+        raise BadInput(_(
+            "The folder {folder} does not exist, so the database {path} cannot be created in it. Check the path "
+            "given with --db, or create the folder first.").format(folder=path.parent, path=path))
     try:
-        if not path.parent.exists():
-            path.parent.mkdir(parents=True, mode=0o700)
-        if not path.exists():
-            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-        conn = sqlite3.connect(str(path), timeout=timeout)
+        if not read_only:
+            files.make_folders(path.parent)
+            files.create_private(path)
+        _make_private(path)
+        if not read_only:
+            conn = sqlite3.connect(str(path), timeout=timeout)
     except OSError as exc:
         raise DatabaseProblem(_("The database {path} cannot be created: {error}.").format(
             path=path, error=exc.strerror)) from exc
+    if read_only:
+        return _open_read_only(path, timeout)
     db = sqlite_utils.Database(conn)
     db.label = str(path)  # for messages
     db.busy_timeout_s = timeout
@@ -137,6 +156,62 @@ def open_db(path: str | os.PathLike[str]) -> sqlite_utils.Database:
         with _write_transaction(db):  # two imports starting at once shape a new file one after the other
             ensure_schema(db)
     return db
+
+
+def _is_default(path: Path) -> bool:
+    return path.absolute() == default_path().absolute()
+
+
+def _make_private(path: Path) -> None:
+    """The database and its -wal and -shm files (SQLite gives them the database's mode) made 0600 when
+    they were readable by others; said in the log, since the core prints nothing."""
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            old = files.narrow(file)
+        except OSError:  # not ours to change (a read-only folder, another user's file): read on
+            continue
+        if old is not None:
+            log.warning("Made %s private to the user: its permissions were %s, now %s.", file, oct(old),
+                        oct(old & ~0o077))
+
+
+def _open_read_only(path: Path, timeout: float) -> sqlite_utils.Database:
+    uri = path.absolute().as_uri() + "?mode=ro"
+    conn = sqlite3.connect(uri, uri=True, timeout=timeout)
+    try:
+        with translate_errors(path, timeout):
+            try:
+                missing = _missing_schema(conn)
+            except sqlite3.OperationalError as exc:
+                # A WAL database in a folder the user cannot write: SQLite cannot create the -shm file even
+                # to read. With no -wal file nothing is uncommitted, and this user cannot start an import
+                # there, so the file is read as it stands (immutable: without locks, the one way SQLite offers).
+                if "readonly" not in str(exc) or path.with_name(path.name + "-wal").exists():
+                    raise
+                conn.close()
+                conn = sqlite3.connect(uri + "&immutable=1", uri=True, timeout=timeout)
+                missing = _missing_schema(conn)
+    except BaseException:
+        conn.close()
+        raise
+    if missing:
+        conn.close()
+        raise DatabaseProblem(_(
+            "The database {path} does not hold a21import's policies yet. Import policies first (for example with "
+            "a21import period), or give the right file with --db.").format(path=path))
+    db = sqlite_utils.Database(conn)
+    db.label = str(path)
+    db.busy_timeout_s = timeout
+    return db
+
+
+def _missing_schema(conn: sqlite3.Connection) -> list[str]:
+    """The tables and columns of SCHEMA that the file lacks (all of them in an empty file)."""
+    missing = []
+    for name, (columns, _pk, _foreign_keys) in SCHEMA.items():
+        present = {row[1] for row in conn.execute(f"PRAGMA table_info({name})")}
+        missing += [f"{name}.{column}" for column in columns if column not in present]
+    return missing
 
 
 @contextmanager

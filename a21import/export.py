@@ -3,9 +3,10 @@
 CSV is written for Polish Excel: UTF-8 with a BOM (Excel otherwise reads it as cp1250), `;` between
 fields (the list separator of the Polish locale), ISO dates (Excel reads them as dates) and amounts
 with a decimal comma and no thousands separator (`1234,56`, read as a number). Text that Excel would
-run as a formula (`=`, `+`, `-`, `@` first) gets a leading `'`, except plain numbers such as phone
-numbers. xlsx keeps every value exactly: text cells are always text, amounts are numeric cells in zł,
-dates are date cells.
+run as a formula (`=`, `+`, `-`, `@`, a tab or a carriage return first, also after leading blanks and
+as their full-width look-alikes) gets a leading `'`, except plain numbers such as phone numbers. xlsx
+keeps every value exactly: text cells are always text, amounts are numeric cells in zł, dates are date
+cells.
 
 A file is written next to its final name and moved into place when complete, private to the user
 (0600) as the database is: it holds PESEL numbers, addresses and phone numbers.
@@ -115,7 +116,7 @@ def export(db: sqlite_utils.Database, output: Path, fmt: str, *, filters: Filter
     output = check_output(output, force=force)
     rows = export_rows(db, filters)
     writer = _write_csv if fmt == "csv" else _write_xlsx
-    _write_atomically(output, lambda path: writer(rows, path))
+    write_atomically(output, lambda path: writer(rows, path))
     return len(rows)
 
 
@@ -123,6 +124,9 @@ def check_output(output: Path, *, force: bool, replaceable: Callable[[Path], boo
     """The output file, checked: its folder exists, and an existing file is replaced only with `force`
     (or when `replaceable` says it may be)."""
     output = Path(output).expanduser()
+    if output.is_symlink():  # someone else's link would make a21import replace or create a file of their choosing
+        raise BadInput(_("The output path {path} is a symbolic link. a21import does not write through a link; give "
+                         "the file's real path with --output.").format(path=output))
     if output.is_dir():
         raise BadInput(_("The output path {path} is a folder. Give a file name with --output.").format(path=output))
     if not output.parent.is_dir():
@@ -139,7 +143,7 @@ def cannot_write(output: Path, exc: OSError) -> EnvironmentProblem:
         path=output, reason=exc.strerror or exc))
 
 
-def _write_atomically(output: Path, write: Callable[[Path], None]) -> None:
+def write_atomically(output: Path, write: Callable[[Path], None]) -> None:
     folder = output.parent if str(output.parent) else Path(".")
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{output.name}.", dir=folder)  # created 0600
@@ -157,7 +161,10 @@ def _write_atomically(output: Path, write: Callable[[Path], None]) -> None:
 
 
 # -- CSV ------------------------------------------------------------------------------------------------
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Excel and LibreOffice skip leading blanks (also no-break, ideographic and zero-width spaces) and read
+# the full-width signs as the ASCII ones, so `  =cmd`, `\u00a0+1` and `＝cmd` run as formulas too.
+_FORMULA_START = re.compile("^[ \t\r\n\u00a0\u1680\u2000-\u200b\u202f\u205f\u3000\ufeff]*"
+                            "[=+\\-@\t\r\uff1d\uff0b\uff0d\uff20\ufe62\ufe63\u2212]")
 _PLAIN_NUMBER = re.compile(r"^[+-]?[\d\s()./-]*\d[\d\s()./-]*$")  # +48 601 234 567, -12
 
 
@@ -171,7 +178,7 @@ def csv_amount(grosze: int | None) -> str:
 
 def csv_text(value: Any) -> str:
     text = "" if value is None else str(value)
-    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(text):
+    if _FORMULA_START.match(text) and not _PLAIN_NUMBER.match(text):
         return "'" + text
     return text
 

@@ -40,13 +40,14 @@ class NotStored(A21Error):
 
 
 def open_existing(path: str | os.PathLike[str]) -> sqlite_utils.Database:
-    """Opens a database that must already exist: a read-only command never creates an empty one."""
+    """Opens, read-only, a database that must already exist: a read-only command never creates,
+    shapes or changes one (see `db.open_db`)."""
     path = Path(path).expanduser()
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():  # a link, even a dangling one, is refused by open_db
         raise DatabaseProblem(_(
             "The database {path} does not exist yet. Import policies first (for example with a21import period) "
             "or give the right file with --db.").format(path=path))
-    db = database.open_db(path)
+    db = database.open_db(path, read_only=True)
     # Search blind to case and Polish letters (`lukasz` finds `Łukasz`): SQLite's lower() only folds ASCII.
     db.conn.create_function("a21_fold", 1, _fold, deterministic=True)
     return db

@@ -159,8 +159,9 @@ def make_policy(number="909123456789", *, holder=None, premium=123456, installme
     )
 
 
-def test_save_overwrites_and_replaces_installments(tmp_path):
+def test_save_overwrites_and_replaces_installments(tmp_path, monkeypatch):
     path = tmp_path / "sub" / "agent21.db"
+    monkeypatch.setattr(database, "default_path", lambda: path)  # only the default location's folder is created
     db = database.open_db(path)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700

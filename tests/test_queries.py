@@ -22,7 +22,10 @@ TODAY = date(2026, 11, 28)
 def db(tmp_path):
     path = tmp_path / "agent21.db"
     database.open_db(path).conn.close()
-    handle = queries.open_existing(path)
+    queries.open_existing(path).conn.close()
+    # The tests store policies through it: open_existing is read-only, so a writable handle that searches alike.
+    handle = database.open_db(path)
+    handle.conn.create_function("a21_fold", 1, queries._fold, deterministic=True)
     yield handle
     handle.conn.close()
 

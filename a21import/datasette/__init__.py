@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from a21import.export import cannot_write, check_output
+from a21import.export import check_output, write_atomically
 
 TEMPLATE_KEY = "agent21"
 
@@ -37,10 +37,8 @@ def write_metadata(db_path: Path, output: Path | None = None, *, force: bool = F
     output = check_output(output if output is not None else default_output(db_path), force=force,
                           replaceable=_is_ours)
     text = json.dumps(metadata(db_path.stem), ensure_ascii=False, indent=2) + "\n"
-    try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise cannot_write(output, exc) from exc
+    # Written beside and moved into place: never through a link planted at `output` after the check.
+    write_atomically(output, lambda path: path.write_text(text, encoding="utf-8"))
     return output
 
 
