@@ -6,6 +6,7 @@ input makes them crash otherwise. Amounts never pass through floats on the way t
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -205,31 +206,196 @@ def mask_identifier(value: str | None) -> str:
     return value[:2] + "*" * (len(value) - 4) + value[-2:]
 
 
-# Identifier-shaped digits: a run of 9 to 14 digits, or a NIP written in groups (`526-104-08-28`).
-_ID_SHAPED = re.compile(r"(?<![0-9])(?:\d{3}([- ])\d{3}\1\d{2}\1\d{2}|\d{3}([- ])\d{2}\2\d{2}\2\d{3}|\d{9,14})(?![0-9])")
+# -- masking identifiers in messages and log lines ------------------------------------------------------
+# Digits separated by single spaces or dashes form one run; an identifier is read only across groups
+# joined by ONE kind of separator (`526-104-08-28`, `840312 33138`, `012 100 784`), so a timestamp
+# (`2026-11-05 14:03`), which mixes them, never becomes a 10-digit number.
+_SEPARATORS = " \t\r\n\u00a0\u2000-\u200a\u202f\u205f\u3000\\-\u2010-\u2015\u2212\ufe63\uff0d"
+_RUN = re.compile(rf"(?<!\d)\d+(?:[{_SEPARATORS}]\d+)*(?!\d)")
+_GROUP = re.compile(r"\d+")
+_DECIMALS = re.compile(r"[.,]\d{1,2}(?!\d)")  # `100 000 000,00 zł` is an amount, not a REGON
+# What a terminal shows as nothing, and what `text.clean` removes later (the same escape sequences):
+# `840312\x1b[0m33138` and `840312\u200b33138` are read as the PESEL they look like.
+_HIDDEN = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+    r"|\x1b[ -/]*[0-~]?"
+    "|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064"
+    "\u2066-\u2069\ufeff]"
+)
+_ID_LENGTHS = frozenset((9, 10, 11, 14))  # REGON, NIP, PESEL, REGON of a local unit
+_LONGEST_ID = 14
+_FILLER = r"[\s:=#\"'„”“‘’«»(\[]{0,3}"
+_ID_LABEL = re.compile(
+    rf"\b(?:PESEL|NIP|REGON)(?:-?(?:u|em|ie))?(?:\s+(?:nr\.?|no\.|number|numer))?{_FILLER}(?:PL\s?)?(?=\d)",
+    re.IGNORECASE)
+_POLICY_LABEL = re.compile(
+    r"\b(?:polic(?:y|ies)|polis[^\W\d_]*)"
+    r"(?:\s+(?:(?:with\s+)?(?:the\s+)?number|no\.|nr\.?|(?:o|z|pod)\s+numer(?:ze|em)?|numer))?"
+    rf"{_FILLER}(?=\d)", re.IGNORECASE)
+
+
+@functools.cache
+def _policy_key() -> re.Pattern[str]:
+    """`INSURER:` of a policy key (`ERGO_HESTIA:9091234567`; `?:` while the insurer is not known)."""
+    from a21import.model import INSURERS
+
+    codes = "|".join(sorted(INSURERS, key=len, reverse=True))
+    return re.compile(rf"(?<![\w?])(?:{codes}|\?):(?=\d)")
+
+
+def _compact(value: str) -> str:
+    from stdnum.pl import regon
+
+    return regon.compact(value)  # also turns full-width digits and Unicode dashes and spaces to ASCII
+
+
+def _visible(text: str) -> tuple[str, list[int] | None]:
+    """`text` without what is invisible on a terminal, and where each of its characters stood in `text`."""
+    if not _HIDDEN.search(text):
+        return text, None
+    parts: list[str] = []
+    where: list[int] = []
+    position = 0
+    for match in _HIDDEN.finditer(text):
+        parts.append(text[position:match.start()])
+        where.extend(range(position, match.start()))
+        position = match.end()
+    parts.append(text[position:])
+    where.extend(range(position, len(text)))
+    return "".join(parts), where
+
+
+def _groups(view: str, run: re.Match[str]) -> list[tuple[int, int, str]]:
+    """The digit groups of a run as (start, end, ASCII digits); the two digits left standing at
+    either end of an identifier masked before (`84*******38`) are not part of it."""
+    groups = [(run.start() + g.start(), run.start() + g.end(), _compact(g.group()))
+              for g in _GROUP.finditer(run.group())]
+    if groups and len(groups[0][2]) <= 2 and view[groups[0][0] - 1:groups[0][0]] == "*":
+        groups.pop(0)
+    if groups and len(groups[-1][2]) <= 2 and view[groups[-1][1]:groups[-1][1] + 1] == "*":
+        groups.pop()
+    return groups
+
+
+def _uniform_ends(view: str, groups: list[tuple[int, int, str]]) -> list[int]:
+    """For each group, the last group reached from it over one kind of separator."""
+    ends = list(range(1, len(groups))) + [len(groups) - 1]
+    for index in range(len(groups) - 3, -1, -1):
+        if view[groups[index][1]] == view[groups[index + 1][1]]:
+            ends[index] = ends[index + 1]
+    return ends
+
+
+def _masked_ranges(groups: list[tuple[int, int, str]], ends: list[int], kept: set[str], fixed: list[bool],
+                   forced: int) -> list[tuple[int, int]]:
+    """The ranges (first, last) of a run's groups to mask: groups 0..`forced` (a labelled identifier;
+    -1 for none), then every part of identifier length over one kind of separator that holds no group
+    of a kept number and no `fixed` group."""
+    count = len(groups)
+    fixed = list(fixed)
+    longest = max([len(number) for number in kept] + [_LONGEST_ID])
+    for first in range(count):
+        digits = ""
+        for last in range(first, count):
+            digits += groups[last][2]
+            if len(digits) > longest:
+                break
+            if digits in kept:
+                fixed[first:last + 1] = [True] * (last + 1 - first)
+    ranges = [(0, forced)] if forced >= 0 else []
+    for first in range(forced + 1, count):
+        digits = ""
+        for last in range(first, ends[first] + 1):
+            digits += groups[last][2]
+            if len(digits) > _LONGEST_ID:
+                break
+            if len(digits) in _ID_LENGTHS and not any(fixed[first:last + 1]):
+                if ranges and first <= ranges[-1][1]:  # overlapping parts are masked as one
+                    ranges[-1] = (ranges[-1][0], max(last, ranges[-1][1]))
+                else:
+                    ranges.append((first, last))
+    return ranges
 
 
 def mask_personal_ids(text: str | None, keep: tuple[str, ...] = ()) -> str:
-    """Masks every PESEL, NIP or REGON standing in a message or log line (see `mask_identifier`).
+    """`text` (a message, a reason, a log record) with every PESEL, NIP and REGON masked as
+    `mask_identifier` does, and every policy number left as it stands.
 
-    Masked: any run of exactly 11 digits (the shape of a PESEL, even with a wrong checksum) and
-    any valid NIP or REGON. `keep` lists strings known to be safe, such as the policy's own number.
+    What is masked:
+    - any number written right after PESEL, NIP or REGON (`PESEL: 84031233138`, `NIP PL 526-104-08-28`,
+      `"pesel":"8403123313"`), whatever its length and checksum (a typo in a PESEL is still a PESEL),
+      even when it is also in `keep`;
+    - any other run of 9, 10, 11 or 14 digits (the lengths of REGON, NIP, PESEL and long REGON), checksum
+      or not, also written in groups with one kind of separator (`840312 33138`, `526-104-08-28`,
+      `123-45-67-890`, `012 100 784`), also when split by characters a terminal does not show; in a longer
+      run of groups, every part of such a length. A 9-digit phone number is masked too: it has the shape
+      of a REGON, and a client's phone is personal data as well.
+
+    What is left as it stands (policy numbers, which are often 10 to 12 digits):
+    - the numbers in `keep` (the number the user typed or the row's own number), written as given or with
+      other separators (`5261040828` is also kept as `526-104-08-28`);
+    - a number written right after a policy key's `INSURER:` (`ERGO_HESTIA:9091234567`) or after the word
+      policy/polisa in any form, with an optional "number"/"nr"/"o numerze" (`policy 5600123456`,
+      `Nie znaleziono polisy o numerze 1012345000`): its groups over one kind of separator, or only its
+      first group when they hold more than 14 digits; and that number wherever else it stands in the text;
+    - dates, times, amounts (`100 000 000,00`) and runs of other lengths (a 12-digit Hestia number).
+
+    A kept number wins where its digits could also be read as part of an identifier written in groups.
+    Masked text is masked again unchanged. The rule is about shapes, not intent: an app's text that
+    calls a PESEL a policy number shows it, and an identifier split across a line break that the log
+    escapes as `\\n` is not seen.
     """
-    from stdnum.pl import nip, regon
-
     if not text:
         return text or ""
-    kept = [k for k in dict.fromkeys(keep) if k]
-    for i, safe in enumerate(kept):
-        text = text.replace(safe, f"\x00{i}\x00")
+    masked = _mask(text, keep, hide=True)
+    # Where control characters are escaped instead of removed (the log, JSON), what stood inside an
+    # escape sequence is seen as well.
+    return masked if _HIDDEN.search(masked) is None else _mask(masked, keep, hide=False)
 
-    def replace(match: re.Match[str]) -> str:
-        digits = re.sub(r"[- ]", "", match.group(0))
-        if len(digits) == 11 or nip.is_valid(digits) or regon.is_valid(digits):
-            return mask_identifier(digits)
-        return match.group(0)
 
-    text = _ID_SHAPED.sub(replace, text)
-    for i, safe in enumerate(kept):
-        text = text.replace(f"\x00{i}\x00", safe)
-    return text
+def _mask(text: str, keep: tuple[str, ...], *, hide: bool) -> str:
+    view, where = _visible(text) if hide else (text, None)
+    id_labelled = {m.end() for m in _ID_LABEL.finditer(view)}
+    named = {m.end() for m in _POLICY_LABEL.finditer(view)} | {m.end() for m in _policy_key().finditer(view)}
+    kept = {digits for number in keep if number and (digits := _compact(number)).isascii() and digits.isdigit()}
+    protected = [(m.start(), m.end()) for number in dict.fromkeys(keep) if number
+                 for m in re.finditer(re.escape(number), view)]
+    runs = []
+    for run in _RUN.finditer(view):
+        groups = _groups(view, run)
+        if not groups:
+            continue
+        ends = _uniform_ends(view, groups)
+        first = ends[0]  # the number a label names
+        fixed = [any(a <= start and end <= b for a, b in protected) for start, end, _digits in groups]
+        if _DECIMALS.match(view, groups[-1][1]):  # the integer part of an amount
+            last = len(groups) - 1
+            while last > 0 and ends[last - 1] == len(groups) - 1:
+                last -= 1
+            fixed[last:] = [True] * (len(groups) - last)
+        forced = -1
+        if groups[0][0] in id_labelled:
+            forced = first
+        elif groups[0][0] in named:
+            digits = "".join(group[2] for group in groups[:first + 1])
+            # Longer than any one number in groups: the label names the first group only.
+            kept.add(digits if len(digits) <= _LONGEST_ID else groups[0][2])
+        runs.append((groups, ends, fixed, forced))
+    spans: list[tuple[int, int, str]] = []
+    for groups, ends, fixed, forced in runs:
+        for first, last in _masked_ranges(groups, ends, kept, fixed, forced):
+            digits = "".join(group[2] for group in groups[first:last + 1])
+            spans.append((groups[first][0], groups[last][1], mask_identifier(digits)))
+    if not spans:
+        return text
+    pieces = []
+    position = 0
+    for start, end, masked in spans:
+        if where is not None:
+            start, end = where[start], where[end - 1] + 1
+        pieces.append(text[position:start])
+        pieces.append(masked)
+        position = end
+    pieces.append(text[position:])
+    return "".join(pieces)

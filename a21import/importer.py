@@ -18,9 +18,11 @@ from typing import Protocol
 
 import sqlite_utils
 
+from a21import import ctrl_c
 from a21import import db as database
 from a21import import insurers
 from a21import.browser import Browser, PageTab, attach
+from a21import.ctrl_c import INTERRUPTED_MESSAGE
 from a21import.errors import (
     A21Error,
     BadInput,
@@ -32,7 +34,8 @@ from a21import.errors import (
     PolicyError,
     WrongIdentity,
 )
-from a21import.formats import mask_personal_ids
+from a21import.formats import fmt_pl_date, mask_personal_ids
+from a21import.importlock import one_import_at_a_time
 from a21import.i18n import N_, _, ngettext
 from a21import.insurers.base import Adapter
 from a21import.logs import log
@@ -44,8 +47,6 @@ from a21import.queries import check_days
 MAX_CONCURRENCY = 8
 TABS_SETTLE_S = 0.5  # after a prompt, before the browser's tabs are looked at again
 LOCK_POLL_S = 0.1  # how often a write tries again while another program holds the database
-INTERRUPTED_MESSAGE = N_("Interrupted. Every policy shown as imported is stored whole; the others were not written. "
-                         "Run the same command again to import what is missing.")
 
 
 class State(str, enum.Enum):
@@ -309,6 +310,7 @@ async def import_rows(adapter: Adapter, db: sqlite_utils.Database, rows: list[Ro
     queue = iter([row for row in rows if row.state is State.MARKED])
 
     async def one(row: Row) -> None:
+        ctrl_c.check()  # a cancellation lost while the previous policy was read stops here
         if stop:
             row.state, row.reason = State.NOT_READ, _("Not read: the import stopped before this policy.")
             ui.row_changed(row)
@@ -342,8 +344,11 @@ async def import_rows(adapter: Adapter, db: sqlite_utils.Database, rows: list[Ro
         for row in queue:  # one shared iterator: each row goes to exactly one worker
             await one(row)
 
+    # A task group, not gather: on Ctrl-C it returns once every worker has stopped, so no write follows the summary.
     with database.short_lock_waits(db, LOCK_POLL_S):
-        await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
+        async with asyncio.TaskGroup() as workers:
+            for _ in range(max(1, concurrency)):
+                workers.create_task(worker())
     return stop[0] if stop else None
 
 
@@ -352,6 +357,7 @@ async def _save(db: sqlite_utils.Database, policy) -> None:
     (up to the database's busy timeout), so that Ctrl-C stops the import at once."""
     deadline = asyncio.get_running_loop().time() + getattr(db, "busy_timeout_s", database.BUSY_TIMEOUT_S)
     while True:
+        ctrl_c.check()  # read, but Ctrl-C was pressed meanwhile: not written
         try:
             database.save_policy(db, policy)
             return
@@ -409,8 +415,10 @@ async def _run(batches: list[tuple[Adapter | Callable[[], Awaitable[Adapter]], l
                         row.state, row.reason = State.NOT_READ, _("Not read: {reason}").format(reason=exc.message)
                         ui.row_changed(row)
                     continue
+            ctrl_c.check()
             problem = await import_rows(adapter, db, batch, _Recorder(ui, adapter), options.concurrency)
             summary.stopped = summary.stopped or problem
+        ctrl_c.check()  # a worker that met a lost cancellation stopped alone: the task group did not raise
     except asyncio.CancelledError:  # Ctrl-C: asyncio cancelled the reads in flight; none was half-written
         interrupted = True
     for row in rows:
@@ -434,22 +442,33 @@ async def run_period(options: Options, ui: UI, start: date, end: date) -> Summar
     db = database.open_db(options.db_path)
     async with attach(options.cdp) as browser:
         adapter, _context = await connect(browser, options, ui, for_period=True)
-        stored = database.stored_ids(db)
-        rows: list[Row] = []
-        seen: set[str] = set()
-        for first, last in windows(start, end):
-            try:
-                async for item in adapter.list_policies(first, last):
-                    if item.key in seen and item.insurer is not None:
-                        continue
-                    seen.add(item.key)
-                    rows.append(_row(len(rows) + 1, item, stored, options, overwrite=False))
-            except PolicyError as exc:  # without the whole list nothing can be chosen: stop cleanly
-                raise EnvironmentProblem(_(
-                    "The list of policies issued from {start} to {end} could not be read, so nothing was imported. "
-                    "{reason}"
-                ).format(start=first.isoformat(), end=last.isoformat(), reason=exc.reason)) from exc
-        return await _run([(adapter, rows)], db, rows, ui, options, select=True, retry=_retry(adapter))
+        # Another import into this database first finishes: this one then leaves out what it stored.
+        async with one_import_at_a_time(options.db_path, ui.note):
+            stored = database.stored_ids(db)
+            rows: list[Row] = []
+            seen: set[str] = set()
+            periods = windows(start, end)
+            listing = getattr(ui, "listing", None)
+            for number, (first, last) in enumerate(periods, 1):
+                if listing is not None:  # which window and page is being read (terminals show it)
+                    def progress(page: int, number: int = number, first: date = first, last: date = last) -> None:
+                        listing(number, len(periods), first, last, page, len(rows))
+                    adapter.listing_progress = progress
+                    progress(1)
+                try:
+                    async for item in adapter.list_policies(first, last):
+                        ctrl_c.check()  # a cancellation lost while the page was read stops here
+                        if item.key in seen and item.insurer is not None:
+                            continue
+                        seen.add(item.key)
+                        rows.append(_row(len(rows) + 1, item, stored, options, overwrite=False))
+                except PolicyError as exc:  # without the whole list nothing can be chosen: stop cleanly
+                    raise EnvironmentProblem(_(
+                        "The list of policies issued from {start} to {end} could not be read, so nothing was "
+                        "imported. {reason}"
+                    ).format(start=fmt_pl_date(first), end=fmt_pl_date(last), reason=exc.reason)) from exc
+            adapter.listing_progress = None
+            return await _run([(adapter, rows)], db, rows, ui, options, select=True, retry=_retry(adapter))
 
 
 def _retry(adapter: Adapter) -> tuple[str, ...]:
@@ -495,10 +514,11 @@ async def run_policy(options: Options, ui: UI, numbers: Sequence[str] | str) -> 
             await _wait(ui, options, problem)  # switch, then read them
             wanted = replace(options, app=adapter.app_id, identity=problem.expected,
                              source=type(adapter).source_for_identity(problem.expected) or options.source)
-        rows: list[Row] = []
-        for number in checked:
-            rows += await _looked_up(adapter, number, options, first=len(rows) + 1)
-        return await _run([(adapter, rows)], db, rows, ui, options, select=False, retry=_retry(adapter))
+        async with one_import_at_a_time(options.db_path, ui.note):
+            rows: list[Row] = []
+            for number in checked:
+                rows += await _looked_up(adapter, number, options, first=len(rows) + 1)
+            return await _run([(adapter, rows)], db, rows, ui, options, select=False, retry=_retry(adapter))
 
 
 async def _looked_up(adapter: Adapter, number: str, options: Options, *, first: int) -> list[Row]:
@@ -550,7 +570,8 @@ async def run_refresh(options: Options, ui: UI, number: str) -> Summary:
     async with attach(options.cdp) as browser:
         adapter, _context = await connect(browser, options, ui, for_period=False)
         row = _stored_row(1, policy)
-        return await _run([(_Refresher(adapter), [row])], db, [row], ui, options, select=False)
+        async with one_import_at_a_time(options.db_path, ui.note):
+            return await _run([(_Refresher(adapter), [row])], db, [row], ui, options, select=False)
 
 
 def _refresh_target(policy: dict) -> tuple[str, str | None, str | None]:
@@ -614,7 +635,8 @@ async def run_refresh_due(options: Options, ui: UI, days: int) -> Summary:
         # when asked, and a switch asked for is never an error.
         batches = [(reader(replace(options, app=app_id, source=source, identity=identity)), group)
                    for (app_id, source, identity), group in groups.items()]
-        return await _run(batches, db, rows, ui, options, select=False)
+        async with one_import_at_a_time(options.db_path, ui.note):
+            return await _run(batches, db, rows, ui, options, select=False)
 
 
 def _stored_row(index: int, policy: dict) -> Row:

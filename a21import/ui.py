@@ -10,6 +10,7 @@ import textwrap
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 
 from rich.cells import cell_len, set_cell_size
 from rich.console import Console
@@ -102,10 +103,32 @@ class RichUI:
         self.interactive = interactive
         self.console = console or SafeConsole()
         self._live: Live | None = None
+        self._listing: Live | None = None
         self._rows: list[Row] = []
 
     def note(self, message: str) -> None:
+        self._stop_listing()
         self.console.print(Text(message))
+
+    def listing(self, window: int, windows: int, start: date, end: date, page: int, found: int) -> None:
+        """While the list is read: which window of the period and which page (terminals only: one line
+        rewritten in place; piped output and --json stay clean)."""
+        if not self.console.is_terminal:
+            return
+        line = Text(ngettext(
+            "Reading the list: period {window} of {windows} ({start}–{end}), page {page}; {found} policy so far.",
+            "Reading the list: period {window} of {windows} ({start}–{end}), page {page}; {found} policies so far.",
+            found).format(window=window, windows=windows, start=fmt_pl_date(start), end=fmt_pl_date(end), page=page,
+                          found=found), style="blue")
+        if self._listing is None:
+            self._listing = Live(line, console=self.console, auto_refresh=False, transient=True)
+            self._listing.start()
+        self._listing.update(line, refresh=True)
+
+    def _stop_listing(self) -> None:
+        if self._listing is not None:
+            self._listing.stop()
+            self._listing = None
 
     def _input(self, prompt: str) -> str:
         with _interruptible():
@@ -228,6 +251,7 @@ class RichUI:
                 self._printed.add(id(row))
 
     def select(self, rows: list[Row]) -> None:
+        self._stop_listing()
         if not rows:
             self.note(_("The app lists no policy issued in this period."))
             return
@@ -271,6 +295,7 @@ class RichUI:
                 row.state, row.reason = State.EXCLUDED, None
 
     def import_started(self, rows: list[Row]) -> None:
+        self._stop_listing()
         self._rows, self._printed = rows, set()
         self._reading: dict[int, str] = {}
         self._finished: set[int] = set()
@@ -355,6 +380,7 @@ class JsonUI:
         pass
 
     def import_started(self, rows: list[Row]) -> None:
+        self._stop_listing()
         pass
 
     def row_changed(self, row: Row) -> None:

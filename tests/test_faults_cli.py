@@ -359,10 +359,15 @@ def test_two_imports_at_once_store_each_policy_exactly_once(user_context, chromi
         # The same period twice, on a new database: both shape it, both store every policy.
         same = tmp_path / "same.db"
         procs = [start_cli(chromium.cdp_url, same, *PERIOD_ARGS, "--concurrency", "2") for _ in range(2)]
+        said = ""
         for proc in procs:
             out, err = finish(proc)
             assert proc.returncode == 0, out + err
+            said += out
         assert assert_whole(same, portal) == all_numbers
+        # The second one waited for the first (saying who), then left out what the first stored.
+        assert said.count("Another import into this database is running (PID") == 1, said
+        assert "Policies already in the database, left out: " in said
         assert rows(same, "SELECT count(*) AS n FROM policies")[0]["n"] == len(all_numbers)
         assert rows(same, "SELECT count(*) AS n FROM installments")[0]["n"] == sum(
             len(portal.by_number[n][1].installments) for n in all_numbers)

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import pytest
 
 from a21import.formats import clean_registration
+from a21import.model import insurer_name
 from tests.conftest import login
 from tests.fixtures.hiperio_portal import INSURER_NAMES, HiperioPortal
 
@@ -161,7 +162,7 @@ def test_failing_broken_and_contract_breaking_policies_are_red_and_the_others_st
         assert result.returncode == 1, out
         assert policy_ids(db_path) == expected_ids(portal, leave_out=numbers[:5])
         assert not rows(db_path, "SELECT id FROM policies WHERE number IN (?, ?, ?, ?, ?)", *numbers[:5])
-        assert f"{code_of(portal.records[failing]['towarzystwo'])}:{failing}" in out
+        assert f"{failing} ({insurer_name(code_of(portal.records[failing]['towarzystwo']))})" in out
         assert "Nie udało się pobrać danych polisy z systemu towarzystwa." in out
         assert broken in out and "skladka" in out
         assert "'NOWE TU S.A.'" in out and unknown in out

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
 
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from a21import import logs
@@ -30,14 +31,17 @@ def test_an_eleven_digit_run_is_masked_even_with_a_wrong_checksum():
 
 
 def test_policy_numbers_dates_and_amounts_stay_readable():
-    text = "Policy 909123456789 issued 2026-11-01 for 1 234,56 zł; phone 600 123 456; ref 8012345678."
+    text = "Policy 909123456789 issued 2026-11-01 for 1 234,56 zł; polisa nr 8012345678; WARTA_ZYCIE:8012345678."
     assert mask_personal_ids(text) == text
+    # Without a name, a 10-digit number has the shape of a NIP, and a 9-digit phone that of a REGON.
+    assert mask_personal_ids("phone 600 123 456; ref 8012345678.") == "phone 60*****56; ref 80******78."
     # The policy's own number stays even when it happens to have the shape of an identifier.
     assert mask_personal_ids(f"Policy {PESEL} failed.", keep=(PESEL,)) == f"Policy {PESEL} failed."
 
 
 @given(st.text(), st.from_regex(r"[0-9]{11}", fullmatch=True), st.text())
 def test_masking_never_crashes_and_never_leaves_a_pesel(before, pesel, after):
+    assume(not re.search(r"(?i)(?:polic|polis)[^\W\d]*\W{0,3}$", before))  # "polisa 8403…": a policy number
     masked = mask_personal_ids(f"{before} {pesel} {after}")
     assert isinstance(masked, str)
     assert f" {pesel} " not in masked
@@ -53,6 +57,8 @@ def test_the_log_file_masks_messages_and_tracebacks(tmp_path, monkeypatch):
     assert logs.setup() == path
     try:
         logs.log.warning("hestia: %s failed: client %s unknown", "ERGO_HESTIA:1", PESEL)
+        logs.log.info("%s: imported %s.", "generali", f"GENERALI:{NIP}")
+        logs.log.error("Stopped (exit code %d): %s", 2, f"The number {PESEL} is unknown.", extra={"keep": (PESEL,)})
         try:
             raise ValueError(f"bad NIP {NIP}")
         except ValueError:
@@ -64,7 +70,9 @@ def test_the_log_file_masks_messages_and_tracebacks(tmp_path, monkeypatch):
                 logs.log.removeHandler(handler)
     written = path.read_text(encoding="utf-8")
     assert "client 84*******38 unknown" in written and "bad NIP 52******28" in written
-    assert PESEL not in written and NIP not in written
+    assert f"generali: imported GENERALI:{NIP}." in written  # a policy number that looks like a NIP
+    assert f"The number {PESEL} is unknown." in written  # what the user typed
+    assert "bad NIP 52******28" in written and "client 84*******38 unknown" in written
     assert "Traceback" in written
     assert oct(path.stat().st_mode & 0o777) == "0o600"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar, Protocol
@@ -114,6 +114,8 @@ class Adapter(ABC):
         self.source = source
         # Every request of this adapter shares it; the import sets its limit to --concurrency.
         self.pacer = Pacer()
+        # Set by the import while it lists: told each page number read (see PageGuard).
+        self.listing_progress: Callable[[int], None] | None = None
 
     async def fetch(
         self, url: str, *, method: str = "GET", headers: dict[str, str] | None = None, body: str | None = None,
@@ -157,7 +159,7 @@ class Adapter(ABC):
 
     def pages(self) -> PageGuard:
         """A guard for the pages of one list (one window, one look-up): see PageGuard."""
-        return PageGuard(self.title)
+        return PageGuard(self.title, self.listing_progress)
 
     @classmethod
     @abstractmethod
@@ -222,8 +224,9 @@ class PageGuard:
     """Stops a list whose pager never ends: more than MAX_LIST_PAGES pages for one window, or a page
     with the same policies as the page before it (an app repeating itself would be read forever)."""
 
-    def __init__(self, title: str):
+    def __init__(self, title: str, on_page: Callable[[int], None] | None = None):
         self.title = title
+        self.on_page = on_page  # told the number of each next page read (the import shows it)
         self.count = 0
         self._previous: tuple[Any, ...] | None = None
 
@@ -243,3 +246,5 @@ class PageGuard:
                 "{app} still offers another page of its policy list after {pages} pages, so a21import stopped "
                 "reading the list."
             ).format(app=self.title, pages=MAX_LIST_PAGES))
+        if self.on_page is not None:
+            self.on_page(self.count + 1)
