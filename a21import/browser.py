@@ -126,11 +126,18 @@ VERSION_TIMEOUT_S = 5.0
 VERSION_MAX_BYTES = 64 * 1024
 
 
+_SHORT_CDP = re.compile(r"(?:(?:localhost|127\.0\.0\.1):)?(?P<port>[1-9][0-9]{0,4})")
+
+
 def check_cdp(cdp: str, *, allow_remote: bool = False) -> str:
     """Validates --cdp: an http(s):// or ws(s):// URL on loopback, or `chrome` / `msedge`."""
     value = cdp or ""
     if value in BROWSER_CHANNELS:
         return value
+    # The short forms people type: `9222`, `localhost:9222`, `127.0.0.1:9222` mean http://127.0.0.1:9222.
+    short = _SHORT_CDP.fullmatch(value)
+    if short and int(short.group("port")) <= 65535:
+        return f"http://127.0.0.1:{short.group('port')}"
     if any(ch.isspace() or not ch.isprintable() or not ch.isascii() for ch in value):
         raise BadInput(_(
             "The CDP address {cdp!r} contains spaces, control characters or letters outside ASCII; give it as "

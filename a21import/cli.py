@@ -85,7 +85,8 @@ def _run(build, job, *, json_output: bool = False, keep: tuple[str, ...] = ()) -
     from a21import import logs
     from a21import.errors import EXIT_FAILED, EXIT_OK, A21Error, EnvironmentProblem, Interrupted
     from a21import.formats import mask_personal_ids
-    from a21import.importer import INTERRUPTED_MESSAGE, State
+    from a21import.ctrl_c import INTERRUPTED_MESSAGE, stoppable
+    from a21import.importer import State
     from a21import.text import clean
     from a21import.ui import JsonUI, RichUI
 
@@ -99,7 +100,7 @@ def _run(build, job, *, json_output: bool = False, keep: tuple[str, ...] = ()) -
         else:
             ui = RichUI(interactive=not options.yes)
             ui.note(_("Database: {path}").format(path=options.db_path))
-        summary = asyncio.run(job(options, ui))
+        summary = asyncio.run(stoppable(job(options, ui)))  # Ctrl-C from here on: exit 130 with the summary
         problem = summary.stopped
     except A21Error as exc:
         problem = exc
@@ -460,6 +461,8 @@ def export_command(
     output: Annotated[Path | None, typer.Option("--output", "-o", help=OutputHelp.format(
         default="policies-YYYY-MM-DD.csv (.xlsx)"))] = None,
     force: ForceOption = False,
+    what: Annotated[str, typer.Option(
+        "--what", help=_("policies (one row a policy) or installments (one row an installment)."))] = "policies",
     insurer: InsurerFilter = None,
     app_id: AppFilter = None,
     date_from: FromFilter = None,
@@ -472,11 +475,12 @@ def export_command(
         from a21import.views import console, export_note
 
         chosen = export.choose_format(fmt, output)
+        kind = export.check_what(what)
         filters = queries.parse_filters(search, insurer, app_id, date_from, date_to)
-        target = output or export.default_name(chosen, today_in_poland())
+        target = output or export.default_name(chosen, today_in_poland(), kind)
         database = _stored_db(db)
-        count = export.export(database, target, chosen, filters=filters, force=force)
-        console().print(export_note(count, target))
+        count = export.export(database, target, chosen, filters=filters, force=force, what=kind)
+        console().print(export_note(count, target, kind))
 
     _show(job)
 

@@ -77,28 +77,63 @@ COLUMNS = (
     Column("model", N_("Model"), "v.model"),
     Column("production_year", N_("Production year"), "v.production_year", "int"),
 )
-_SELECT = ", ".join(f"{column.sql} AS {column.key}" for column in COLUMNS)
+# `--what installments`: one row an installment, with its policy and the policyholder to call.
+INSTALLMENT_COLUMNS = (
+    Column("number", N_("Policy number"), "p.number"),
+    Column("insurer", N_("Insurer"), "p.insurer"),
+    Column("seq", N_("Installment"), "n.seq", "int"),
+    Column("due_date", N_("Due date"), "n.due_date", "date"),
+    Column("amount_gr", N_("Amount (zł)"), "n.amount_gr", "money"),
+    Column("paid", N_("Paid"), "n.paid", "flag"),
+    Column("status", N_("Status"), "p.status"),
+    Column("holder_name", N_("Policyholder"), "h.name"),
+    Column("holder_phone", N_("Phone"), "h.phone"),
+    Column("holder_email", N_("E-mail"), "h.email"),
+)
+WHAT = {"policies": (COLUMNS, N_("Policies")), "installments": (INSTALLMENT_COLUMNS, N_("Installments"))}
+# Spreadsheet formats a21import does not write: a file named so would hold CSV text Excel refuses.
+OTHER_SPREADSHEETS = ("xls", "xlsm", "xlsb", "ods")
 
 
-def export_rows(db: sqlite_utils.Database, filters: Filters = NO_FILTERS) -> list[dict[str, Any]]:
-    """One dict a policy, keyed by `Column.key`, dates as `date`, the latest issued first."""
+def _select(columns: tuple[Column, ...]) -> str:
+    return ", ".join(f"{column.sql} AS {column.key}" for column in columns)
+
+
+def export_rows(db: sqlite_utils.Database, filters: Filters = NO_FILTERS,
+                what: str = "policies") -> list[dict[str, Any]]:
+    """One dict a policy (or installment), keyed by `Column.key`, dates as `date`, the latest issued first."""
+    columns = WHAT[what][0]
     where, params = filter_clause(filters)
-    sql = f"SELECT {_SELECT} {POLICY_JOINS}{where} ORDER BY p.issue_date DESC, p.number, p.insurer"
+    if what == "installments":
+        sql = (f"SELECT {_select(columns)} {POLICY_JOINS} JOIN installments n ON n.policy_id = p.id{where} "
+               "ORDER BY n.due_date, p.number, n.seq")
+    else:
+        sql = f"SELECT {_select(columns)} {POLICY_JOINS}{where} ORDER BY p.issue_date DESC, p.number, p.insurer"
     rows = fetch_rows(db, sql, params)
     for row in rows:
-        for column in COLUMNS:
+        for column in columns:
             if column.kind == "date" and row[column.key]:
                 row[column.key] = date.fromisoformat(row[column.key])
     return rows
 
 
-def default_name(fmt: str, today: date) -> Path:
-    return Path(f"policies-{today.isoformat()}.{fmt}")
+def check_what(what: str) -> str:
+    value = (what or "").strip().lower()
+    if value not in WHAT:
+        raise BadInput(_("--what {value!r} is not known. Use policies or installments.").format(value=what))
+    return value
+
+
+def default_name(fmt: str, today: date, what: str = "policies") -> Path:
+    return Path(f"{'installments' if what == 'installments' else 'policies'}-{today.isoformat()}.{fmt}")
 
 
 def choose_format(fmt: str | None, output: Path | None) -> str:
     """The format given, else the output file's suffix, else CSV. Raises BadInput on a conflict."""
     suffix = output.suffix.lower().lstrip(".") if output is not None else ""
+    if suffix in OTHER_SPREADSHEETS:
+        raise BadInput(_("The file {path} ends in .{suffix}, a format a21import does not write. Give a name ending "
+                         "in .xlsx (Excel opens it) or .csv.").format(path=output, suffix=suffix))
     if fmt is not None:
         fmt = fmt.strip().lower()
         if fmt not in FORMATS:
@@ -111,12 +146,14 @@ def choose_format(fmt: str | None, output: Path | None) -> str:
 
 
 def export(db: sqlite_utils.Database, output: Path, fmt: str, *, filters: Filters = NO_FILTERS,
-           force: bool = False) -> int:
-    """Writes the policies to `output`; returns how many. Refuses to overwrite a file unless `force`."""
+           force: bool = False, what: str = "policies") -> int:
+    """Writes the policies (or installments) to `output`; returns how many rows. Refuses to overwrite a
+    file unless `force`."""
     output = check_output(output, force=force)
-    rows = export_rows(db, filters)
+    columns, title = WHAT[what]
+    rows = export_rows(db, filters, what)
     writer = _write_csv if fmt == "csv" else _write_xlsx
-    write_atomically(output, lambda path: writer(rows, path))
+    write_atomically(output, lambda path: writer(rows, path, columns, _(title)))
     return len(rows)
 
 
@@ -192,15 +229,18 @@ def _csv_cell(column: Column, value: Any) -> str:
         return value.isoformat()
     if column.kind == "int":
         return str(value)
+    if column.kind == "flag":
+        return _("yes") if value else _("no")
     return csv_text(value)
 
 
-def _write_csv(rows: list[dict[str, Any]], path: Path) -> None:
+def _write_csv(rows: list[dict[str, Any]], path: Path, columns: tuple[Column, ...] = COLUMNS,
+               _title: str = "") -> None:
     with open(path, "w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle, delimiter=";", lineterminator="\r\n")
-        writer.writerow([_(column.header) for column in COLUMNS])
+        writer.writerow([_(column.header) for column in columns])
         for row in rows:
-            writer.writerow([_csv_cell(column, row[column.key]) for column in COLUMNS])
+            writer.writerow([_csv_cell(column, row[column.key]) for column in columns])
 
 
 # -- xlsx -----------------------------------------------------------------------------------------------
@@ -209,7 +249,8 @@ DATE_FORMAT = "yyyy-mm-dd"
 MAX_WIDTH = 40
 
 
-def _write_xlsx(rows: list[dict[str, Any]], path: Path) -> None:
+def _write_xlsx(rows: list[dict[str, Any]], path: Path, columns: tuple[Column, ...] = COLUMNS,
+                title: str = "") -> None:
     from openpyxl import Workbook
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.styles import Font
@@ -217,14 +258,14 @@ def _write_xlsx(rows: list[dict[str, Any]], path: Path) -> None:
 
     book = Workbook()
     sheet = book.active
-    sheet.title = _("Policies")
+    sheet.title = title or _("Policies")
     bold = Font(bold=True)
-    headers = [_(column.header) for column in COLUMNS]
+    headers = [_(column.header) for column in columns]
     widths = [len(header) for header in headers]
     for index, header in enumerate(headers, 1):
         sheet.cell(row=1, column=index, value=header).font = bold
     for row_number, row in enumerate(rows, 2):
-        for index, column in enumerate(COLUMNS, 1):
+        for index, column in enumerate(columns, 1):
             value = row[column.key]
             cell = sheet.cell(row=row_number, column=index)
             if value is None:
@@ -240,6 +281,9 @@ def _write_xlsx(rows: list[dict[str, Any]], path: Path) -> None:
             elif column.kind == "int":
                 cell.value = int(value)
                 shown = len(str(value))
+            elif column.kind == "flag":
+                cell.value = _("yes") if value else _("no")
+                shown = len(cell.value)
             else:
                 # Always a text cell: a value from an app that begins with "=" stays text, never a formula.
                 cell.value = ILLEGAL_CHARACTERS_RE.sub("", str(value))

@@ -36,7 +36,10 @@ def database_note(db: Any) -> Text:
     return Text(_("Database: {path}").format(path=getattr(db, "label", db)), style="dim")
 
 
-def export_note(count: int, path: Path) -> Text:
+def export_note(count: int, path: Path, what: str = "policies") -> Text:
+    if what == "installments":
+        return Text(ngettext("Exported {count} installment to {path}.", "Exported {count} installments to {path}.",
+                             count).format(count=count, path=path), style="green")
     return Text(ngettext("Exported {count} policy to {path}.", "Exported {count} policies to {path}.", count).format(
         count=count, path=path), style="green")
 

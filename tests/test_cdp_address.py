@@ -155,3 +155,14 @@ def test_nobody_listening_is_no_browser():
     with pytest.raises(NoBrowser) as refused:
         debugger_url("http://127.0.0.1:1")
     assert refused.value.message.startswith("No browser answers at http://127.0.0.1:1.")
+
+
+@pytest.mark.parametrize("typed", ["9222", "localhost:9222", "127.0.0.1:9222"])
+def test_the_short_forms_mean_the_loopback_http_address(typed):
+    assert check_cdp(typed) == "http://127.0.0.1:9222"
+
+
+@pytest.mark.parametrize("typed", ["0", "70000", "localhost:", "example.com:9222", "localhost:9222x"])
+def test_short_forms_that_are_not_a_port_are_refused(typed):
+    with pytest.raises(BadInput):
+        check_cdp(typed)

@@ -291,8 +291,29 @@ def test_export_xlsx_keeps_a_formula_like_name_as_text(cli, tmp_path):
     assert name.value == FORMULA_NAME and name.data_type == "s"
 
 
+def test_export_installments_one_row_each(cli, tmp_path):
+    from openpyxl import load_workbook
+
+    result = cli("export", "--what", "installments", "--format", "xlsx", "--insurer", "ERGO_HESTIA")
+    assert result.returncode == 0, result.stderr
+    assert "installments to installments-" in result.stdout
+    sheet = load_workbook(tmp_path / f"installments-{TODAY.isoformat()}.xlsx").active
+    headers = [cell.value for cell in sheet[1]]
+    assert headers[:6] == ["Policy number", "Insurer", "Installment", "Due date", "Amount (zł)", "Paid"]
+    body = [[cell.value for cell in row] for row in sheet.iter_rows(min_row=2)]
+    assert ["909123456789", "ERGO_HESTIA", 2] == body[0][:3] or any(r[0] == "909123456789" for r in body)
+    assert all(r[5] in ("yes", "no") for r in body) and {r[5] for r in body} == {"yes", "no"}
+    dues = [r[3] for r in body]
+    assert dues == sorted(dues)
+    csv_result = cli("export", "--what", "installments", "--output", "raty.csv")
+    assert csv_result.returncode == 0 and (tmp_path / "raty.csv").read_text(encoding="utf-8-sig").startswith(
+        "Policy number;Insurer;Installment;Due date")
+
+
 @pytest.mark.parametrize("args, sentence", [
     (("--format", "pdf"), "--format 'pdf' is not known. Use csv or xlsx."),
+    (("--output", "polisy.xls"), "The file polisy.xls ends in .xls, a format a21import does not write."),
+    (("--what", "clients"), "--what 'clients' is not known. Use policies or installments."),
     (("--format", "csv", "--output", "a.xlsx"), "The file a.xlsx ends in .xlsx, but --format is csv."),
     (("--output", "."), "The output path . is a folder."),
 ])
