@@ -39,7 +39,7 @@ from a21import.importlock import one_import_at_a_time
 from a21import.i18n import N_, _, ngettext
 from a21import.insurers.base import Adapter
 from a21import.logs import log
-from a21import.model import AppContext, ListedPolicy
+from a21import.model import AppContext, ListedPolicy, insurer_name
 from a21import.periods import today_in_poland, windows
 from a21import.text import clean, shorten
 from a21import.queries import check_days
@@ -549,7 +549,8 @@ async def run_refresh(options: Options, ui: UI, number: str) -> Summary:
         raise BadInput(_("The policy {number} is not in the database. Import it first with: a21import policy "
                          "{number}").format(number=number))
     if len(stored) > 1:
-        choices = [(row["id"], f"{row['id']} ({row['source_app']})") for row in stored]
+        choices = [(row["id"], f"{row['number']} ({insurer_name(row['insurer'])}, {insurers.title(row['source_app'])})")
+                   for row in stored]
         chosen = _ask(ui, options, _("Several stored policies have the number {number}.").format(number=number),
                       choices, "--app")
         stored = [row for row in stored if row["id"] == chosen]
@@ -557,14 +558,14 @@ async def run_refresh(options: Options, ui: UI, number: str) -> Summary:
     app_id, source, identity = _refresh_target(policy)
     if options.app is not None and options.app != app_id:
         raise BadInput(_("The policy {policy} came from {app}, not from {wanted}. Leave --app out to refresh it "
-                         "from where it came from.").format(policy=policy["id"], app=app_id, wanted=options.app))
+                         "from where it came from.").format(policy=_named(policy), app=app_id, wanted=options.app))
     if options.source is not None and source is not None and options.source != source:
         raise BadInput(_("The policy {policy} came from source {source}, not {wanted}. Leave --source out to "
-                         "refresh it from where it came from.").format(policy=policy["id"], source=source,
+                         "refresh it from where it came from.").format(policy=_named(policy), source=source,
                                                                         wanted=options.source))
     if options.identity is not None and identity is not None and options.identity != identity:
         raise BadInput(_("The policy {policy} belongs to {identity}, not {wanted}.").format(
-            policy=policy["id"], identity=identity, wanted=options.identity))
+            policy=_named(policy), identity=identity, wanted=options.identity))
     options.app, options.source, options.identity = app_id, source, identity
     check_options(options)
     async with attach(options.cdp) as browser:
@@ -572,6 +573,11 @@ async def run_refresh(options: Options, ui: UI, number: str) -> Summary:
         row = _stored_row(1, policy)
         async with one_import_at_a_time(options.db_path, ui.note):
             return await _run([(_Refresher(adapter), [row])], db, [row], ui, options, select=False)
+
+
+def _named(policy: dict) -> str:
+    """A stored policy as people name it: `909123456789 (ERGO Hestia)`."""
+    return f"{policy['number']} ({insurer_name(policy['insurer'])})"
 
 
 def _refresh_target(policy: dict) -> tuple[str, str | None, str | None]:
@@ -594,7 +600,7 @@ class _Refresher:
         found = [hit for hit in await self.adapter.lookup(item.number) if hit.key == item.key]
         if not found:
             raise PolicyError(_("{app} no longer finds the policy {policy}.").format(
-                app=self.adapter.title, policy=item.key))
+                app=self.adapter.title, policy=f"{item.number} ({insurer_name(item.insurer)})"))
         if found[0].skip_reason:
             raise PolicyError(_("Not imported: {reason}").format(reason=found[0].skip_reason))
         return await self.adapter.read_policy(found[0])

@@ -6,13 +6,12 @@ from __future__ import annotations
 import shlex
 import signal
 import sys
-import textwrap
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 
-from rich.cells import cell_len, set_cell_size
+from rich.cells import cell_len
 from rich.console import Console
 from rich.live import Live
 from rich.text import Text
@@ -20,6 +19,7 @@ from rich.text import Text
 from a21import.choice import describe_rows, parse_choice, parse_ranges, parse_yes_no, yes_no_hint
 from a21import.console import SafeConsole
 from a21import.errors import BadInput
+from a21import.fit import CUT, FOLD, NARROWEST, TWO, WHOLE, Column, cell_lines, header_lines, layout, uniform, when_uniform
 from a21import.formats import fmt_pl_date
 from a21import.i18n import N_, _, ngettext
 from a21import.importer import Row, State, Summary
@@ -35,17 +35,20 @@ STYLES = {
     State.FAILED: (N_("✗ failed"), "red"),
     State.NOT_READ: (N_("not read"), "magenta"),
 }
-# The table's columns: header, right-aligned, kept on one line.
+# The table's columns. A row read later may bring a date, an amount, a product and a name its list row
+# lacked (a look-up by number lists blanks): room is kept for them from the start.
 COLUMNS = (
-    ("#", True, True), (N_("Number"), False, True), (N_("Insurer"), False, True), (N_("Issued"), False, True),
-    (N_("Premium"), True, True), (N_("Product"), False, False), (N_("Policyholder"), False, False),
-    (N_("Status"), False, False),
+    Column("#", WHOLE, right=True), Column(N_("Number"), WHOLE),
+    Column(N_("Insurer"), CUT, drop=3, least=6, fair=12, most=24),
+    Column(N_("Issued"), WHOLE, reserve=len("01.11.2026")),
+    Column(N_("Premium"), WHOLE, right=True, reserve=len("12 345,67 zł")),
+    Column(N_("Product"), CUT, drop=7, least=8, fair=14, most=30, expect=16),
+    Column(N_("Policyholder"), TWO, least=12, fair=20, most=36, expect=24),
+    Column(N_("Status"), FOLD, least=18, fair=24, most=60),
 )
-STATUS_MIN_WIDTH = 24
+INSURER, STATUS = 2, len(COLUMNS) - 1
 SEPARATOR = "  "
-NARROWEST_COLUMN = 10
-MIN_WIDTHS = {3: len("01.11.2026"), 4: len("12 345,67 zł")}  # issued, premium: never cut
-WIDEST_COLUMN = 36  # product and policyholder beyond this fold onto a second line
+ONE_INSURER = N_("Insurer of every row: {insurer}.")
 NO_ANSWER = N_("No answer was given at the prompt; nothing more was done.")
 
 
@@ -105,6 +108,7 @@ class RichUI:
         self._live: Live | None = None
         self._listing: Live | None = None
         self._rows: list[Row] = []
+        self._noted: set[str] = set()
 
     def note(self, message: str) -> None:
         self._stop_listing()
@@ -169,49 +173,45 @@ class RichUI:
         return answer.strip().casefold() != "q"
 
     def _layout(self, rows: list[Row]) -> None:
-        """Fixes the columns' widths once for the whole list, so that rows printed one at a time line
-        up as one table (rendering a whole table again at every change would cost O(n²))."""
-        cells = [self._cells(row)[0] for row in rows]
-        widths = [max([cell_len(_(header))] + [cell_len(c[i]) for c in cells]) for i, (header, _r, _o)
-                  in enumerate(COLUMNS[:-1])]
-        widths = [min(width, WIDEST_COLUMN) for width in widths]
-        # A row read later may hold a date and an amount its list row lacked: room for them from the start.
-        widths = [max(width, MIN_WIDTHS.get(i, 0)) for i, width in enumerate(widths)]
-        # On a narrow terminal the two folding columns (product, policyholder) give way to the status.
-        spare = self.console.width - len(SEPARATOR) * (len(COLUMNS) - 1) - sum(widths) - STATUS_MIN_WIDTH
-        for i in (6, 5):
-            if spare < 0:
-                give = min(-spare, widths[i] - NARROWEST_COLUMN)
-                if give > 0:
-                    widths[i] -= give
-                    spare += give
-        self._widths = widths
-        self._status_width = max(STATUS_MIN_WIDTH, self.console.width - len(SEPARATOR) * (len(COLUMNS) - 1) - sum(widths) - 1)
+        """Fixes the columns and their widths once for the whole list, so that rows printed one at a time
+        line up as one table (rendering a whole table again at every change would cost O(n²)). The status
+        takes what is left of the line: the reasons of red rows come later."""
+        columns = [Column(_(column.header), **{k: v for k, v in vars(column).items() if k != "header"})
+                   for column in COLUMNS]
+        insurer = uniform(row.item.insurer for row in rows)
+        columns[INSURER] = when_uniform(columns[INSURER], insurer,
+                                        _(ONE_INSURER).format(insurer=insurer_name(insurer)))
+        self._columns = columns
+        self._widths = layout(columns, [self._cells(row)[0] for row in rows], self.console.width, rest=STATUS)
 
     def _line(self, cells: list[str], status_style: str | None = None, *, header: bool = False) -> Text:
-        """One row as lines of text under the fixed widths: the one-line columns cut with …, product,
-        policyholder and status folded onto further lines. Plain text: a row never holds markup."""
+        """One row as lines of text under the fixed widths (see a21import.fit for how each column gives
+        way). Plain text: a row never holds markup."""
+        widths = list(self._widths)
+        kept = [i for i, width in enumerate(widths) if width]
+        # A number or an amount wider than its column is never cut: the status makes room for it.
+        wider = sum(max(0, cell_len(cells[i]) - widths[i]) for i in kept if self._columns[i].kind == WHOLE)
+        widths[STATUS] = max(NARROWEST, widths[STATUS] - wider)
         columns: list[list[str]] = []
-        for (_h, right, one_line), width, cell in zip(COLUMNS, [*self._widths, self._status_width], cells):
-            if one_line:
-                text = cell if cell_len(cell) <= width else set_cell_size(cell, width - 1) + "…"
-                columns.append([text.rjust(width) if right else text.ljust(width)])
-            else:
-                chunks = textwrap.wrap(cell, width, break_on_hyphens=False) or [""]
-                columns.append([chunk.ljust(width) for chunk in chunks])
+        for i in kept:
+            column = self._columns[i]
+            lines = [line.plain for line in (header_lines(self.console, cells[i], widths[i]) if header else
+                                             cell_lines(self.console, column, Text(cells[i]), widths[i]))]
+            width = max(widths[i], *(cell_len(line) for line in lines))
+            widths[i] = width
+            columns.append([" " * (width - cell_len(line)) + line if column.right else
+                            line + " " * (width - cell_len(line)) for line in lines])
         line = Text(style="bold" if header else "")
-        last = len(columns) - 1
         for n in range(max(len(column) for column in columns)):
-            pieces = [column[n] if n < len(column) else " " * width
-                      for column, width in zip(columns, [*self._widths, self._status_width])]
+            pieces = [column[n] if n < len(column) else " " * widths[i] for column, i in zip(columns, kept)]
             while len(pieces) > 1 and not pieces[-1].strip():  # no trailing blanks on a folded line
                 pieces.pop()
             if n:
                 line.append("\n")
-            for i, piece in enumerate(pieces):
-                line.append(SEPARATOR if i else "")
-                line.append(piece.rstrip() if i == len(pieces) - 1 else piece,
-                            style=status_style if i == last else None)
+            for k, piece in enumerate(pieces):
+                line.append(SEPARATOR if k else "")
+                line.append(piece.rstrip() if k == len(pieces) - 1 else piece,
+                            style=status_style if kept[k] == STATUS else None)
         return line
 
     @staticmethod
@@ -226,8 +226,12 @@ class RichUI:
 
     def _print_rows(self, rows: list[Row], *, header: bool) -> None:
         if header:
-            self.console.print(self._line([_(h) for h, _r, _o in COLUMNS], header=True), overflow="ignore",
-                               crop=False)
+            for i, column in enumerate(self._columns):
+                if not self._widths[i] and column.note and column.note not in self._noted:
+                    self._noted.add(column.note)  # once, not again over the live table
+                    self.note(column.note)
+            self.console.print(self._line([column.header for column in self._columns], header=True),
+                               overflow="ignore", crop=False)
         for row in rows:
             cells, style = self._cells(row)
             self.console.print(self._line(cells, style), overflow="ignore", crop=False)
@@ -380,7 +384,6 @@ class JsonUI:
         pass
 
     def import_started(self, rows: list[Row]) -> None:
-        self._stop_listing()
         pass
 
     def row_changed(self, row: Row) -> None:

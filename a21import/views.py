@@ -15,7 +15,6 @@ from rich.table import Table
 from rich.text import Text
 
 from a21import.console import SafeConsole
-from a21import.errors import BadInput
 from a21import.formats import WARSAW
 from a21import.i18n import N_, _, ngettext
 from a21import.model import insurer_name
@@ -88,13 +87,9 @@ PRODUCT_LINE_LABELS = {"motor": N_("motor"), "property": N_("property"), "life":
 
 
 def app_title(app_id: str | None) -> str:
-    """The app as the agent knows it (`Ergo Hestia iHestia`), from its id."""
     from a21import import insurers
 
-    try:
-        return insurers.get(app_id or "").title
-    except BadInput:  # an app this version does not know: its id
-        return app_id or ""
+    return insurers.title(app_id)
 
 
 def local_time(stamp: str | None) -> str:

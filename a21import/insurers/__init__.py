@@ -48,3 +48,11 @@ def available() -> list[type[Adapter]]:
                 raise
     return found
 
+
+def title(app_id: str | None) -> str:
+    """The app as the agent knows it (`Ergo Hestia iHestia`), from its id; an id this version does not
+    know (an older database) is shown as it is."""
+    try:
+        return get(app_id or "").title
+    except BadInput:
+        return app_id or ""
