@@ -347,7 +347,7 @@ async def import_rows(adapter: Adapter, db: sqlite_utils.Database, rows: list[Ro
     # A task group, not gather: on Ctrl-C it returns once every worker has stopped, so no write follows the summary.
     with database.short_lock_waits(db, LOCK_POLL_S):
         async with asyncio.TaskGroup() as workers:
-            for _ in range(max(1, concurrency)):
+            for _n in range(max(1, concurrency)):  # not `_`: that is the translation function here
                 workers.create_task(worker())
     return stop[0] if stop else None
 
