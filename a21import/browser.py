@@ -246,7 +246,10 @@ class PageTab:
         seconds, mb = request_timeout(), max_response_mb()
         args = [url, method, headers or {}, body, seconds * 1000, int(mb * 1024 * 1024)]
         try:
-            data = await asyncio.wait_for(self._call_isolated(_FETCH_JS, args), seconds + BACKSTOP_S)
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for can drop a Ctrl-C cancellation that arrives
+            # in the same turn as the answer.
+            async with asyncio.timeout(seconds + BACKSTOP_S):
+                data = await self._call_isolated(_FETCH_JS, args)
         except TimeoutError:
             data = {"error": "timeout"}
         error = data.get("error")

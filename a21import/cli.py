@@ -66,6 +66,9 @@ JsonOption = Annotated[bool, typer.Option(
                      "nothing."))]
 ConcurrencyOption = Annotated[int, typer.Option(
     "--concurrency", help=_("How many policies are read at once (1 to 8)."))]
+WidthOption = Annotated[int | None, typer.Option(
+    "--width", min=40, max=1000, help=_("The width of the output in columns. Default: the terminal's width; 80 "
+                                        "when the output is not a terminal, unless COLUMNS is set."))]
 
 
 def _options(cdp: str, db: Path | None, app_id: str | None, source: str | None, identity: str | None, yes: bool,
@@ -80,12 +83,13 @@ def _options(cdp: str, db: Path | None, app_id: str | None, source: str | None, 
                    source=source, identity=identity, yes=yes, **extra)
 
 
-def _run(build, job, *, json_output: bool = False, keep: tuple[str, ...] = ()) -> None:
+def _run(build, job, *, json_output: bool = False, keep: tuple[str, ...] = (), width: int | None = None) -> None:
     """Runs one command: builds options, runs the job, prints and exits with the right code."""
     from a21import import logs
+    from a21import.console import SafeConsole
     from a21import.errors import EXIT_FAILED, EXIT_OK, A21Error, EnvironmentProblem, Interrupted
-    from a21import.formats import mask_personal_ids
     from a21import.ctrl_c import INTERRUPTED_MESSAGE, stoppable
+    from a21import.formats import mask_personal_ids
     from a21import.importer import State
     from a21import.text import clean
     from a21import.ui import JsonUI, RichUI
@@ -98,7 +102,7 @@ def _run(build, job, *, json_output: bool = False, keep: tuple[str, ...] = ()) -
         if json_output:
             options.yes = True  # a script reads the answer: nobody is there to answer prompts
         else:
-            ui = RichUI(interactive=not options.yes)
+            ui = RichUI(interactive=not options.yes, console=SafeConsole(width=width))
             ui.note(_("Database: {path}").format(path=options.db_path))
         summary = asyncio.run(stoppable(job(options, ui)))  # Ctrl-C from here on: exit 130 with the summary
         problem = summary.stopped
@@ -113,6 +117,8 @@ def _run(build, job, *, json_output: bool = False, keep: tuple[str, ...] = ()) -
             "a21import stopped on something it could not handle ({error_type}). What was imported before is kept. "
             "The details are in the log file {path}.").format(error_type=type(exc).__name__, path=logs.log_path()))
         summary = None
+    if isinstance(problem, Interrupted) and not (summary and any(row.state is State.DONE for row in summary.rows)):
+        problem.message = _("Interrupted before any policy was stored; nothing was written to the database.")
     if problem is not None:
         code = problem.exit_code
         # Cleaned first, so that no control character hides an identifier; `keep`: what the user typed.
@@ -164,6 +170,7 @@ def period(
     concurrency: ConcurrencyOption = 2,
     allow_remote_cdp: AllowRemoteOption = False,
     json_output: JsonOption = False,
+    width: WidthOption = None,
 ) -> None:
     from a21import.importer import run_period
     from a21import.periods import parse_period
@@ -182,7 +189,7 @@ def period(
             ui.note(note)
         return await run_period(options, ui, start, end)
 
-    _run(build, job, json_output=json_output)
+    _run(build, job, json_output=json_output, width=width)
 
 
 @app.command("policy", help=_("Import policies by their numbers, from one app (a stored one is overwritten)."))
@@ -197,11 +204,13 @@ def policy(
     yes: YesOption = False,
     allow_remote_cdp: AllowRemoteOption = False,
     json_output: JsonOption = False,
+    width: WidthOption = None,
 ) -> None:
     from a21import.importer import run_policy
 
     _run(lambda: _options(cdp, db, app_id, source, identity, yes, allow_remote_cdp),
-         lambda options, ui: run_policy(options, ui, numbers), json_output=json_output, keep=tuple(numbers))
+         lambda options, ui: run_policy(options, ui, numbers), json_output=json_output, keep=tuple(numbers),
+         width=width)
 
 
 @app.command("refresh", help=_("Read a stored policy again, installments included, from the app it came from; or, "
@@ -221,6 +230,7 @@ def refresh(
     concurrency: ConcurrencyOption = 2,
     allow_remote_cdp: AllowRemoteOption = False,
     json_output: JsonOption = False,
+    width: WidthOption = None,
 ) -> None:
     from a21import.errors import BadInput
     from a21import.importer import run_refresh, run_refresh_due
@@ -233,7 +243,7 @@ def refresh(
     def job(options, ui):
         return run_refresh_due(options, ui, days) if due else run_refresh(options, ui, number)
 
-    _run(build, job, json_output=json_output, keep=(number,) if number else ())
+    _run(build, job, json_output=json_output, keep=(number,) if number else (), width=width)
 
 
 # -- the browser and the open apps (issue 7) --
@@ -305,10 +315,12 @@ def apps_command(
     cdp: CdpOption = "http://127.0.0.1:9222",
     allow_remote_cdp: AllowRemoteOption = False,
     json_output: Annotated[bool, typer.Option("--json", help=_("Print one JSON document instead of the list."))] = False,
+    width: WidthOption = None,
 ) -> None:
     def job() -> None:
         from a21import import overview_view
         from a21import.browser import check_cdp
+        from a21import.console import SafeConsole
         from a21import.overview import read_overview
 
         address = check_cdp(cdp, allow_remote=allow_remote_cdp)
@@ -317,7 +329,7 @@ def apps_command(
         if json_output:
             overview_view.print_json(overview_view.overview_document(overview))
         else:
-            overview_view.show_overview(overview)
+            overview_view.show_overview(overview, SafeConsole(width=width))
 
     _show(job)
 
@@ -347,13 +359,13 @@ def _stored_db(db: Path | None):
     return open_existing(db or default_path())
 
 
-def _print_stored(view, db, json_text: str | None = None) -> None:
+def _print_stored(view, db, json_text: str | None = None, width: int | None = None) -> None:
     from a21import.views import console, database_note
 
     if json_text is not None:
         typer.echo(json_text)
     else:
-        out = console()
+        out = console(width)
         out.print(database_note(db))
         out.print(view)
 
@@ -368,6 +380,7 @@ def policies_command(
     date_to: ToFilter = None,
     db: DbOption = None,
     json_output: ListJsonOption = False,
+    width: WidthOption = None,
 ) -> None:
     def job() -> None:
         from a21import import queries, views
@@ -375,7 +388,7 @@ def policies_command(
         filters = queries.parse_filters(search, insurer, app_id, date_from, date_to)
         database = _stored_db(db)
         rows = queries.search_policies(database, filters)
-        _print_stored(views.policies_view(rows), database, views.as_json(rows) if json_output else None)
+        _print_stored(views.policies_view(rows), database, views.as_json(rows) if json_output else None, width)
 
     _show(job)
 
@@ -388,6 +401,7 @@ def show_command(
         "--insurer", help=_("The insurer's code, when several insurers use the same number."))] = None,
     db: DbOption = None,
     json_output: ListJsonOption = False,
+    width: WidthOption = None,
 ) -> None:
     def job() -> None:
         from a21import import queries, views
@@ -396,7 +410,7 @@ def show_command(
         database = _stored_db(db)
         details = queries.policy_details(database, number, insurer)
         view = views.details_view(details, today=today_in_poland())
-        _print_stored(view, database, views.as_json(details) if json_output else None)
+        _print_stored(view, database, views.as_json(details) if json_output else None, width)
 
     _show(job)
 
@@ -406,7 +420,7 @@ AllOption = Annotated[bool, typer.Option(
 
 
 def _coming(list_name: str, days: int, insurer: str | None, app_id: str | None, db: Path | None,
-            json_output: bool, show_all: bool = False) -> None:
+            json_output: bool, show_all: bool = False, width: int | None = None) -> None:
     """`renewals` and `due`: the rows `queries.<list_name>` finds within `days`, shown by `views.<list_name>_view`."""
     def job() -> None:
         from a21import import queries, views
@@ -419,7 +433,7 @@ def _coming(list_name: str, days: int, insurer: str | None, app_id: str | None, 
         rows = getattr(queries, list_name)(database, days, today=today, filters=filters)
         rows, left_out = queries.leave_out_ended(rows, include_ended=show_all)
         view = getattr(views, f"{list_name}_view")(rows, days=days, today=today, left_out=left_out)
-        _print_stored(view, database, views.as_json(rows) if json_output else None)
+        _print_stored(view, database, views.as_json(rows) if json_output else None, width)
 
     _show(job)
 
@@ -433,8 +447,9 @@ def renewals_command(
     db: DbOption = None,
     show_all: AllOption = False,
     json_output: ListJsonOption = False,
+    width: WidthOption = None,
 ) -> None:
-    _coming("renewals", days, insurer, app_id, db, json_output, show_all)
+    _coming("renewals", days, insurer, app_id, db, json_output, show_all, width)
 
 
 @app.command("due", help=_("List the unpaid installments due within --days; overdue ones (due before today, still "
@@ -447,8 +462,9 @@ def due_command(
     db: DbOption = None,
     show_all: AllOption = False,
     json_output: ListJsonOption = False,
+    width: WidthOption = None,
 ) -> None:
-    _coming("due", days, insurer, app_id, db, json_output, show_all)
+    _coming("due", days, insurer, app_id, db, json_output, show_all, width)
 
 
 @app.command("export", help=_("Export the stored policies with their client's and vehicle's columns to CSV (for "

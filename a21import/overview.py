@@ -91,7 +91,8 @@ async def _status(adapter_cls: type[Adapter], tab: PageTab, entry: OpenApp, cdp:
                   allow_remote: bool) -> TabStatus:
     adapter = adapter_cls(tab, adapter_cls.source_of_host(tab.host))
     try:
-        context = await asyncio.wait_for(adapter.context(), CONTEXT_TIMEOUT_S)
+        async with asyncio.timeout(CONTEXT_TIMEOUT_S):  # not wait_for: it can drop a Ctrl-C (Python 3.11)
+            context = await adapter.context()
     except NotLoggedIn as exc:
         return TabStatus(TabState.NOT_LOGGED_IN, exc.message)
     except NoRights as exc:

@@ -37,6 +37,7 @@ PERIOD_ARGS = ("period", "--from", "2026-11-01", "--to", "2026-11-16", "--source
 COUNT = 30  # 23 iHestia policies: 2 list pages, then 2 requests a policy (the policy, its installments)
 LIST_PAGES = 2
 INTERRUPTED = "Interrupted. Every policy shown as imported is stored whole"
+NOTHING_STORED = "Interrupted before any policy was stored; nothing was written to the database."
 FETCH = "a21import.browser:PageTab._call_isolated"  # one in-page request: its answer is back when it returns
 
 # Sends SIGINT to the CLI's own process group (as a terminal does) on the n-th call of a function, then runs
@@ -110,12 +111,12 @@ def assert_interrupted(proc: subprocess.Popen, db_path, portal: HestiaPortal, *,
     if json_output:
         document = json.loads(out)
         assert document["exit_code"] == 130
-        assert document["error"].startswith(INTERRUPTED)
+        assert document["error"].startswith(INTERRUPTED if stored else NOTHING_STORED)
         assert {p["number"] for p in document["policies"] if p["status"] == "done"} == stored
         if started:
             assert document["counts"]["not read"] == total - len(stored)
     else:
-        assert INTERRUPTED in one_line(err), err
+        assert (INTERRUPTED if stored else NOTHING_STORED) in one_line(err), err
         if started:
             assert f"Imported {len(stored)} polic" in out, out
             assert NOT_READ.format(n=total - len(stored)) in one_line(out), out

@@ -129,7 +129,7 @@ def test_page_without_table():
 
 def test_columns_are_read_by_their_headers():
     html = page("list_spec.html").replace("<th>Produkt</th>", "<th>Produkt ubezpieczenia</th>")
-    with pytest.raises(ParseError, match="no column 'Produkt'"):
+    with pytest.raises(ParseError, match="TUZ SOBOL sent its contracts list without the column 'Produkt'"):
         tuz.parse_list_page(html)
 
 

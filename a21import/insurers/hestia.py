@@ -37,6 +37,7 @@ from a21import.formats import (
 )
 from a21import.i18n import N_, _
 from a21import.insurers.base import Adapter, FetchResponse
+from a21import.insurers.html import row_values, table_rows
 from a21import.model import (
     AppContext,
     Client,
@@ -69,6 +70,9 @@ PRODUCT_LINES = {
     "NNW Szkolne": "other", "OC w Życiu Prywatnym": "other",
 }
 LIST_COLUMNS = ("Numer polisy", "System", "Produkt", "Ubezpieczający", "Data wystawienia", "Składka łączna", "Status")
+RISK_COLUMNS = ("Kod", "Nazwa", "Suma ubezpieczenia", "Składka")
+INSTALLMENT_COLUMNS = ("Nr raty", "Termin płatności", "Kwota", "Zapłacono")
+TITLE = "Ergo Hestia iHestia"
 PAGE_COUNT = re.compile(r"^Strona (\d+) z (\d+)$")
 PERSON, COMPANY = "Osoba fizyczna", "Firma"
 
@@ -95,14 +99,7 @@ def parse_header(html: str) -> tuple[str | None, str | None]:
 
 def labelled(table: Node | None) -> dict[str, str | None]:
     """Rows `<tr><th>label</th><td>value</td></tr>` of a `table.dane`, by label."""
-    values: dict[str, str | None] = {}
-    if table is None:
-        return values
-    for row in table.css("tr"):
-        label, value = row.css_first("th"), row.css_first("td")
-        if label is not None and value is not None:
-            values[label.text(deep=True).strip()] = _text(value)
-    return values
+    return {} if table is None else row_values(table, _text)
 
 
 def _required(values: dict[str, str | None], label: str, where: str) -> str:
@@ -126,16 +123,13 @@ def parse_search_page(html: str, insurer: str) -> tuple[list[ListedPolicy], int,
         if tree.css_first("#brakWynikow") is not None:
             return [], 1, 0
         raise ParseError(_("The iHestia search page has neither a result table nor a no-results message."))
-    headers = tuple(th.text(deep=True).strip() for th in table.css("thead th"))
-    if headers != LIST_COLUMNS:
-        raise ParseError(_("The iHestia result table has unexpected columns: {columns}.").format(
-            columns=", ".join(headers)))
+    rows = table_rows(table, LIST_COLUMNS, app=TITLE, what=_("its result table"))
     counter = tree.css_first("div.pager span.strony")
     match = PAGE_COUNT.match(counter.text(deep=True).strip()) if counter is not None else None
     current, last = (int(match.group(1)), int(match.group(2))) if match else (1, 1)
     items = []
-    for tr in table.css("tbody tr"):
-        cells = dict(zip(LIST_COLUMNS, (_text(td) for td in tr.css("td"))))
+    for row in rows:
+        cells = {column: _text(cell) for column, cell in row.items()}
         number = cells.get("Numer polisy")
         if not number:
             raise ParseError(_("A row of the iHestia result table has no policy number."))
@@ -200,12 +194,12 @@ def parse_coverages(table: Node | None) -> tuple[Coverage, ...]:
     if table is None:
         raise ParseError(_("The policy page has no table of risks."))
     coverages = []
-    for tr in table.css("tbody tr"):
-        cells = [_text(td) for td in tr.css("td")]
-        if len(cells) != 4 or not cells[0]:
-            raise ParseError(_("A row of the table of risks does not have its four cells."))
-        coverages.append(Coverage(code=cells[0], name=cells[1], sum_insured_gr=optional_pl_amount_to_gr(cells[2]),
-                                  premium_gr=optional_pl_amount_to_gr(cells[3])))
+    for row in table_rows(table, RISK_COLUMNS, app=TITLE, what=_("its table of risks")):
+        code, name, sum_insured, premium = (_text(row[column]) for column in RISK_COLUMNS)
+        if not code:
+            raise ParseError(_("A row of the table of risks has no code (Kod)."))
+        coverages.append(Coverage(code=code, name=name, sum_insured_gr=optional_pl_amount_to_gr(sum_insured),
+                                  premium_gr=optional_pl_amount_to_gr(premium)))
     if not coverages:
         raise ParseError(_("The table of risks is empty."))
     return tuple(coverages)
@@ -265,11 +259,8 @@ def parse_installments_page(html: str, number: str) -> tuple[Installment, ...]:
     if table is None:
         raise ParseError(_("The installments page has no installments table."))
     installments = []
-    for tr in table.css("tbody tr"):
-        cells = [_text(td) for td in tr.css("td")]
-        if len(cells) != 4:
-            raise ParseError(_("A row of the installments table does not have its four cells."))
-        seq, due, amount, paid = cells
+    for row in table_rows(table, INSTALLMENT_COLUMNS, app=TITLE, what=_("its installments table")):
+        seq, due, amount, paid = (_text(row[column]) for column in INSTALLMENT_COLUMNS)
         if seq is None or not seq.isdigit():
             raise ParseError(_("The installment number {seq!r} is not a number.").format(seq=seq))
         if paid not in ("tak", "nie"):
@@ -285,7 +276,7 @@ def parse_installments_page(html: str, number: str) -> tuple[Installment, ...]:
 # -- the reader -------------------------------------------------------------------------------------
 class HestiaAdapter(Adapter):
     app_id = "hestia"
-    title = "Ergo Hestia iHestia"
+    title = TITLE
     sources = {"ihestia": N_("iHestia (with Jupiter and HestiaBiznes)"), "ipegaz": "iPegaz"}
     period_needs_source = True
     identities = tuple(NUMBER_FORMATS)

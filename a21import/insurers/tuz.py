@@ -33,6 +33,7 @@ from a21import.formats import (
 )
 from a21import.i18n import N_, _
 from a21import.insurers.base import Adapter, FetchResponse
+from a21import.insurers.html import Table, table_rows
 from a21import.model import (
     AppContext,
     Client,
@@ -169,25 +170,9 @@ def parse_error_page(html: str) -> str | None:
     return _text(tree.css_first(ERROR_MESSAGE)) or _text(tree.css_first(f"{ERROR_PAGE} h1")) or None
 
 
-def _header_index(table: LexborNode, wanted: tuple[str, ...], what: str) -> dict[str, int]:
-    headers = [_text(th) for th in table.css("thead th")]
-    missing = [name for name in wanted if name not in headers]
-    if missing:
-        raise ParseError(_("The {what} has no column {column!r}; its columns are {headers!r}.").format(
-            what=what, column=missing[0], headers=headers))
-    return {name: headers.index(name) for name in wanted}
-
-
-def _cells(row: LexborNode) -> list[str]:
-    return [_text(td) for td in row.css("td")]
-
-
-def _listed_row(row: LexborNode, columns: dict[str, int]) -> ListedPolicy:
-    cells = _cells(row)
-    if len(cells) < len(LIST_COLUMNS):
-        raise ParseError(_("A row of the contracts list has {cells} cells instead of {expected}.").format(
-            cells=len(cells), expected=len(LIST_COLUMNS)))
-    series, numer = cells[columns[COL_SERIES]], cells[columns[COL_NUMER]]
+def _listed_row(row: LexborNode, table: Table) -> ListedPolicy:
+    cells = {column: _text(cell) for column, cell in table.values(row).items()}
+    series, numer = cells[COL_SERIES], cells[COL_NUMER]
     number = series + numer
     data_id = (row.attributes.get("data-id") or "").strip()
     error = None
@@ -200,18 +185,18 @@ def _listed_row(row: LexborNode, columns: dict[str, int]) -> ListedPolicy:
         error = _("The contracts list shows the policy {number} without its contract id (data-id), so it cannot "
                   "be opened.").format(number=number)
     try:
-        issued = iso_date(cells[columns[COL_ISSUED]])
+        issued = iso_date(cells[COL_ISSUED])
     except ParseError:
         issued = None  # the detail page gives the date that is stored
     try:
-        premium = pl_amount_to_gr(cells[columns[COL_PREMIUM]])
+        premium = pl_amount_to_gr(cells[COL_PREMIUM])
     except ParseError:
         premium = None
     return ListedPolicy(
         number=number,
         insurer=INSURER,
-        product=cells[columns[COL_PRODUCT]] or None,
-        holder_name=cells[columns[COL_HOLDER]] or None,
+        product=cells[COL_PRODUCT] or None,
+        holder_name=cells[COL_HOLDER] or None,
         issue_date=issued,
         premium_gr=premium,
         error=error,
@@ -235,9 +220,9 @@ def parse_list_page(html: str) -> tuple[list[ListedPolicy], bool]:
         if alert:
             raise ParseError(_("TUZ SOBOL refused the contracts search with the message: {alert}").format(alert=alert))
         raise ParseError(_("The contracts page of TUZ SOBOL has no table#contracts; it may be cut short."))
-    columns = _header_index(table, LIST_COLUMNS, _("contracts list"))
+    columns = Table(table, LIST_COLUMNS, app=TITLE, what=_("its contracts list"))
     items = []
-    for row in table.css("tbody tr"):
+    for row in columns.rows:
         if _is_no_results_row(row):
             continue
         items.append(_listed_row(row, columns))
@@ -288,14 +273,8 @@ def _table_rows(panel: LexborNode, selector: str, columns: tuple[str, ...], what
     table = panel.css_first(selector)
     if table is None:
         raise ParseError(_("The policy page has no {what} table ({selector}).").format(what=what, selector=selector))
-    index = _header_index(table, columns, _("{what} table").format(what=what))
-    rows = []
-    for row in table.css("tbody tr"):
-        cells = _cells(row)
-        if len(cells) < len(columns):
-            raise ParseError(_("A row of the {what} table has {cells} cells instead of {expected}.").format(
-                what=what, cells=len(cells), expected=len(columns)))
-        rows.append({name: cells[i] for name, i in index.items()})
+    rows = [{name: _text(cell) for name, cell in row.items()}
+            for row in table_rows(table, columns, app=TITLE, what=_("its {what} table").format(what=what))]
     if not rows:
         raise ParseError(_("The {what} table of the policy page has no rows.").format(what=what))
     return rows
@@ -372,9 +351,10 @@ def _vehicle(fields: _Fields) -> Vehicle | None:
 
 def parse_policy(html: str) -> Policy:
     """The policy page `/insured/contracts/{id}` (all four panels) → Policy."""
-    if "</html>" not in (html or "").lower():
-        raise ParseError(_("The policy page of TUZ SOBOL ends before </html>; it was cut short."))
-    tree = LexborHTMLParser(html)
+    tree = LexborHTMLParser(html or "")
+    # A page cut short lacks the blocks tuz.md names: all four panels are always in the HTML.
+    for n in PANEL_NAMES:
+        _panel(tree, n)
     policy = _Fields(tree, PANEL_POLICY)
     series, numer = policy.required(F_SERIES), policy.required(F_NUMER)
     number = series + numer

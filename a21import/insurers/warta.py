@@ -45,6 +45,7 @@ from a21import.formats import (
 )
 from a21import.i18n import N_, _
 from a21import.insurers.base import Adapter, FetchResponse, Tab
+from a21import.insurers.html import dl_values, table_rows
 from a21import.model import (
     AppContext,
     Client,
@@ -105,6 +106,7 @@ PARTY_PERSON = "OSOBA_FIZYCZNA"
 PARTY_COMPANY = "FIRMA"
 
 # -- ZYCIE: ePlatforma (server HTML) -----------------------------------------------------------
+ZYCIE_TITLE = "Warta ePlatforma"
 ZYCIE_LIST_PATH = "/polisy/lista"
 ZYCIE_POLICY_PATH = "/polisa"
 ZYCIE_INSTALLMENTS_PATH = "/polisa/raty"
@@ -497,22 +499,7 @@ def parse_zycie_context(html: str) -> str:
 
 def _table_rows(table: Node, columns: tuple[str, ...], what: str) -> list[dict[str, Node]]:
     """The body rows of a table as {header label: cell}, keyed on the header's labels."""
-    headers = [_node_text(th) for th in table.css("thead th")] or [_node_text(th) for th in table.css("tr th")]
-    missing = [c for c in columns if c not in headers]
-    if missing:
-        raise ParseError(_("Warta ePlatforma sent {what} without the column(s) {columns}.").format(
-            what=what, columns=", ".join(missing)))
-    index = {c: headers.index(c) for c in columns}
-    body_rows = table.css("tbody tr") or [tr for tr in table.css("tr") if not tr.css("th")]
-    rows = []
-    for tr in body_rows:
-        cells = tr.css("td")
-        if len(cells) < len(headers):
-            raise ParseError(
-                _("Warta ePlatforma sent {what} with a row of {cells} cells instead of {expected}.").format(
-                    what=what, cells=len(cells), expected=len(headers)))
-        rows.append({c: cells[i] for c, i in index.items()})
-    return rows
+    return table_rows(table, columns, app=ZYCIE_TITLE, what=what)
 
 
 def parse_zycie_list(html: str, status: int = 200, path: str = ZYCIE_LIST_PATH) -> tuple[list[ListedPolicy], bool]:
@@ -563,15 +550,7 @@ def _dl_values(tree: HTMLParser, selector: str, what: str) -> dict[str, str | No
     if dl is None:
         raise ParseError(_("Warta ePlatforma sent a policy page without {what} ({selector}).").format(
             what=what, selector=selector))
-    values: dict[str, str | None] = {}
-    label = None
-    for node in dl.iter():
-        if node.tag == "dt":
-            label = _node_text(node)
-        elif node.tag == "dd" and label is not None:
-            values[label] = _node_text(node) or None
-            label = None
-    return values
+    return dl_values(dl, _node_text)
 
 
 def _required(values: dict[str, str | None], label: str, what: str) -> str:
