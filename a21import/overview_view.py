@@ -78,8 +78,25 @@ def launch_document(launch: Launch) -> dict[str, Any]:
 
 
 # -- a21import apps ---------------------------------------------------------------------------------
-def show_overview(overview: Overview) -> None:
-    console = _console()
+def _indented(console: Console, text: Text, indent: int) -> None:
+    """`text` under its heading, `indent` blanks in: a long sentence wraps under itself, not at the margin."""
+    for line in text.wrap(console, max(20, console.width - indent)):
+        line.rstrip()
+        console.print(Text(" " * indent) + line, soft_wrap=True)
+
+
+def _command(console: Console, command: str) -> None:
+    """The command that imports, whole on one line (to copy): beside its label when it fits, else under it."""
+    label = Text.assemble("    ", _("Import with:"))
+    if label.cell_len + 1 + len(command) <= console.width:
+        console.print(Text.assemble(label, " ", (command, "cyan")), soft_wrap=True)
+    else:
+        console.print(label)
+        console.print(Text.assemble("      ", (command, "cyan")), soft_wrap=True)
+
+
+def show_overview(overview: Overview, console: Console | None = None) -> None:
+    console = console or _console()
     if not overview.apps:
         console.print(Text(no_app_sentence(overview), style="yellow"))
         return
@@ -91,10 +108,10 @@ def show_overview(overview: Overview) -> None:
         for number, status in enumerate(entry.tabs, 1):
             mark, state, style = STATES[status.state]
             state = _("Tab {number}: {state}").format(number=number, state=_(state)) if several else _(state)
-            line = Text.assemble("  ", mark, " ", state, style=style)
+            line = Text.assemble(mark, " ", state, style=style)
             line.append(" ")
             line.append(status.message)
-            console.print(line)
+            _indented(console, line, 2)
             context = status.context
             if context is not None and context.identity is not None:
                 if entry.label_kind == "section":
@@ -102,12 +119,12 @@ def show_overview(overview: Overview) -> None:
                 else:
                     what = _("Identity: {label} ({code}).")
                 label = context.identity_label or context.identity
-                console.print(Text("    " + what.format(label=label, code=context.identity)))
+                _indented(console, Text(what.format(label=label, code=context.identity)), 4)
             if status.command is not None:
-                console.print(Text.assemble("    ", _("Import with:"), " ", (status.command, "cyan")), soft_wrap=True)
+                _command(console, status.command)
                 for value, label in entry.other_sources.items():
-                    console.print(Text("    " + _("To read {label} instead, use --source {value}.").format(
-                        label=_(label), value=value)))
+                    _indented(console, Text(_("To read {label} instead, use --source {value}.").format(
+                        label=_(label), value=value)), 4)
     console.print()
     if any(status.command for entry in overview.apps for status in entry.tabs):
         console.print(Text(_("The commands import this month so far; change --from and --to as you need.")))

@@ -3,6 +3,7 @@ app is shown as plain text, never as markup."""
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 import signal
 import sys
@@ -19,7 +20,8 @@ from rich.text import Text
 from a21import.choice import describe_rows, parse_choice, parse_ranges, parse_yes_no, yes_no_hint
 from a21import.console import SafeConsole
 from a21import.errors import BadInput
-from a21import.fit import CUT, FOLD, NARROWEST, TWO, WHOLE, Column, cell_lines, header_lines, layout, uniform, when_uniform
+from a21import.fit import (CUT, FOLD, NARROWEST, TWO, WHOLE, Column, cell_lines, header_lines, layout, uniform,
+                           when_uniform)
 from a21import.formats import fmt_pl_date
 from a21import.i18n import N_, _, ngettext
 from a21import.importer import Row, State, Summary
@@ -39,12 +41,12 @@ STYLES = {
 # lacked (a look-up by number lists blanks): room is kept for them from the start.
 COLUMNS = (
     Column("#", WHOLE, right=True), Column(N_("Number"), WHOLE),
-    Column(N_("Insurer"), CUT, drop=3, least=6, fair=12, most=24),
+    Column(N_("Insurer"), CUT, least=6, fair=10, most=24),
     Column(N_("Issued"), WHOLE, reserve=len("01.11.2026")),
     Column(N_("Premium"), WHOLE, right=True, reserve=len("12 345,67 zł")),
-    Column(N_("Product"), CUT, drop=7, least=8, fair=14, most=30, expect=16),
+    Column(N_("Product"), CUT, drop=7, least=12, fair=14, most=24, expect=16),
     Column(N_("Policyholder"), TWO, least=12, fair=20, most=36, expect=24),
-    Column(N_("Status"), FOLD, least=18, fair=24, most=60),
+    Column(N_("Status"), FOLD, least=14, fair=24, most=60),
 )
 INSURER, STATUS = 2, len(COLUMNS) - 1
 SEPARATOR = "  "
@@ -176,8 +178,7 @@ class RichUI:
         """Fixes the columns and their widths once for the whole list, so that rows printed one at a time
         line up as one table (rendering a whole table again at every change would cost O(n²)). The status
         takes what is left of the line: the reasons of red rows come later."""
-        columns = [Column(_(column.header), **{k: v for k, v in vars(column).items() if k != "header"})
-                   for column in COLUMNS]
+        columns = [dataclasses.replace(column, header=_(column.header)) for column in COLUMNS]
         insurer = uniform(row.item.insurer for row in rows)
         columns[INSURER] = when_uniform(columns[INSURER], insurer,
                                         _(ONE_INSURER).format(insurer=insurer_name(insurer)))

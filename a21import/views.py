@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from a21import.console import SafeConsole
+from a21import.fit import CUT, FOLD, TWO, WHOLE, WORDS, Column, FittedTable, uniform, when_uniform
 from a21import.formats import WARSAW
 from a21import.i18n import N_, _, ngettext
 from a21import.model import insurer_name
@@ -22,13 +23,13 @@ from a21import.queries import DueRow, PolicyDetail, PolicyRow
 from a21import.statuses import is_ended
 from a21import.statuses import label as status_label
 from a21import.text import json_dumps
-from a21import.ui import money
-
-LEFT, RIGHT, FIXED = "left", "right", "fixed"  # how a column is laid out: folded text, an amount, a short code
+from a21import.ui import ONE_INSURER, money
 
 
-def console() -> Console:
-    return SafeConsole()
+
+def console(width: int | None = None) -> Console:
+    """The console the views print to; `width` (--width) in place of the terminal's."""
+    return SafeConsole(width=width)
 
 
 def database_note(db: Any) -> Text:
@@ -61,12 +62,49 @@ def _cover(start: date | None, end: date | None) -> str:
     return f"{_day(start)} – {_day(end)}"
 
 
-def _table(*columns: tuple[str, str]) -> Table:
-    table = Table(show_lines=False, expand=False)
-    for header, layout in columns:
-        table.add_column(header, justify="right" if layout == RIGHT else "left", no_wrap=layout != LEFT,
-                         overflow="fold")
-    return table
+# The columns the tables share, by how they give way on a narrow line (see a21import.fit): numbers, dates and
+# amounts never; the product, the e-mail, the registration and the phone are dropped first, in that order.
+def _number() -> Column:
+    return Column(_("Number"), WHOLE)
+
+
+def _date(header: str) -> Column:
+    return Column(header, WHOLE)
+
+
+def _amount(header: str) -> Column:
+    return Column(header, WHOLE, right=True)
+
+
+def _holder() -> Column:
+    return Column(_("Policyholder"), TWO, least=12, fair=20, most=36)
+
+
+def _product() -> Column:
+    return Column(_("Product"), CUT, drop=7, least=12, fair=16, most=30)
+
+
+def _email() -> Column:
+    return Column(_("E-mail"), CUT, drop=6, least=16, fair=24, most=36)  # a shorter one would be of no use
+
+
+def _registration() -> Column:
+    return Column(_("Registration"), WHOLE, drop=5)
+
+
+def _phone() -> Column:
+    return Column(_("Phone"), WHOLE, drop=4)
+
+
+def _when_column() -> Column:
+    return Column(_("When"), WORDS, least=8, fair=12, most=24)
+
+
+def _insurer(codes: list[str | None]) -> Column:
+    """The insurer: dropped before any other column when every row has the same one (then said below)."""
+    one = uniform(codes)
+    return when_uniform(Column(_("Insurer"), CUT, least=6, fair=10, most=24), one,
+                        _(ONE_INSURER).format(insurer=insurer_name(one)))
 
 
 def _days(days: int) -> str:
@@ -106,14 +144,15 @@ def local_time(stamp: str | None) -> str:
 
 
 # -- policies -------------------------------------------------------------------------------------------
-def policies_table(rows: list[PolicyRow]) -> Table:
-    table = _table((_("Number"), FIXED), (_("Insurer"), FIXED), (_("Issued"), FIXED), (_("Cover"), FIXED),
-                   (_("Premium"), RIGHT), (_("Product"), LEFT), (_("Policyholder"), LEFT),
-                   (_("Registration"), FIXED))
-    for row in rows:
-        table.add_row(_text(row.number), _text(insurer_name(row.insurer)), _day(row.issue_date), _cover(row.start_date, row.end_date),
-                      money(row.premium_gr), _text(row.product), _text(row.holder_name), _text(row.registration))
-    return table
+def policies_table(rows: list[PolicyRow]) -> FittedTable:
+    columns = [_number(), _insurer([row.insurer for row in rows]), _date(_("Issued")),
+               Column(_("Cover"), WORDS, least=len("01.01.2026 –"), fair=12, most=23), _amount(_("Premium")), _product(),
+               _holder(), _registration()]
+    return FittedTable(columns, [
+        [_text(row.number), _text(insurer_name(row.insurer)), _day(row.issue_date),
+         _cover(row.start_date, row.end_date), money(row.premium_gr), _text(row.product), _text(row.holder_name),
+         _text(row.registration)]
+        for row in rows])
 
 
 def policies_view(rows: list[PolicyRow]) -> Group | Text:
@@ -189,20 +228,20 @@ def detail_view(detail: PolicyDetail, *, today: date) -> Group:
         ])]
     parts.append(_heading(_("Coverages")))
     if detail.coverages:
-        table = _table((_("Code"), FIXED), (_("Risk"), LEFT), (_("Sum insured"), RIGHT), (_("Premium"), RIGHT))
-        for coverage in detail.coverages:
-            table.add_row(_text(coverage.code), _text(coverage.name), money(coverage.sum_insured_gr),
-                          money(coverage.premium_gr))
-        parts.append(table)
+        parts.append(FittedTable(
+            [Column(_("Code"), CUT, drop=5, least=4, fair=8, most=16),
+             Column(_("Risk"), FOLD, least=12, fair=24, most=50), _amount(_("Sum insured")), _amount(_("Premium"))],
+            [[_text(coverage.code), _text(coverage.name), money(coverage.sum_insured_gr), money(coverage.premium_gr)]
+             for coverage in detail.coverages]))
     else:
         parts.append(Text(_("The app listed no coverages for this policy.")))
     parts.append(_heading(_("Installments")))
     if detail.installments:
-        table = _table(("#", RIGHT), (_("Due"), FIXED), (_("Amount"), RIGHT), (_("Paid"), LEFT))
-        for installment in detail.installments:
-            state = _installment_state(installment.paid, (installment.due_date - today).days)
-            table.add_row(str(installment.seq), _day(installment.due_date), money(installment.amount_gr), state)
-        parts.append(table)
+        parts.append(FittedTable(
+            [_amount("#"), _date(_("Due")), _amount(_("Amount")), Column(_("Paid"), WORDS, fair=20, most=40)],
+            [[str(installment.seq), _day(installment.due_date), money(installment.amount_gr),
+              _installment_state(installment.paid, (installment.due_date - today).days)]
+             for installment in detail.installments]))
     else:
         parts.append(Text(_("The app listed no installments for this policy.")))
     return Group(*parts)
@@ -244,14 +283,12 @@ def renewals_view(rows: list[PolicyRow], *, days: int, today: date, left_out: in
         return Group(Text(ngettext("No stored policy ends within {count} day.",
                                    "No stored policy ends within {count} days.", days).format(count=days)),
                      *_left_out(left_out))
-    table = _table((_("Ends"), FIXED), (_("When"), FIXED), (_("Number"), FIXED), (_("Insurer"), FIXED),
-                   (_("Product"), LEFT), (_("Policyholder"), LEFT), (_("Phone"), FIXED), (_("E-mail"), LEFT),
-                   (_("Registration"), FIXED), (_("Premium"), RIGHT))
-    for row in rows:
-        table.add_row(_day(row.end_date), _when_or_ended(row.status, (row.end_date - today).days), _text(row.number),
-                      _text(insurer_name(row.insurer)),
-                      _text(row.product), _text(row.holder_name), _text(row.holder_phone), _text(row.holder_email),
-                      _text(row.registration), money(row.premium_gr))
+    table = FittedTable(
+        [_date(_("Ends")), _when_column(), _number(), _insurer([row.insurer for row in rows]), _product(), _holder(),
+         _phone(), _email(), _registration(), _amount(_("Premium"))],
+        [[_day(row.end_date), _when_or_ended(row.status, (row.end_date - today).days), _text(row.number),
+          _text(insurer_name(row.insurer)), _text(row.product), _text(row.holder_name), _text(row.holder_phone),
+          _text(row.holder_email), _text(row.registration), money(row.premium_gr)] for row in rows])
     summary = ngettext("{count} policy ends within {period}, the soonest first.",
                        "{count} policies end within {period}, the soonest first.", len(rows))
     return Group(table, Text(summary.format(count=len(rows), period=_days(days))), *_left_out(left_out))
@@ -262,14 +299,12 @@ def due_view(rows: list[DueRow], *, days: int, today: date, left_out: int = 0) -
         return Group(Text(ngettext("No unpaid installment is overdue or due within {count} day.",
                                    "No unpaid installment is overdue or due within {count} days.", days).format(
             count=days)), *_left_out(left_out))
-    table = _table((_("Due"), FIXED), (_("When"), FIXED), (_("Amount"), RIGHT), ("#", RIGHT), (_("Number"), FIXED),
-                   (_("Insurer"), FIXED), (_("Policyholder"), LEFT), (_("Phone"), FIXED), (_("E-mail"), LEFT))
-    for row in rows:
-        policy = row.policy
-        table.add_row(_day(row.due_date), _when_or_ended(policy.status, row.days_left), money(row.amount_gr),
-                      str(row.seq),
-                      _text(policy.number), _text(insurer_name(policy.insurer)), _text(policy.holder_name),
-                      _text(policy.holder_phone), _text(policy.holder_email))
+    table = FittedTable(
+        [_date(_("Due")), _when_column(), _amount(_("Amount")), _amount("#"), _number(),
+         _insurer([row.policy.insurer for row in rows]), _holder(), _phone(), _email()],
+        [[_day(row.due_date), _when_or_ended(row.policy.status, row.days_left), money(row.amount_gr), str(row.seq),
+          _text(row.policy.number), _text(insurer_name(row.policy.insurer)), _text(row.policy.holder_name),
+          _text(row.policy.holder_phone), _text(row.policy.holder_email)] for row in rows])
     overdue = sum(1 for row in rows if row.overdue)
     summary = ngettext("{count} unpaid installment ({total}), {overdue} of them overdue.",
                        "{count} unpaid installments ({total}), {overdue} of them overdue.", len(rows))

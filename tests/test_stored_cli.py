@@ -186,6 +186,26 @@ def test_show_not_stored_exits_1(cli):
     assert other.returncode == 1 and "stored only for GENERALI, TUZ, not for WARTA" in other.stderr
 
 
+# -- widths (issue 12, point 13) --------------------------------------------------------------------
+@pytest.mark.parametrize("args, whole", [
+    (("policies",), ["909123456789", "KOS1234567", "WAR0000001", "1\u00a0234,56 zł", "2\u00a0500,00 zł"]),
+    (("show", "909123456789"), ["909123456789", "5\u00a0210\u00a0000,00 zł", "311,11 zł"]),
+    (("renewals",), ["909123456789", "KOS1234567", TODAY.strftime("%d.%m.%Y"), "1\u00a0234,56 zł"]),
+    (("due",), ["909123456789", "KOS1234567", "311,11 zł", days(-3).strftime("%d.%m.%Y")]),
+])
+def test_width_option_overrides_the_terminal_width(cli, args, whole):
+    """COLUMNS says 250; --width 80 wins: no line longer, numbers, dates and amounts whole on one line."""
+    wide = cli(*args)
+    result = cli(*args, "--width", "80")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert all(len(line) <= 80 for line in lines), result.stdout
+    assert max(len(line) for line in wide.stdout.splitlines()) > 80 or args[0] == "show"  # the lists use the room
+    for value in whole:
+        assert any(value in line for line in lines), (value, result.stdout)
+    assert cli(*args, "--width", "10").returncode == 2  # narrower than any table can be read at
+
+
 # -- renewals and installments due ------------------------------------------------------------------
 def test_renewals_window_and_order(cli):
     rows = as_json(cli("renewals", "--json"))
