@@ -11,7 +11,7 @@ from a21import.text import fold
 
 LABELS = {
     "active": N_("Active"),
-    "issued": N_("Issued"),
+    "issued": N_("Issued, not yet in force"),
     "pending": N_("Awaiting payment"),
     "paid": N_("Paid"),
     "cancelled": N_("Cancelled"),

@@ -7,6 +7,7 @@ import dataclasses
 import shlex
 import signal
 import sys
+import textwrap
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -332,14 +333,20 @@ class RichUI:
         if self._rows:
             self.console.print()
         done = summary.count(State.DONE)
-        self.console.print(Text(ngettext("Imported {n} policy.", "Imported {n} policies.", done).format(n=done),
-                                style="green"))
+        if summary.retry[:1] == ("refresh",):
+            sentence = ngettext("Refreshed {n} policy.", "Refreshed {n} policies.", done)
+        else:
+            sentence = ngettext("Imported {n} policy.", "Imported {n} policies.", done)
+        self.console.print(Text(sentence.format(n=done), style="green"))
         failed = summary.failed
         if failed:
             self.console.print(Text(ngettext("{n} policy failed:", "{n} policies failed:", len(failed)).format(
                 n=len(failed)), style="red"))
             for row in failed:
-                self.console.print(Text.assemble("  ", _policy_name(row), ": ", str(row.reason), style="red"))
+                # Folded under its own indent, so that the next policy's line stands out.
+                self.console.print(Text(textwrap.fill(f"{_policy_name(row)}: {row.reason}", self.console.width - 1,
+                                                      initial_indent="  ", subsequent_indent="    ",
+                                                      break_on_hyphens=False), style="red"))
                 if summary.retry:
                     self.console.print(Text("    " + _("Read it again with: {command}").format(
                         command=retry_command(summary, [row]))), soft_wrap=True)
