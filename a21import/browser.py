@@ -22,9 +22,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
+from a21import import capture
 from a21import.errors import AnswerRefused, BadInput, EnvironmentProblem, NoBrowser, TabGone
 from a21import.i18n import _
-from a21import.insurers.base import FetchResponse
+from a21import.tab import FetchResponse
 
 DEFAULT_CDP = "http://127.0.0.1:9222"
 BROWSER_CHANNELS = ("chrome", "msedge")
@@ -310,17 +311,21 @@ class PageTab:
         from playwright.async_api import Error as PlaywrightError
 
         try:
-            return await self.page.evaluate(expression, arg)
+            value = await self.page.evaluate(expression, arg)
         except PlaywrightError as exc:
             raise _translate(exc, self.host) from exc
+        capture.note_dom("evaluate", expression, value, arg)
+        return value
 
     async def html(self) -> str:
         from playwright.async_api import Error as PlaywrightError
 
         try:
-            return await self.page.content()
+            text = await self.page.content()
         except PlaywrightError as exc:
             raise _translate(exc, self.host) from exc
+        capture.note_dom("html", "", text)
+        return text
 
 
 def _translate(exc: Exception, host: str) -> Exception:

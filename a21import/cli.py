@@ -15,6 +15,7 @@ i18n.setup(argv=sys.argv[1:])  # before Typer and Click build any text: help tex
 import typer
 
 from a21import.i18n import _
+from a21import.insurers import ADAPTERS  # the registry alone: no adapter is imported for --help
 
 
 def _lazy(name: str):
@@ -52,7 +53,7 @@ DbOption = Annotated[
                  help=_("The SQLite database file. Default: agent21.db in your user data folder.")),
 ]
 AppOption = Annotated[str | None, typer.Option(
-    "--app", help=_("The app to read: hestia, generali, proama, tuz, warta, insly, unimarket, hiperio, skaner2."))]
+    "--app", help=_("The app to read: {apps}.").format(apps=", ".join(ADAPTERS)))]
 SourceOption = Annotated[str | None, typer.Option(
     "--source", help=_("The app's system or section, e.g. ihestia, ipegaz, majatek, zycie, punkta."))]
 IdentityOption = Annotated[str | None, typer.Option(
@@ -66,6 +67,10 @@ JsonOption = Annotated[bool, typer.Option(
                      "nothing."))]
 ConcurrencyOption = Annotated[int, typer.Option(
     "--concurrency", help=_("How many policies are read at once (1 to 8)."))]
+CaptureOption = Annotated[Path | None, typer.Option(
+    "--capture", envvar="A21IMPORT_CAPTURE",
+    help=_("A folder for a scrubbed capture of each policy that stays red (and of a list that cannot be read): "
+           "what the app answered, without personal data, to look at with `a21import capture show`."))]
 WidthOption = Annotated[int | None, typer.Option(
     "--width", min=40, max=1000, help=_("The width of the output in columns. Default: the terminal's width; 80 "
                                         "when the output is not a terminal, unless COLUMNS is set."))]
@@ -168,6 +173,7 @@ def period(
     exclude: Annotated[list[str] | None, typer.Option(
         "--exclude", help=_("A policy number to leave out (repeat the option for more)."))] = None,
     concurrency: ConcurrencyOption = 2,
+    capture: CaptureOption = None,
     allow_remote_cdp: AllowRemoteOption = False,
     json_output: JsonOption = False,
     width: WidthOption = None,
@@ -181,7 +187,7 @@ def period(
         start, end, note = parse_period(date_from, date_to)
         state["period"] = (start, end, note)
         return _options(cdp, db, app_id, source, identity, yes, allow_remote_cdp, include_stored=include_stored,
-                        exclude=tuple(exclude or ()), concurrency=concurrency)
+                        exclude=tuple(exclude or ()), concurrency=concurrency, capture=capture)
 
     async def job(options, ui):
         start, end, note = state["period"]
@@ -196,6 +202,7 @@ def period(
 def policy(
     numbers: Annotated[list[str], typer.Argument(
         help=_("The policy number as the app shows it; several numbers may follow."), metavar=_("NUMBER…"))],
+    capture: CaptureOption = None,
     app_id: AppOption = None,
     source: SourceOption = None,
     identity: IdentityOption = None,
@@ -208,7 +215,7 @@ def policy(
 ) -> None:
     from a21import.importer import run_policy
 
-    _run(lambda: _options(cdp, db, app_id, source, identity, yes, allow_remote_cdp),
+    _run(lambda: _options(cdp, db, app_id, source, identity, yes, allow_remote_cdp, capture=capture),
          lambda options, ui: run_policy(options, ui, numbers), json_output=json_output, keep=tuple(numbers),
          width=width)
 
@@ -221,6 +228,7 @@ def refresh(
         "--due", help=_("Instead of one number: every stored policy with an unpaid installment due within --days "
                         "days (overdue ones included)."))] = False,
     days: Annotated[int, typer.Option("--days", help=_("With --due: how many days ahead to look."))] = 14,
+    capture: CaptureOption = None,
     app_id: AppOption = None,
     source: SourceOption = None,
     identity: IdentityOption = None,
@@ -238,7 +246,8 @@ def refresh(
     def build():
         if due == (number is not None):
             raise BadInput(_("Give either a policy number or --due, not both and not neither."))
-        return _options(cdp, db, app_id, source, identity, yes, allow_remote_cdp, concurrency=concurrency)
+        return _options(cdp, db, app_id, source, identity, yes, allow_remote_cdp, concurrency=concurrency,
+                        capture=capture)
 
     def job(options, ui):
         return run_refresh_due(options, ui, days) if due else run_refresh(options, ui, number)
@@ -341,8 +350,7 @@ SearchArgument = Annotated[str | None, typer.Argument(
 InsurerFilter = Annotated[str | None, typer.Option(
     "--insurer", help=_("Only this insurer's policies: its code, e.g. ERGO_HESTIA, WARTA, TUZ."))]
 AppFilter = Annotated[str | None, typer.Option(
-    "--app", help=_("Only the policies imported from this app: hestia, generali, proama, tuz, warta, insly, "
-                    "unimarket, hiperio, skaner2."))]
+    "--app", help=_("Only the policies imported from this app: {apps}.").format(apps=", ".join(ADAPTERS)))]
 FromFilter = Annotated[str | None, typer.Option("--from", help=_("Issued on or after: 2026-11-01 or 01.11.2026."))]
 ToFilter = Annotated[str | None, typer.Option("--to", help=_("Issued on or before: 2026-11-30 or 30.11.2026."))]
 ListJsonOption = Annotated[bool, typer.Option(
@@ -552,6 +560,48 @@ def ui_command(
         settings = Settings(cdp=address, db_path=db or default_path(), allow_remote_cdp=allow_remote_cdp,
                             concurrency=concurrency)
         serve(settings, port=port, open_browser=not no_open, say=lambda line: typer.echo(line))
+
+    _show(job)
+
+
+# -- captures of red policies (issue 14) --
+capture_app = typer.Typer(help=_("Look at a capture bundle of a red policy, or run the adapter on it again offline."),
+                          no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(capture_app, name="capture")
+BundleArgument = Annotated[Path, typer.Argument(help=_("The bundle: a .zip written by --capture, or its unpacked "
+                                                       "folder."))]
+
+
+@capture_app.command("show", help=_("Print what a capture bundle holds: the app, the reason, and each answer kept "
+                                    "with its size. Nothing is sent anywhere."))
+def capture_show_command(bundle: BundleArgument) -> None:
+    def job() -> None:
+        from a21import.capture import load
+        from a21import.capture_replay import show_lines
+        from a21import.text import clean
+
+        for line in show_lines(load(bundle), str(bundle)):
+            typer.echo(clean(line))
+
+    _show(job)
+
+
+@capture_app.command("replay", help=_("Run the bundle's adapter on the answers it holds, offline: prints the red reason "
+                                      "and exits with 1, or prints the policy it now reads and exits with 0."))
+def capture_replay_command(bundle: BundleArgument) -> None:
+    def job() -> None:
+        import json
+
+        from a21import.capture import load
+        from a21import.capture_replay import replay
+        from a21import.text import clean
+
+        outcome = asyncio.run(replay(load(bundle)))
+        if outcome.result is not None:
+            typer.echo(json.dumps(outcome.result, ensure_ascii=False, indent=1))
+        else:
+            _error(clean(outcome.reason or ""))
+        raise typer.Exit(outcome.code)
 
     _show(job)
 

@@ -269,10 +269,6 @@ def _label(db: sqlite_utils.Database) -> str:
     return getattr(db, "label", "in use")
 
 
-def _iso(value: Any) -> Any:
-    return value.isoformat() if hasattr(value, "isoformat") else value
-
-
 def save_policy(db: sqlite_utils.Database, policy: Policy, *, now: datetime | None = None) -> str:
     """Upserts the policy and everything that belongs to it, all or nothing. Returns policies.id."""
     codes = [c.code for c in policy.coverages]
@@ -283,44 +279,15 @@ def save_policy(db: sqlite_utils.Database, policy: Policy, *, now: datetime | No
     imported_at = (now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
     with translate_errors(_label(db), _timeout(db)), _write_transaction(db):
         _upsert(db, "clients", policy.holder.row())
-        insured_id = None
-        if policy.insured is not None:
-            insured_id = policy.insured.id
-            if insured_id != policy.holder.id:
-                _upsert(db, "clients", policy.insured.row())
-        vehicle_id = None
+        if policy.insured is not None and policy.insured.id != policy.holder.id:
+            _upsert(db, "clients", policy.insured.row())
         if policy.vehicle is not None and policy.vehicle.id is not None:
-            vehicle_id = policy.vehicle.id
             _upsert(db, "vehicles", policy.vehicle.row())
-        _upsert(db, "policies", {
-            "id": policy.id,
-            "number": policy.number,
-            "insurer": policy.insurer,
-            "source_app": policy.source_app,
-            "source_system": policy.source_system,
-            "product_line": policy.product_line,
-            "product": policy.product,
-            "status": policy.status,
-            "issue_date": _iso(policy.issue_date),
-            "start_date": _iso(policy.start_date),
-            "end_date": _iso(policy.end_date),
-            "premium_gr": policy.premium_gr,
-            "currency": policy.currency,
-            "holder_id": policy.holder.id,
-            "vehicle_id": vehicle_id,
-            "insured_id": insured_id,
-            "imported_at": imported_at,
-        })
+        _upsert(db, "policies", policy.row(imported_at))
         db.conn.execute("DELETE FROM installments WHERE policy_id = ?", [policy.id])
         db.conn.execute("DELETE FROM coverages WHERE policy_id = ?", [policy.id])
-        db.conn.executemany(
-            "INSERT INTO installments (policy_id, seq, due_date, amount_gr, paid) VALUES (?, ?, ?, ?, ?)",
-            [(policy.id, i.seq, _iso(i.due_date), i.amount_gr, int(i.paid)) for i in policy.installments],
-        )
-        db.conn.executemany(
-            "INSERT INTO coverages (policy_id, code, name, sum_insured_gr, premium_gr) VALUES (?, ?, ?, ?, ?)",
-            [(policy.id, c.code, c.name, c.sum_insured_gr, c.premium_gr) for c in policy.coverages],
-        )
+        _insert(db, "installments", [i.row(policy.id) for i in policy.installments])
+        _insert(db, "coverages", [c.row(policy.id) for c in policy.coverages])
     return policy.id
 
 
@@ -335,6 +302,15 @@ def _upsert(db: sqlite_utils.Database, table: str, row: dict[str, Any]) -> None:
         f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))}) "
         f"ON CONFLICT(id) DO {f'UPDATE SET {updates}' if updates else 'NOTHING'}",
         [row[column] for column in columns],
+    )
+
+
+def _insert(db: sqlite_utils.Database, table: str, rows: list[dict[str, Any]]) -> None:
+    """Inserts the rows (made by the model's `row()`), in the columns of SCHEMA."""
+    columns = list(SCHEMA[table][0])
+    db.conn.executemany(
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+        [[row[column] for column in columns] for row in rows],
     )
 
 

@@ -28,6 +28,18 @@ class BadInput(A21Error):
     exit_code = EXIT_BAD_INPUT
 
 
+class Cancelled(A21Error):
+    """The user answered no at a prompt: nothing was imported, as asked."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class NotStored(A21Error):
+    """A well-formed policy number that the database does not hold."""
+
+    exit_code = EXIT_FAILED
+
+
 class EnvironmentProblem(A21Error):
     """The browser, the tab or the app is not in a state the import can use."""
 
@@ -81,6 +93,20 @@ class PolicyError(Exception):
 
 class ParseError(PolicyError):
     """What the app sent for one policy does not have the documented shape."""
+
+
+class PageChanged(ParseError):
+    """A page or answer lacks a block, label, key or column the adapter needs: the app changed it, or shows
+    something the adapter does not support. `detail` (translated) says what is missing; the reason adds that
+    the app's page changed and the request path it answered (see a21import.capture.drift_reason)."""
+
+    def __init__(self, detail: str, *, app: str | None = None, block: str | None = None,
+                 missing: str | None = None, path: str | None = None):
+        from a21import.capture import drift_reason  # late: capture imports this module
+
+        self.detail, self.app, self.block, self.missing = detail, app, block, missing
+        reason, self.path = drift_reason(detail, app=app, path=path)
+        super().__init__(reason)
 
 
 class PolicyNotFound(PolicyError):

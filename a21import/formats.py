@@ -1,4 +1,5 @@
-"""Pure conversions of the formats the apps write: amounts, dates, identifiers, addresses.
+"""Pure conversions of the formats the apps write: amounts, dates, identifiers, addresses; and amounts as
+shown to people (`money`), for the import's table and the read-only commands alike.
 
 Every function either returns a value or raises ParseError with a whole sentence; no
 input makes them crash otherwise. Amounts never pass through floats on the way to grosze.
@@ -13,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from a21import.errors import ParseError
-from a21import.i18n import _
+from a21import.i18n import N_, _
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 NBSP = "\u00a0"
@@ -147,6 +148,18 @@ def user_date(text: str) -> date:
 
 def fmt_pl_date(day: date) -> str:
     return day.strftime("%d.%m.%Y")
+
+
+def money(grosze: int | None) -> str:
+    """Grosze as people read an amount: `1\u00a0234,56 zł` (no-break space between thousands)."""
+    if grosze is None:
+        return ""
+    whole, cents = divmod(abs(grosze), 100)
+    return ("-" if grosze < 0 else "") + f"{whole:,}".replace(",", NBSP) + f",{cents:02d} zł"
+
+
+# Said under a table whose rows all have one insurer (its column is then dropped first).
+ONE_INSURER = N_("Insurer of every row: {insurer}.")
 
 
 def clean_registration(text: str | None) -> str | None:

@@ -18,7 +18,7 @@ from typing import Protocol
 
 import sqlite_utils
 
-from a21import import ctrl_c
+from a21import import capture, ctrl_c
 from a21import import db as database
 from a21import import insurers
 from a21import.browser import Browser, PageTab, attach
@@ -26,6 +26,7 @@ from a21import.ctrl_c import INTERRUPTED_MESSAGE
 from a21import.errors import (
     A21Error,
     BadInput,
+    Cancelled,
     DatabaseLocked,
     EnvironmentProblem,
     Interrupted,
@@ -95,6 +96,7 @@ class Options:
     include_stored: bool = False
     exclude: Sequence[str] = ()
     concurrency: int = 1
+    capture: Path | None = None  # --capture: a scrubbed bundle of each red policy goes here
 
 
 class UI(Protocol):
@@ -121,10 +123,6 @@ class UI(Protocol):
     def row_changed(self, row: Row) -> None: ...
 
     def import_finished(self, summary: Summary) -> None: ...
-
-
-class Cancelled(A21Error):
-    exit_code = 2
 
 
 # -- checking options before the browser is touched -------------------------------------------------
@@ -176,6 +174,7 @@ async def connect(browser: Browser, options: Options, ui: UI, *, for_period: boo
     Interactively nothing dead-ends: a tab that is not logged in, missing, or showing another identity
     or section is named with what to do, and after Enter the browser's tabs are looked at again (the
     needed one may be a new tab: Warta's sections are two hosts). Under --yes each stops with exit 3."""
+    capture.use(options.capture)
     wanted = replace(options)  # the identity (and Warta's source) may change when the user asks for another
     system: str | None = None
     while True:
@@ -278,7 +277,10 @@ async def _logged_in(adapter_cls: type[Adapter], tabs: list[PageTab],
     for tab in tabs:
         adapter = adapter_cls(tab, source)
         try:
-            return adapter, await adapter.context()
+            with capture.recording() as taken:
+                context = await adapter.context()
+            capture.keep_session(adapter, taken)
+            return adapter, context
         except NotLoggedIn as exc:
             first_problem = first_problem or exc
     assert first_problem is not None
@@ -318,7 +320,8 @@ async def import_rows(adapter: Adapter, db: sqlite_utils.Database, rows: list[Ro
         row.state = State.READING
         ui.row_changed(row)
         try:
-            policy = await adapter.read_policy(row.item)
+            with capture.recording() as taken:
+                policy = await adapter.read_policy(row.item)
             if stop:  # another policy's save met a problem that stops the import: do not wait again
                 row.state, row.reason = State.NOT_READ, _("Not read: the import stopped before this policy.")
                 ui.row_changed(row)
@@ -331,6 +334,7 @@ async def import_rows(adapter: Adapter, db: sqlite_utils.Database, rows: list[Ro
             row.state, row.reason = State.DONE, None
         except PolicyError as exc:  # Throttled too: the pacer already slowed down and tried again
             row.state, row.reason = State.FAILED, exc.reason
+            capture.failed(adapter, row.item, exc, taken, mode=_capture_mode(adapter))
         except A21Error as exc:
             stop.append(exc)
             row.state, row.reason = State.NOT_READ, _("Not read: the import stopped at this policy.")
@@ -338,6 +342,7 @@ async def import_rows(adapter: Adapter, db: sqlite_utils.Database, rows: list[Ro
             row.state = State.FAILED
             row.reason = _("The app's answer for this policy could not be read ({error_type}: {error}).").format(
                 error_type=type(exc).__name__, error=shorten(clean(str(exc)), 300))
+            capture.failed(adapter, row.item, exc, taken, mode=_capture_mode(adapter), reason=row.reason)
         ui.row_changed(row)
 
     async def worker() -> None:
@@ -456,13 +461,15 @@ async def run_period(options: Options, ui: UI, start: date, end: date) -> Summar
                     adapter.listing_progress = progress
                     progress(1)
                 try:
-                    async for item in adapter.list_policies(first, last):
-                        ctrl_c.check()  # a cancellation lost while the page was read stops here
-                        if item.key in seen and item.insurer is not None:
-                            continue
-                        seen.add(item.key)
-                        rows.append(_row(len(rows) + 1, item, stored, options, overwrite=False))
+                    with capture.recording() as taken:
+                        async for item in adapter.list_policies(first, last):
+                            ctrl_c.check()  # a cancellation lost while the page was read stops here
+                            if item.key in seen and item.insurer is not None:
+                                continue
+                            seen.add(item.key)
+                            rows.append(_row(len(rows) + 1, item, stored, options, overwrite=False))
                 except PolicyError as exc:  # without the whole list nothing can be chosen: stop cleanly
+                    capture.failed(adapter, None, exc, taken, mode="list", window=(first, last))
                     raise EnvironmentProblem(_(
                         "The list of policies issued from {start} to {end} could not be read, so nothing was "
                         "imported. {reason}"
@@ -524,8 +531,10 @@ async def run_policy(options: Options, ui: UI, numbers: Sequence[str] | str) -> 
 async def _looked_up(adapter: Adapter, number: str, options: Options, *, first: int) -> list[Row]:
     """The rows of a look-up by number: red when the app does not find it or it is outside the scope."""
     try:
-        items = await adapter.lookup(number)
+        with capture.recording() as taken:
+            items = await adapter.lookup(number)
     except PolicyError as exc:
+        capture.failed(adapter, ListedPolicy(number=number, insurer=None), exc, taken, mode="lookup")
         row = Row(first, ListedPolicy(number=number, insurer=None), State.FAILED,
                   clean(mask_personal_ids(exc.reason, keep=(number,))))
         log.warning("%s: %s failed: %s", adapter.app_id, row.item.key, row.reason)
@@ -573,6 +582,11 @@ async def run_refresh(options: Options, ui: UI, number: str) -> Summary:
         row = _stored_row(1, policy)
         async with one_import_at_a_time(options.db_path, ui.note):
             return await _run([(_Refresher(adapter), [row])], db, [row], ui, options, select=False)
+
+
+def _capture_mode(adapter: Adapter) -> str:
+    """How a replay reads the policy again: a refresh looks its number up first."""
+    return "refresh" if isinstance(adapter, _Refresher) else "read"
 
 
 def _named(policy: dict) -> str:

@@ -2,6 +2,7 @@
 
 Amounts are integer grosze, dates are `datetime.date` (Warsaw calendar). Objects are
 immutable: parse functions build them, db.py writes them, nothing mutates them on the way.
+Each object's `row()` is its database row, keyed by the columns of db.SCHEMA (the one mapping).
 """
 
 from __future__ import annotations
@@ -73,6 +74,10 @@ FIELD_LABELS = {
 
 def _label(name: str) -> str:
     return _(FIELD_LABELS.get(name, name))
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 def _set(obj: Any, name: str, value: Any) -> None:
@@ -212,6 +217,10 @@ class Installment:
                                "imported.").format(seq=shorten(clean(str(self.seq)), 20)))
         check_amount(self.amount_gr, "amount_gr")
 
+    def row(self, policy_id: str) -> dict[str, Any]:
+        return {"policy_id": policy_id, "seq": self.seq, "due_date": _iso(self.due_date),
+                "amount_gr": self.amount_gr, "paid": int(self.paid)}
+
 
 @dataclass(frozen=True)
 class Coverage:
@@ -224,6 +233,10 @@ class Coverage:
         _clean_texts(self, ("code", "name"), refuse=MAX_TEXT)
         check_amount(self.sum_insured_gr, "sum_insured_gr", optional=True)
         check_amount(self.premium_gr, "premium_gr", optional=True)
+
+    def row(self, policy_id: str) -> dict[str, Any]:
+        return {"policy_id": policy_id, "code": self.code, "name": self.name, "sum_insured_gr": self.sum_insured_gr,
+                "premium_gr": self.premium_gr}
 
 
 @dataclass(frozen=True)
@@ -255,6 +268,20 @@ class Policy:
     @property
     def id(self) -> str:
         return f"{self.insurer}:{self.number}"
+
+    def row(self, imported_at: str) -> dict[str, Any]:
+        """The policies row; its clients, vehicle, installments and coverages have rows of their own."""
+        return {
+            "id": self.id, "number": self.number, "insurer": self.insurer, "source_app": self.source_app,
+            "source_system": self.source_system, "product_line": self.product_line, "product": self.product,
+            "status": self.status, "issue_date": _iso(self.issue_date), "start_date": _iso(self.start_date),
+            "end_date": _iso(self.end_date), "premium_gr": self.premium_gr, "currency": self.currency,
+            "holder_id": self.holder.id,
+            # A vehicle without VIN or registration has no id, so no row to point at.
+            "vehicle_id": self.vehicle.id if self.vehicle is not None else None,
+            "insured_id": self.insured.id if self.insured is not None else None,
+            "imported_at": imported_at,
+        }
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from a21import.errors import Throttled
 from a21import.i18n import _
 
 if TYPE_CHECKING:
-    from a21import.insurers.base import FetchResponse
+    from a21import.tab import FetchResponse
 
 STATUS_TOO_MANY = 429
 STATUS_UNAVAILABLE = 503

@@ -16,13 +16,7 @@ from typing import Any
 import sqlite_utils
 
 from a21import import db as database
-from a21import.errors import (
-    EXIT_FAILED,
-    A21Error,
-    BadInput,
-    DatabaseProblem,
-    ParseError,
-)
+from a21import.errors import BadInput, DatabaseProblem, NotStored, ParseError
 from a21import.formats import user_date
 from a21import.i18n import _
 from a21import.model import INSURERS
@@ -31,12 +25,6 @@ from a21import.statuses import is_ended
 from a21import.text import fold
 
 MAX_DAYS = 366  # a year ahead (and a leap day): beyond that a renewal or due list means nothing yet
-
-
-class NotStored(A21Error):
-    """A well-formed policy number that the database does not hold."""
-
-    exit_code = EXIT_FAILED
 
 
 def open_existing(path: str | os.PathLike[str]) -> sqlite_utils.Database:

@@ -23,7 +23,7 @@ from a21import.console import SafeConsole
 from a21import.errors import BadInput
 from a21import.fit import (CUT, FOLD, NARROWEST, TWO, WHOLE, Column, cell_lines, header_lines, layout, uniform,
                            when_uniform)
-from a21import.formats import fmt_pl_date
+from a21import.formats import ONE_INSURER, fmt_pl_date, money
 from a21import.i18n import N_, _, ngettext
 from a21import.importer import Row, State, Summary
 from a21import.model import AppContext, insurer_name
@@ -51,15 +51,7 @@ COLUMNS = (
 )
 INSURER, STATUS = 2, len(COLUMNS) - 1
 SEPARATOR = "  "
-ONE_INSURER = N_("Insurer of every row: {insurer}.")
 NO_ANSWER = N_("No answer was given at the prompt; nothing more was done.")
-
-
-def money(grosze: int | None) -> str:
-    if grosze is None:
-        return ""
-    whole, cents = divmod(abs(grosze), 100)
-    return ("-" if grosze < 0 else "") + f"{whole:,}".replace(",", "\u00a0") + f",{cents:02d} zł"
 
 
 @contextmanager

@@ -16,14 +16,13 @@ from rich.text import Text
 
 from a21import.console import SafeConsole
 from a21import.fit import CUT, FOLD, TWO, WHOLE, WORDS, Column, FittedTable, uniform, when_uniform
-from a21import.formats import WARSAW
+from a21import.formats import ONE_INSURER, WARSAW, money
 from a21import.i18n import N_, _, ngettext
 from a21import.model import insurer_name
 from a21import.queries import DueRow, PolicyDetail, PolicyRow
 from a21import.statuses import is_ended
 from a21import.statuses import label as status_label
 from a21import.text import json_dumps
-from a21import.ui import ONE_INSURER, money
 
 
 

@@ -208,13 +208,13 @@ def test_reading_records_that_break_the_contract():
     )
     with pytest.raises(PolicyError, match=r"currency 'EUR'; only PLN"):
         parse_policy(by_number["555000333"])
-    with pytest.raises(ParseError, match=r"'skladka': The amount '1 234,56' is not in the form 1234.56"):
+    with pytest.raises(ParseError, match=r"'skladka' cannot be read: The amount '1 234,56' is not in the form 1234.56"):
         parse_policy(by_number["555000444"])
-    with pytest.raises(ParseError, match="no 'ubezpieczajacy' object"):
+    with pytest.raises(ParseError, match="without 'ubezpieczajacy'"):
         parse_policy(by_number["555000555"])
-    with pytest.raises(ParseError, match="no 'raty' with at least one installment"):
+    with pytest.raises(ParseError, match="'raty' is an empty list"):
         parse_policy(by_number["555000777"])
-    with pytest.raises(ParseError, match=r"'skladka': The amount 1234.56 is not a decimal string"):
+    with pytest.raises(ParseError, match=r"'skladka' cannot be read: The amount 1234.56 is not a decimal string"):
         parse_policy(by_number["555000888"])
 
 
@@ -282,19 +282,19 @@ def test_single_answer_that_is_broken():
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"numer": None}, "'numer' is None instead of text"),
-        ({"rodzaj": None}, "'rodzaj' is missing"),
-        ({"dataWystawienia": "05.11.2026"}, "'dataWystawienia': The date '05.11.2026' is not in the form YYYY-MM-DD"),
+        ({"numer": None}, "without 'numer'"),
+        ({"rodzaj": None}, "without 'rodzaj'"),
+        ({"dataWystawienia": "05.11.2026"}, "'dataWystawienia' cannot be read: The date '05.11.2026' is not in the form YYYY-MM-DD"),
         ({"ochronaDo": "2027-02-30"}, "does not exist"),
         ({"skladka": "1234.5"}, "not in the form 1234.56"),
         ({"skladka": None}, "is not a decimal string"),
-        ({"pojazd": None}, "no 'pojazd' object"),
-        ({"ryzyka": []}, "no 'ryzyka' with at least one risk"),
+        ({"pojazd": None}, "without 'pojazd'"),
+        ({"ryzyka": []}, "'ryzyka' is an empty list"),
         ({"ryzyka": [{"kod": "OC", "nazwa": "OC", "suma": "12,00", "skladka": None}]}, "'suma'"),
-        ({"ryzyka": ["OC"]}, "risk 1 is not a JSON object"),
+        ({"ryzyka": ["OC"]}, "'ryzyka' has an entry that is not an object"),
         ({"raty": [{"nr": "1", "termin": "2026-11-06", "kwota": "1.00", "oplacona": True}]}, "'nr' is '1'"),
         ({"raty": [{"nr": 1, "termin": "2026-11-06", "kwota": "1.00", "oplacona": 1}]}, "'oplacona' is 1"),
-        ({"raty": None}, "no 'raty'"),
+        ({"raty": None}, "without 'raty'"),
         ({"status": 3}, "'status' is 3"),
     ],
 )
@@ -309,9 +309,9 @@ def test_malformed_records_are_parse_errors(change, message):
     ("holder_change", "vehicle_change", "message"),
     [
         ({"typ": "KLIENT"}, {}, "'typ' is 'KLIENT' instead of OSOBA or FIRMA"),
-        ({"imie": None}, {}, "'imie' is None instead of text"),
-        ({"typ": "FIRMA", "nazwa": None}, {}, "'nazwa' is None"),
-        ({"pesel": 72042156472}, {}, "'pesel' is 72042156472 instead of text or null"),
+        ({"imie": None}, {}, "without 'imie'"),
+        ({"typ": "FIRMA", "nazwa": None}, {}, "without 'nazwa'"),
+        ({"pesel": 72042156472}, {}, "'pesel' is 72042156472 instead of text"),
         ({}, {"rokProdukcji": "2016"}, "'rokProdukcji' is '2016' instead of a whole number"),
         ({}, {"vin": 17}, "'vin' is 17"),
     ],

@@ -7,19 +7,19 @@ into the normalised model. The reader never logs in, clicks, navigates or reload
 
 from __future__ import annotations
 
-import json
 import re
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 from urllib.parse import quote, urlencode, urlsplit
 
+from a21import import capture
 from a21import.errors import ParseError, PolicyError
 from a21import.i18n import _
 from a21import.model import AppContext, ListedPolicy, Policy
 from a21import.pacing import Pacer
+from a21import.tab import FetchResponse, Tab  # noqa: F401 (re-exported for the adapters)
 from a21import.text import clean, shorten
 
 # The list pages one window (at most 16 days) may take. The apps' real windows take a few dozen;
@@ -51,48 +51,18 @@ def segment(value: object) -> str | None:
     return quote(value, safe="")
 
 
+def normal_host(host: str | None) -> str:
+    """A host as apps are matched by it: lower case, without a trailing dot, never with a port
+    (`IHestia.ErgoHestia.pl.:443` → `ihestia.ergohestia.pl`); "" for what is not a host."""
+    try:
+        name = urlsplit("//" + (host or "").strip()).hostname or ""
+    except ValueError:  # an unclosed `[`, a port that is not a number
+        return ""
+    return name.rstrip(".")
+
+
 def _shown(value: object) -> str:
     return shorten(clean(str(value)), SHOWN_VALUE)
-
-
-@dataclass(frozen=True)
-class FetchResponse:
-    """What an in-page `fetch` gave back: the final URL after redirects, status and body text."""
-
-    status: int
-    url: str
-    text: str
-    content_type: str = ""
-    retry_after: str | None = None  # the Retry-After header, when the app sent one
-
-    @property
-    def path(self) -> str:
-        return urlsplit(self.url).path
-
-    def json(self) -> Any:
-        try:
-            return json.loads(self.text)
-        except (ValueError, RecursionError) as exc:  # RecursionError: JSON nested deeper than Python's stack
-            raise ParseError(_("The app answered {path} with text that is not valid JSON.").format(
-                path=self.path)) from exc
-
-
-class Tab(Protocol):
-    """The user's tab of the app, as adapters see it (implemented over Playwright in browser.py)."""
-
-    url: str
-    host: str
-
-    async def fetch(
-        self, url: str, *, method: str = "GET", headers: dict[str, str] | None = None, body: str | None = None
-    ) -> FetchResponse:
-        """`fetch(url)` run inside the tab: same origin, the tab's cookies, redirects followed."""
-
-    async def evaluate(self, expression: str, arg: Any = None) -> Any:
-        """Runs a JavaScript function expression in the tab (read-only uses: storage, cookies, config)."""
-
-    async def html(self) -> str:
-        """The tab's current DOM as HTML."""
 
 
 class Adapter(ABC):
@@ -100,6 +70,8 @@ class Adapter(ABC):
 
     app_id: ClassVar[str]
     title: ClassVar[str]  # e.g. "Ergo Hestia iHestia": the app as the user knows it
+    # The host names of the app's tabs (from its spec), lower case: what `matches_host` looks for.
+    hosts: ClassVar[tuple[str, ...]] = ()
     # --source values → what each means (empty: the app has no --source).
     sources: ClassVar[dict[str, str]] = {}
     # True when listing needs --source (Hestia's system); the CLI asks or refuses with the choices.
@@ -123,11 +95,13 @@ class Adapter(ABC):
     ) -> FetchResponse:
         """`self.tab.fetch` within the pacer's limit: 429 (and 503 unless `throttle_503` is False) slows
         down and sends the request again; after a few tries it raises Throttled."""
-        return await self.pacer.send(
+        response = await self.pacer.send(
             lambda: self.tab.fetch(url, method=method, headers=headers, body=body),
             throttle_503=self.throttle_503 if throttle_503 is None else throttle_503,
             what=f"{urlsplit(url).path} ({self.title})",
         )
+        capture.note_fetch(method, url, response)  # kept while a policy is read: its capture if it turns red
+        return response
 
     # -- URLs: every value from an answer goes through these, never into an f-string -------------
     def path(self, template: str, /, **values: object) -> str:
@@ -162,9 +136,9 @@ class Adapter(ABC):
         return PageGuard(self.title, self.listing_progress)
 
     @classmethod
-    @abstractmethod
     def matches_host(cls, host: str) -> bool:
         """Whether a tab on this host is this app (by host name alone, never by port)."""
+        return normal_host(host) in cls.hosts
 
     @classmethod
     def source_of_host(cls, host: str) -> str | None:

@@ -31,24 +31,11 @@ from a21import.errors import (
     PolicyError,
     PolicyNotFound,
 )
-from a21import.formats import (
-    clean_registration,
-    clean_vin,
-    iso_date,
-    json_number_to_gr,
-    optional_json_number_to_gr,
-)
-from a21import.i18n import _
+from a21import.formats import iso_date, json_number_to_gr
+from a21import.i18n import N_, _
+from a21import.insurers import fields
 from a21import.insurers.base import Adapter, FetchResponse, Tab
-from a21import.model import (
-    AppContext,
-    Client,
-    Coverage,
-    Installment,
-    ListedPolicy,
-    Policy,
-    Vehicle,
-)
+from a21import.model import AppContext, Client, ListedPolicy, Policy
 
 APP_ID = "generali"
 TITLE = "Generali Merkury+"
@@ -133,82 +120,33 @@ def parse_error_message(text: str) -> str | None:
     return message if isinstance(message, str) and message.strip() else None
 
 
-# `where` (translated) names the part of the answer being read: "a policy list", "the vehicle of policy …".
-def _not_an_object(where: str) -> ParseError:
-    return ParseError(_("Merkury+ sent {where} that is not a JSON object.").format(where=where))
+# `block` names (translated) say which part of the answer is read: "policy …", "the vehicle of policy …".
+HOLDER_KEYS = {"pesel": "pesel", "nip": "nip", "regon": "regon", "postal_code": ("address", "postalCode"),
+               "city": ("address", "city"), "phone": "phone", "email": "email"}
+VEHICLE_KEYS = {"registration": "registrationNumber", "vin": "vin", "make": "make", "model": "model",
+                "production_year": "productionYear"}
+COVERAGE_KEYS = {"code": "code", "name": "name", "sum_insured_gr": "sumInsured", "premium_gr": "premium"}
+INSTALLMENT_KEYS = {"seq": "installmentNumber", "due_date": "dueDate", "amount_gr": "amount", "paid": "paid"}
+POLICY_KEYS = {"product": "productName", "status": "status", "issue_date": "issueDate",
+               "start_date": ("period", "startDate"), "end_date": ("period", "endDate"), "premium_gr": "totalPremium"}
 
-
-def _not_text(where: str, key: str, value: Any) -> ParseError:
-    return ParseError(_("Merkury+ sent {where} whose {key!r} is {value!r} instead of text.").format(
-        where=where, key=key, value=value))
-
-
-def _unreadable(where: str, key: str, exc: ParseError) -> ParseError:
-    return ParseError(_("Merkury+ sent {where} whose {key!r} cannot be read: {reason}").format(
-        where=where, key=key, reason=exc))
-
-
-def _get(obj: Any, key: str, where: str) -> Any:
-    if not isinstance(obj, dict):
-        raise _not_an_object(where)
-    if key not in obj:
-        raise ParseError(_("Merkury+ sent {where} without the key {key!r}.").format(where=where, key=key))
-    return obj[key]
-
-
-def _text(obj: Any, key: str, where: str) -> str:
-    value = _get(obj, key, where)
-    if not isinstance(value, str) or not value.strip():
-        raise _not_text(where, key, value)
-    return value
-
-
-def _optional_text(obj: Any, key: str, where: str) -> str | None:
-    if not isinstance(obj, dict):
-        raise _not_an_object(where)
-    value = obj.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise _not_text(where, key, value)
-    return value.strip() or None
-
-
-def _amount(obj: Any, key: str, where: str) -> int:
-    try:
-        return json_number_to_gr(_get(obj, key, where))
-    except ParseError as exc:
-        raise _unreadable(where, key, exc) from exc
-
-
-def _optional_amount(obj: Any, key: str, where: str) -> int | None:
-    try:
-        return optional_json_number_to_gr(_get(obj, key, where) if isinstance(obj, dict) and key in obj else None)
-    except ParseError as exc:
-        raise _unreadable(where, key, exc) from exc
-
-
-def _date(obj: Any, key: str, where: str) -> date:
-    try:
-        return iso_date(_get(obj, key, where))
-    except ParseError as exc:
-        raise _unreadable(where, key, exc) from exc
+MERKURY = fields.App(APP_NAME, amount=json_number_to_gr, date=iso_date)
 
 
 def parse_list_item(item: Any) -> ListedPolicy:
     """One element of `content`. Raises ParseError only when the item has no usable number."""
-    number = _text(item, "policyNumber", _("a list item"))
-    where = _("the list item of policy {number}").format(number=number)
+    number = MERKURY.read(_("a list item"), item).text("policyNumber")
+    r = MERKURY.read(_("the list item of policy {number}").format(number=number), item)
     try:
-        segment = _text(item, "segment", where)
+        segment = r.text("segment")
         listed = ListedPolicy(
             number=number,
             insurer=INSURER,
-            product=_optional_text(item, "productName", where),
-            holder_name=_optional_text(item, "holderName", where),
-            issue_date=_date(item, "issueDate", where),
-            premium_gr=_amount(item, "totalPremium", where),
-            ref=_text(item, "id", where),
+            product=r.optional_text("productName"),
+            holder_name=r.optional_text("holderName"),
+            issue_date=r.date("issueDate"),
+            premium_gr=r.amount("totalPremium"),
+            ref=r.text("id"),
         )
     except ParseError as exc:
         return ListedPolicy(number=number, insurer=INSURER, error=exc.reason)
@@ -226,105 +164,34 @@ def _unknown_segment(number: str, segment: str) -> str:
 
 def parse_list_page(data: Any) -> tuple[list[ListedPolicy], int]:
     """A page of `GET /api/v2/policies` → (its items, `page.totalPages`)."""
-    content = _get(data, "content", _("a policy list"))
-    page = _get(data, "page", _("a policy list"))
-    total_pages = _get(page, "totalPages", _("the paging of a policy list"))
-    if not isinstance(content, list):
-        raise ParseError(_("Merkury+ sent a policy list whose 'content' is not a list."))
-    if isinstance(total_pages, bool) or not isinstance(total_pages, int) or total_pages < 0:
-        raise ParseError(_("Merkury+ sent a policy list whose 'totalPages' is {total_pages!r}.").format(
-            total_pages=total_pages))
+    r = MERKURY.read(_("a policy list"), data)
+    content = r.list("content", allow_empty=True)
+    total_pages = r.obj("page", _("the paging of a policy list")).integer("totalPages", minimum=0)
     return [parse_list_item(item) for item in content], total_pages
 
 
-def street_line(address: Any, where: str) -> str:
+def street_line(address: fields.Reader) -> str:
     """`{street} {houseNumber}` plus `/{flatNumber}` when there is one: `ul. Długa 5/12`."""
-    street = _text(address, "street", where)
-    house = _optional_text(address, "houseNumber", where)
-    flat = _optional_text(address, "flatNumber", where)
-    line = f"{street.strip()} {house}" if house else street.strip()
+    street = address.text("street")
+    house, flat = address.optional_text("houseNumber"), address.optional_text("flatNumber")
+    line = f"{street} {house}" if house else street
     return f"{line}/{flat}" if flat else line
 
 
-def _identifier(obj: Any, key: str, where: str) -> str | None:
-    # Kept exactly as given (digits); the model flags a bad checksum, nothing is dropped.
-    return _optional_text(obj, key, where)
-
-
-def parse_holder(holder: Any, number: str) -> Client:
-    where = _("the policyholder of policy {number}").format(number=number)
-    kind = _text(holder, "type", where)
-    address = _get(holder, "address", where) if isinstance(holder, dict) and "address" in holder else None
-    if address is not None:
-        street, postal, city = (street_line(address, _("the policyholder's address on policy {number}").format(
-                                    number=number)),
-                                _optional_text(address, "postalCode", where), _optional_text(address, "city", where))
-    else:
-        street = postal = city = None
-    common = dict(street=street, postal_code=postal, city=city,
-                  phone=_optional_text(holder, "phone", where), email=_optional_text(holder, "email", where))
+def parse_holder(r: fields.Reader) -> Client:
+    # Identifiers are kept exactly as given (digits); the model flags a bad checksum, nothing is dropped.
+    kind = r.text("type")
+    address = r.optional_obj("address", _("the policyholder's address on policy {number}").format(number=number))
+    street = street_line(address) if address is not None else None
     if kind == HOLDER_PERSON:
-        name = f"{_text(holder, 'firstName', where).strip()} {_text(holder, 'lastName', where).strip()}"
-        return Client(kind="person", name=name, pesel=_identifier(holder, "pesel", where), **common)
+        name = f"{r.text('firstName')} {r.text('lastName')}"
+        keys = {key: value for key, value in HOLDER_KEYS.items() if key not in ("nip", "regon")}
+        return fields.build_client(r, keys, kind="person", name=name, street=street)
     if kind == HOLDER_COMPANY:
-        return Client(kind="company", name=_text(holder, "companyName", where).strip(),
-                      nip=_identifier(holder, "nip", where), regon=_identifier(holder, "regon", where), **common)
+        keys = {key: value for key, value in HOLDER_KEYS.items() if key != "pesel"}
+        return fields.build_client(r, keys, kind="company", name=r.text("companyName"), street=street)
     raise ParseError(_("Merkury+ sent {where} with the type {kind!r} instead of PERSON or COMPANY.").format(
-        where=where, kind=kind))
-
-
-def parse_vehicle(vehicle: Any, number: str) -> Vehicle | None:
-    """The vehicle, or None when there is none or it has neither VIN nor registration (no row)."""
-    if vehicle is None:
-        return None
-    where = _("the vehicle of policy {number}").format(number=number)
-    year = vehicle.get("productionYear") if isinstance(vehicle, dict) else None
-    if year is not None and (isinstance(year, bool) or not isinstance(year, int)):
-        raise ParseError(_("Merkury+ sent {where} whose 'productionYear' is {year!r} instead of a year.").format(
-            where=where, year=year))
-    result = Vehicle(
-        registration=clean_registration(_optional_text(vehicle, "registrationNumber", where)),
-        vin=clean_vin(_optional_text(vehicle, "vin", where)),
-        make=_optional_text(vehicle, "make", where),
-        model=_optional_text(vehicle, "model", where),
-        production_year=year,
-    )
-    return result if result.id is not None else None
-
-
-def parse_coverages(coverages: Any, number: str) -> tuple[Coverage, ...]:
-    if not isinstance(coverages, list):
-        raise ParseError(_("Merkury+ sent policy {number} whose 'coverages' is not a list.").format(number=number))
-    result = []
-    for coverage in coverages:
-        where = _("a coverage of policy {number}").format(number=number)
-        result.append(Coverage(
-            code=_text(coverage, "code", where).strip(),
-            name=_optional_text(coverage, "name", where),
-            sum_insured_gr=_optional_amount(coverage, "sumInsured", where),
-            premium_gr=_optional_amount(coverage, "premium", where),
-        ))
-    return tuple(result)
-
-
-def parse_schedule(schedule: Any, number: str) -> tuple[Installment, ...]:
-    if not isinstance(schedule, list):
-        raise ParseError(_("Merkury+ sent policy {number} whose 'paymentSchedule' is not a list.").format(
-            number=number))
-    result = []
-    for entry in schedule:
-        where = _("an installment of policy {number}").format(number=number)
-        seq = _get(entry, "installmentNumber", where)
-        paid = _get(entry, "paid", where)
-        if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
-            raise ParseError(_("Merkury+ sent {where} whose 'installmentNumber' is {seq!r}.").format(
-                where=where, seq=seq))
-        if not isinstance(paid, bool):
-            raise ParseError(_("Merkury+ sent {where} whose 'paid' is {paid!r} instead of true or false.").format(
-                where=where, paid=paid))
-        result.append(Installment(seq=seq, due_date=_date(entry, "dueDate", where),
-                                  amount_gr=_amount(entry, "amount", where), paid=paid))
-    return tuple(result)
+        where=r.block, kind=kind))
 
 
 def parse_policy(data: Any) -> Policy:
@@ -332,40 +199,34 @@ def parse_policy(data: Any) -> Policy:
 
     Raises ParseError (malformed), OutOfScope (CORPORATE) or PolicyError (unknown segment or product
     line, a currency other than PLN)."""
-    number = _text(data, "policyNumber", _("a policy"))
-    where = _("policy {number}").format(number=number)
-    segment = _text(data, "segment", where)
+    number = MERKURY.read(_("a policy"), data).text("policyNumber")
+    r = MERKURY.read(_("policy {number}").format(number=number), data)
+    segment = r.text("segment")
     if segment == SEGMENT_SKIPPED:
         raise OutOfScope(_("Policy {number} is not imported: {reason}.").format(number=number, reason=SKIP_REASON))
     if segment != SEGMENT_IMPORTED:
         raise PolicyError(_unknown_segment(number, segment))
-    line_code = _text(data, "productLine", where)
+    line_code = r.text("productLine")
     if line_code not in PRODUCT_LINES:
         raise PolicyError(_("Merkury+ gives policy {number} the product line {line!r}, which is not known.").format(
             number=number, line=line_code))
-    currency = _text(data, "currency", where)
+    currency = r.text("currency")
     if currency != CURRENCY:
         raise PolicyError(_("Policy {number} is in {currency}, but only policies in PLN are imported.").format(
             number=number, currency=currency))
-    period = _get(data, "period", where)
-    period_where = _("the period of policy {number}").format(number=number)
-    return Policy(
-        number=number,
-        insurer=INSURER,
-        source_app=APP_ID,
-        source_system=SOURCE_SYSTEM,
-        product_line=PRODUCT_LINES[line_code],
-        product=_text(data, "productName", where).strip(),
-        status=_optional_text(data, "status", where),
-        issue_date=_date(data, "issueDate", where),
-        start_date=_date(period, "startDate", period_where),
-        end_date=_date(period, "endDate", period_where),
-        premium_gr=_amount(data, "totalPremium", where),
-        currency=currency,
-        holder=parse_holder(_get(data, "policyholder", where), number),
-        vehicle=parse_vehicle(data.get("vehicle"), number),
-        installments=parse_schedule(_get(data, "paymentSchedule", where), number),
-        coverages=parse_coverages(_get(data, "coverages", where), number),
+    r.obj("period", _("the period of policy {number}").format(number=number))
+    vehicle = r.optional_obj("vehicle", _("the vehicle of policy {number}").format(number=number))
+    return fields.build_policy(
+        r, POLICY_KEYS, number=number, insurer=INSURER, source_app=APP_ID, source_system=SOURCE_SYSTEM,
+        product_line=PRODUCT_LINES[line_code], currency=currency,
+        holder=parse_holder(r.obj("policyholder", _("the policyholder of policy {number}").format(number=number))),
+        vehicle=fields.build_vehicle(vehicle, VEHICLE_KEYS) if vehicle is not None else None,
+        installments=fields.build_installments(r.objects(
+            "paymentSchedule", N_("installment {position} of policy {number}"), number=number, allow_empty=True),
+            INSTALLMENT_KEYS),
+        coverages=fields.build_coverages(r.objects(
+            "coverages", N_("coverage {position} of policy {number}"), number=number, allow_empty=True),
+            COVERAGE_KEYS),
     )
 
 
@@ -373,6 +234,7 @@ def parse_policy(data: Any) -> Policy:
 class GeneraliAdapter(Adapter):
     app_id = APP_ID
     title = TITLE
+    hosts = (HOST,)
 
     def __init__(self, tab: Tab, source: str | None = None):
         super().__init__(tab, source)
@@ -380,10 +242,6 @@ class GeneraliAdapter(Adapter):
         # Once the session or the token is gone, reads queued behind the failed one must not go on
         # asking the server: they meet the same stop.
         self._stopped: EnvironmentProblem | None = None
-
-    @classmethod
-    def matches_host(cls, host: str) -> bool:
-        return (host or "").lower().rstrip(".") == HOST
 
     async def context(self) -> AppContext:
         user, agent = parse_shell(await self.tab.html())

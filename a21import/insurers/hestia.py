@@ -19,6 +19,7 @@ from a21import.errors import (
     BadInput,
     EnvironmentProblem,
     NotLoggedIn,
+    PageChanged,
     ParseError,
     PolicyError,
     PolicyNotFound,
@@ -106,7 +107,8 @@ def _required(values: dict[str, str | None], label: str, where: str) -> str:
     """The value under `label`; `where` (translated) names the table: "policy data table"."""
     value = values.get(label)
     if value is None:
-        raise ParseError(_("The {where} has no value for {label!r}.").format(where=where, label=label))
+        raise PageChanged(_("The {where} has no value for {label!r}.").format(where=where, label=label),
+                          app=TITLE, block=where, missing=label)
     return value
 
 
@@ -122,7 +124,8 @@ def parse_search_page(html: str, insurer: str) -> tuple[list[ListedPolicy], int,
     if table is None:
         if tree.css_first("#brakWynikow") is not None:
             return [], 1, 0
-        raise ParseError(_("The iHestia search page has neither a result table nor a no-results message."))
+        raise PageChanged(_("The iHestia search page has neither a result table nor a no-results message."),
+                          app=TITLE, block="table#wyniki", missing="table#wyniki")
     rows = table_rows(table, LIST_COLUMNS, app=TITLE, what=_("its result table"))
     counter = tree.css_first("div.pager span.strony")
     match = PAGE_COUNT.match(counter.text(deep=True).strip()) if counter is not None else None
@@ -211,7 +214,8 @@ def parse_policy_page(html: str, number: str, insurer: str) -> Policy:
     page_error(tree, number)
     data = labelled(tree.css_first("table#danePolisy"))
     if not data:
-        raise ParseError(_("The policy page has no policy data table (it may be cut short)."))
+        raise PageChanged(_("The policy page has no policy data table (it may be cut short)."),
+                          app=TITLE, block="table#danePolisy", missing="table#danePolisy")
     where = _("policy data table")
     shown = _required(data, "Numer polisy", where)
     if shown != number:
@@ -232,7 +236,8 @@ def parse_policy_page(html: str, number: str, insurer: str) -> Policy:
             period=period))
     holder_values = labelled(tree.css_first("table#ubezpieczajacy"))
     if not holder_values:
-        raise ParseError(_("The policy page has no policyholder table."))
+        raise PageChanged(_("The policy page has no policyholder table."), app=TITLE, block="table#ubezpieczajacy",
+                          missing="table#ubezpieczajacy")
     vehicle_table = tree.css_first("table#pojazd")
     return Policy(
         number=number,
@@ -257,7 +262,8 @@ def parse_installments_page(html: str, number: str) -> tuple[Installment, ...]:
     page_error(tree, number)
     table = tree.css_first("table#raty")
     if table is None:
-        raise ParseError(_("The installments page has no installments table."))
+        raise PageChanged(_("The installments page has no installments table."), app=TITLE, block="table#raty",
+                          missing="table#raty")
     installments = []
     for row in table_rows(table, INSTALLMENT_COLUMNS, app=TITLE, what=_("its installments table")):
         seq, due, amount, paid = (_text(row[column]) for column in INSTALLMENT_COLUMNS)
@@ -277,6 +283,7 @@ def parse_installments_page(html: str, number: str) -> tuple[Installment, ...]:
 class HestiaAdapter(Adapter):
     app_id = "hestia"
     title = TITLE
+    hosts = (HOST,)
     sources = {"ihestia": N_("iHestia (with Jupiter and HestiaBiznes)"), "ipegaz": "iPegaz"}
     period_needs_source = True
     identities = tuple(NUMBER_FORMATS)
@@ -284,10 +291,6 @@ class HestiaAdapter(Adapter):
     def __init__(self, tab: Any, source: str | None = None):
         super().__init__(tab, source)
         self.identity: str | None = None
-
-    @classmethod
-    def matches_host(cls, host: str) -> bool:
-        return host == HOST
 
     @classmethod
     def refresh_target(cls, source_system: str | None, insurer: str) -> tuple[str | None, str | None]:
@@ -355,8 +358,9 @@ class HestiaAdapter(Adapter):
             if response.path == LOGIN_PATH or tree.css_first("form#loginForm") is not None:
                 raise NotLoggedIn(_("The iHestia session has expired. Log in to iHestia again in the same tab and "
                                     "run the command again; the policies imported so far are kept."))
-            raise ParseError(_("iHestia answered {path} with a page that is not an iHestia page "
-                               "(it may be cut short).").format(path=response.path))
+            raise PageChanged(_("iHestia answered {path} with a page that is not an iHestia page "
+                                "(it may be cut short).").format(path=response.path), app=TITLE, block="#naglowek",
+                              missing="#tozsamosc", path=response.path)
         if IDENTITIES.get(label) != self.identity:
             raise WrongIdentity(
                 _("The identity in iHestia changed from {before} to {after} during the import. Switch back in the "

@@ -22,24 +22,11 @@ from a21import.errors import (
     PolicyError,
     PolicyNotFound,
 )
-from a21import.formats import (
-    clean_registration,
-    clean_vin,
-    decimal_to_gr,
-    empty_to_none,
-    iso_date,
-)
+from a21import.formats import decimal_to_gr, empty_to_none, iso_date
 from a21import.i18n import N_, _
+from a21import.insurers import fields
 from a21import.insurers.base import Adapter, FetchResponse
-from a21import.model import (
-    AppContext,
-    Client,
-    Coverage,
-    Installment,
-    ListedPolicy,
-    Policy,
-    Vehicle,
-)
+from a21import.model import AppContext, Client, ListedPolicy, Policy
 
 APP_ID = "hiperio"
 TITLE = "ASF Premium Hiperio"
@@ -154,7 +141,7 @@ def parse_context(html: str) -> AppContext:
 
 def insurer_code(name: object, number: str) -> str:
     """`towarzystwo` → canonical code; a name not in the table is a policy error, never a guess."""
-    code = INSURERS.get(name) if isinstance(name, str) else None
+    code = fields.insurer_code(INSURERS, name)
     if code is None:
         raise PolicyError(_(MSG_UNKNOWN_INSURER).format(name=name, number=number))
     return code
@@ -194,26 +181,27 @@ def parse_list_record(record: object, position: int = 1) -> ListedPolicy:
                 position=position),
         )
     name = record.get("towarzystwo")
-    code = INSURERS.get(name) if isinstance(name, str) else None
+    code = fields.insurer_code(INSURERS, name)
     failure = _error_of(record.get(KEY_ERROR))
     if failure is None and record.get(KEY_ERROR) is not None:
         failure = ("?", _("the record's 'blad' has no kod and komunikat."))
     if failure is not None:
         kod, message = failure
         return ListedPolicy(
-            number=number, insurer=code, issue_date=_lenient(iso_date, record.get("dataWystawienia")),
+            number=number, insurer=code, issue_date=fields.lenient(lambda: iso_date(record.get("dataWystawienia"))),
             error=_(MSG_APP_FAILED).format(number=number, message=message, code=kod),
         )
     if code is None:
         return ListedPolicy(number=number, insurer=None, error=_(MSG_UNKNOWN_INSURER).format(name=name, number=number))
-    holder = record.get("ubezpieczajacy")
+    # The list's display columns only: the full check happens in parse_policy.
+    r = HIPERIO.read(_("the record of policy {number}").format(number=number), record)
     return ListedPolicy(
         number=number,
         insurer=code,
-        product=record.get("produkt") if isinstance(record.get("produkt"), str) else None,
-        holder_name=_lenient(_holder_name, holder),
-        issue_date=_lenient(iso_date, record.get("dataWystawienia")),
-        premium_gr=_lenient(decimal_to_gr, record.get("skladka")),
+        product=fields.lenient(lambda: r.optional_text("produkt")),
+        holder_name=fields.lenient(lambda: _holder_name(r.obj("ubezpieczajacy"))),
+        issue_date=fields.lenient(lambda: r.date("dataWystawienia")),
+        premium_gr=fields.lenient(lambda: r.amount("skladka")),
         ref=record,
     )
 
@@ -227,133 +215,56 @@ def parse_single(text: str) -> dict[str, Any]:
     return record
 
 
+HIPERIO = fields.App("Hiperio", amount=decimal_to_gr, date=iso_date)
+HOLDER_KEYS = {"pesel": "pesel", "nip": "nip", "regon": "regon", "street": "ulica", "postal_code": "kodPocztowy",
+               "city": "miejscowosc", "phone": "telefon", "email": "email"}
+VEHICLE_KEYS = {"registration": "nrRejestracyjny", "vin": "vin", "make": "marka", "model": "model",
+                "production_year": "rokProdukcji"}
+COVERAGE_KEYS = {"code": "kod", "name": "nazwa", "sum_insured_gr": "suma", "premium_gr": "skladka"}
+INSTALLMENT_KEYS = {"seq": "nr", "due_date": "termin", "amount_gr": "kwota", "paid": "oplacona"}
+POLICY_KEYS = {"product": "produkt", "status": "status", "issue_date": "dataWystawienia", "start_date": "ochronaOd",
+               "end_date": "ochronaDo", "premium_gr": "skladka"}
+
+
 def parse_policy(record: dict[str, Any]) -> Policy:
     """One complete record → Policy. Raises PolicyError (app failure, unknown insurer, not motor, not PLN)
     or ParseError (anything not in the documented shape)."""
-    if not isinstance(record, dict):
-        raise ParseError(_("The policy record is not a JSON object."))
-    number = _text(record, "numer", _("the policy record"))
-    where = _("the record of policy {number}").format(number=number)
+    number = HIPERIO.read(_("the policy record"), record).text("numer")
+    r = HIPERIO.read(_("the record of policy {number}").format(number=number), record)
     failure = _error_of(record.get(KEY_ERROR))
     if failure is not None:
         raise PolicyError(_(MSG_APP_FAILED).format(number=number, message=failure[1], code=failure[0]))
     insurer = insurer_code(record.get("towarzystwo"), number)
-    kind = record.get("rodzaj")
+    kind = r.value("rodzaj")
     if kind != MOTOR_KIND:
-        if kind is None:
-            raise ParseError(_("In {where}, 'rodzaj' is missing.").format(where=where))
         raise PolicyError(_(MSG_NOT_MOTOR).format(number=number, kind=kind))
-    currency = _text(record, "waluta", where)
+    currency = r.text("waluta")
     if currency != CURRENCY:
         raise PolicyError(_(MSG_CURRENCY).format(number=number, currency=currency))
-    return Policy(
-        number=number,
-        insurer=insurer,
-        source_app=APP_ID,
-        source_system=None,
-        product_line="motor",
-        product=_text(record, "produkt", where),
-        status=_optional_text(record, "status", where),
-        issue_date=_date(record, "dataWystawienia", where),
-        start_date=_date(record, "ochronaOd", where),
-        end_date=_date(record, "ochronaDo", where),
-        premium_gr=_amount(record, "skladka", where),
+    return fields.build_policy(
+        r, POLICY_KEYS, number=number, insurer=insurer, source_app=APP_ID, source_system=None, product_line="motor",
         currency=currency,
-        holder=parse_holder(record.get("ubezpieczajacy"), number),
-        vehicle=parse_vehicle(record.get("pojazd"), number),
-        coverages=parse_coverages(record.get("ryzyka"), number),
-        installments=parse_installments(record.get("raty"), number),
+        holder=parse_holder(r.obj("ubezpieczajacy", _("the policyholder of policy {number}").format(number=number))),
+        vehicle=fields.build_vehicle(r.obj("pojazd", _("the vehicle of policy {number}").format(number=number)),
+                                     VEHICLE_KEYS),
+        coverages=fields.build_coverages(
+            r.objects("ryzyka", N_("risk {position} of policy {number}"), number=number), COVERAGE_KEYS),
+        installments=fields.build_installments(
+            r.objects("raty", N_("installment {position} of policy {number}"), number=number), INSTALLMENT_KEYS),
     )
 
 
-def parse_holder(holder: object, number: str) -> Client:
-    where = _("the policyholder of policy {number}").format(number=number)
-    if not isinstance(holder, dict):
-        raise ParseError(_("The record of policy {number} has no 'ubezpieczajacy' object.").format(number=number))
-    kind = holder.get("typ")
+def parse_holder(r: fields.Reader) -> Client:
+    kind = r.get("typ")
     if kind not in (PERSON, COMPANY):
-        raise ParseError(_("In {where}, 'typ' is {kind!r} instead of OSOBA or FIRMA.").format(where=where, kind=kind))
-    return Client(
-        kind="person" if kind == PERSON else "company",
-        name=_holder_name(holder, where),
-        pesel=_optional_text(holder, "pesel", where),
-        nip=_optional_text(holder, "nip", where),
-        regon=_optional_text(holder, "regon", where),
-        street=_optional_text(holder, "ulica", where),
-        postal_code=_optional_text(holder, "kodPocztowy", where),
-        city=_optional_text(holder, "miejscowosc", where),
-        phone=_optional_text(holder, "telefon", where),
-        email=_optional_text(holder, "email", where),
-    )
+        raise ParseError(_("In {where}, 'typ' is {kind!r} instead of OSOBA or FIRMA.").format(where=r.block, kind=kind))
+    return fields.build_client(r, HOLDER_KEYS, kind="person" if kind == PERSON else "company", name=_holder_name(r))
 
 
-def parse_vehicle(vehicle: object, number: str) -> Vehicle | None:
-    """`pojazd` is always an object; with neither VIN nor registration there is no vehicle to store."""
-    where = _("the vehicle of policy {number}").format(number=number)
-    if not isinstance(vehicle, dict):
-        raise ParseError(_("The record of policy {number} has no 'pojazd' object.").format(number=number))
-    registration = clean_registration(_optional_text(vehicle, "nrRejestracyjny", where))
-    vin = clean_vin(_optional_text(vehicle, "vin", where))
-    year = vehicle.get("rokProdukcji")
-    if year is not None and (isinstance(year, bool) or not isinstance(year, int)):
-        raise ParseError(
-            _("In {where}, 'rokProdukcji' is {year!r} instead of a whole number.").format(where=where, year=year))
-    if registration is None and vin is None:
-        return None
-    return Vehicle(
-        registration=registration,
-        vin=vin,
-        make=_optional_text(vehicle, "marka", where),
-        model=_optional_text(vehicle, "model", where),
-        production_year=year,
-    )
-
-
-def parse_coverages(risks: object, number: str) -> tuple[Coverage, ...]:
-    if not isinstance(risks, list) or not risks:
-        raise ParseError(
-            _("The record of policy {number} has no 'ryzyka' with at least one risk.").format(number=number))
-    coverages = []
-    for position, risk in enumerate(risks, 1):
-        where = _("risk {position} of policy {number}").format(position=position, number=number)
-        if not isinstance(risk, dict):
-            raise ParseError(
-                _("In policy {number}, risk {position} is not a JSON object.").format(number=number, position=position))
-        coverages.append(
-            Coverage(
-                code=_text(risk, "kod", where),
-                name=_optional_text(risk, "nazwa", where),
-                sum_insured_gr=_optional_amount(risk, "suma", where),
-                premium_gr=_optional_amount(risk, "skladka", where),
-            )
-        )
-    return tuple(coverages)
-
-
-def parse_installments(rates: object, number: str) -> tuple[Installment, ...]:
-    if not isinstance(rates, list) or not rates:
-        raise ParseError(
-            _("The record of policy {number} has no 'raty' with at least one installment.").format(number=number))
-    installments = []
-    for position, rate in enumerate(rates, 1):
-        where = _("installment {position} of policy {number}").format(position=position, number=number)
-        if not isinstance(rate, dict):
-            raise ParseError(_("In policy {number}, installment {position} is not a JSON object.").format(
-                number=number, position=position))
-        seq = rate.get("nr")
-        if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
-            raise ParseError(
-                _("In {where}, 'nr' is {seq!r} instead of a whole number from 1.").format(where=where, seq=seq))
-        paid = rate.get("oplacona")
-        if not isinstance(paid, bool):
-            raise ParseError(
-                _("In {where}, 'oplacona' is {paid!r} instead of true or false.").format(where=where, paid=paid))
-        installments.append(
-            Installment(
-                seq=seq, due_date=_date(rate, "termin", where), amount_gr=_amount(rate, "kwota", where), paid=paid
-            )
-        )
-    return tuple(installments)
+def _holder_name(r: fields.Reader) -> str:
+    if r.get("typ") == COMPANY:
+        return r.text("nazwa")
+    return f"{r.text('imie')} {r.text('nazwisko')}"
 
 
 def incomplete_day_item(day: date) -> ListedPolicy:
@@ -388,74 +299,14 @@ def _error_of(value: object) -> tuple[str, str] | None:
     code, message = value.get(KEY_ERROR_CODE), value.get(KEY_ERROR_MESSAGE)
     if not isinstance(code, str) or not isinstance(message, str):
         return None
-    return code, _sentence(message)
-
-
-def _sentence(text: str) -> str:
-    """The app's message as the end of one of our sentences: stripped, with its final stop."""
-    text = text.strip()
-    return text if text.endswith((".", "!", "?")) else text + "."
-
-
-def _text(data: dict[str, Any], key: str, where: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise ParseError(
-            _("In {where}, '{key}' is {value!r} instead of text.").format(where=where, key=key, value=value))
-    return value
-
-
-def _optional_text(data: dict[str, Any], key: str, where: str) -> str | None:
-    value = data.get(key)
-    if value is not None and not isinstance(value, str):
-        raise ParseError(_("In {where}, '{key}' is {value!r} instead of text or null.").format(
-            where=where, key=key, value=value))
-    return empty_to_none(value)
-
-
-def _date(data: dict[str, Any], key: str, where: str) -> date:
-    try:
-        return iso_date(data.get(key))
-    except ParseError as exc:
-        raise ParseError(_("In {where}, '{key}': {reason}").format(where=where, key=key, reason=exc.reason)) from exc
-
-
-def _amount(data: dict[str, Any], key: str, where: str) -> int:
-    try:
-        return decimal_to_gr(data.get(key))
-    except ParseError as exc:
-        raise ParseError(_("In {where}, '{key}': {reason}").format(where=where, key=key, reason=exc.reason)) from exc
-
-
-def _optional_amount(data: dict[str, Any], key: str, where: str) -> int | None:
-    return None if data.get(key) is None else _amount(data, key, where)
-
-
-def _holder_name(holder: object, where: str | None = None) -> str:
-    where = where or _("the policyholder")
-    if not isinstance(holder, dict):
-        raise ParseError(_("{where} is not a JSON object.").format(where=where.capitalize()))
-    if holder.get("typ") == COMPANY:
-        return _text(holder, "nazwa", where)
-    return f"{_text(holder, 'imie', where)} {_text(holder, 'nazwisko', where)}"
-
-
-def _lenient(parse: Any, value: object) -> Any:
-    """For the list's display columns only: the full check happens in parse_policy."""
-    try:
-        return parse(value)
-    except ParseError:
-        return None
+    return code, fields.sentence(message)
 
 
 # -- the reader ------------------------------------------------------------------------------------
 class HiperioAdapter(Adapter):
     app_id = APP_ID
     title = TITLE
-
-    @classmethod
-    def matches_host(cls, host: str) -> bool:
-        return (host or "").lower().rstrip(".") == HOST
+    hosts = (HOST,)
 
     async def context(self) -> AppContext:
         return parse_context(await self.tab.html())

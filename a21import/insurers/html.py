@@ -10,13 +10,13 @@ from collections.abc import Callable, Iterable
 
 from selectolax.lexbor import LexborNode as Node
 
-from a21import.errors import ParseError
+from a21import.errors import PageChanged, ParseError
 from a21import.i18n import _
 
 MAX_SPAN = 1000  # the HTML standard's cap on colspan
 
 
-class MissingColumn(ParseError):
+class MissingColumn(PageChanged):
     """A table lacks a column its portal file names: the page cannot be read."""
 
 
@@ -66,7 +66,7 @@ class Table:
         for column in columns:
             if column not in self.headers:
                 raise MissingColumn(_("{app} sent {what} without the column {column!r}, so it cannot be read.").format(
-                    app=app, what=what, column=column))
+                    app=app, what=what, column=column), app=app, block=what, missing=column)
             if self.headers.count(column) > 1:
                 raise ParseError(_("{app} sent {what} with the column {column!r} twice, so it cannot be read.").format(
                     app=app, what=what, column=column))

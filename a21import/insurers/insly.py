@@ -27,33 +27,20 @@ from a21import.errors import (
     PolicyError,
     PolicyNotFound,
 )
-from a21import.formats import (
-    clean_registration,
-    clean_vin,
-    decimal_to_gr,
-    empty_to_none,
-    fmt_pl_date,
-    optional_decimal_to_gr,
-    pl_date,
-)
+from a21import.formats import decimal_to_gr, empty_to_none, fmt_pl_date, pl_date
 from a21import.i18n import N_, _
-from a21import.insurers.base import Adapter, FetchResponse
-from a21import.model import (
-    AppContext,
-    Client,
-    Coverage,
-    Installment,
-    ListedPolicy,
-    Policy,
-    Vehicle,
-)
+from a21import.insurers import fields
+from a21import.insurers.base import Adapter, FetchResponse, normal_host
+from a21import.model import AppContext, Client, ListedPolicy, Policy
 
 APP_ID = "insly"
 TITLE = "INSLY"
 SOURCE_SYSTEM = None
 
 # Any one-label subdomain of insly.com is a tenant; www is the vendor's own site.
-HOST_PATTERN = re.compile(r"^(?!www\.)[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.insly\.com$")
+TENANT_SUFFIX = ".insly.com"
+NOT_TENANTS = ("www",)
+_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")  # one DNS label
 
 LIST_PATH = "/api/policy/list"
 DETAIL_PATH = "/api/policy/{policy_id}"
@@ -152,6 +139,8 @@ MSG_BAD_GROUP = N_(
 MSG_CURRENCY = N_("Policy {number} is in the currency '{currency}'; only PLN policies are imported.")
 SKIP_REASON = "product_group {group}"
 
+INSLY = fields.App("Insly", amount=decimal_to_gr, date=pl_date)
+
 
 # -- pure parse functions ---------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -195,9 +184,9 @@ def describe_answer(response: FetchResponse) -> str:
     return _("HTTP {status} without a message").format(status=response.status)
 
 
-def insurer_code(name: str) -> str | None:
+def insurer_code(name: Any) -> str | None:
     """The canonical code of an Insly insurer display name; None when the table does not know it."""
-    return INSURER_CODES.get(name)
+    return fields.insurer_code(INSURER_CODES, name)
 
 
 def parse_list_page(text: str) -> tuple[list[ListedPolicy], int]:
@@ -207,59 +196,43 @@ def parse_list_page(text: str) -> tuple[list[ListedPolicy], int]:
     meta = body.get("meta") if isinstance(body, dict) else None
     if not isinstance(data, list) or not isinstance(meta, dict):
         raise ParseError(_("The Insly policy list has no 'data' list or no 'meta' object."))
-    pages = meta.get("pages")
-    if isinstance(pages, bool) or not isinstance(pages, int) or pages < 0:
-        raise ParseError(_("The Insly policy list gives the page count {pages!r}, which is not a whole number.")
-                         .format(pages=pages))
+    pages = INSLY.read(_("the policy list"), meta).integer("pages", minimum=0)
     return [parse_list_item(raw) for raw in data], pages
 
 
 def parse_list_item(raw: Any) -> ListedPolicy:
     """One item of the list. Raises ParseError only when it has no usable policy number; every other
     problem makes the item red (`error`) or skipped (`skip_reason`), as insly.md says."""
-    if not isinstance(raw, dict):
-        raise ParseError(_("The Insly policy list has an item that is not an object."))
-    number = raw.get("policy_no")
+    r = INSLY.read(_("an item of the policy list"), raw)
+    number = r.get("policy_no")
     if not isinstance(number, str) or not number.strip():
         policy_id = raw.get("policy_id")
         raise ParseError(_("The Insly policy list has an item without a policy number: policy_id {policy_id!r}.")
                          .format(policy_id=policy_id))
     group = raw.get("product_group")
     name = raw.get("insurer")
-    code = insurer_code(name) if isinstance(name, str) else None
+    code = insurer_code(name)
     problems: list[str] = []
-    policy_id = raw.get("policy_id")
-    if isinstance(policy_id, bool) or not isinstance(policy_id, int):
-        problems.append(_("The Insly policy list gives policy {number} the id {policy_id!r}, not a whole number.")
-                        .format(number=number, policy_id=policy_id))
-    fields = {
+    policy_id = fields.lenient(lambda: r.integer("policy_id"), problems)
+    listed = {
         "number": number,
         "insurer": code,
-        "product": raw.get("product") if isinstance(raw.get("product"), str) else None,
-        "holder_name": raw.get("customer_name") if isinstance(raw.get("customer_name"), str) else None,
-        "issue_date": _lenient(pl_date, raw.get("issue_date"), problems),
-        "premium_gr": _lenient(decimal_to_gr, raw.get("premium"), problems),
-        "ref": policy_id,
+        "product": fields.lenient(lambda: r.optional_text("product")),
+        "holder_name": fields.lenient(lambda: r.optional_text("customer_name")),
+        "issue_date": fields.lenient(lambda: r.date("issue_date"), problems),
+        "premium_gr": fields.lenient(lambda: r.amount("premium"), problems),
+        "ref": raw.get("policy_id"),
     }
     if group not in PRODUCT_GROUPS:
-        return ListedPolicy(**fields, error=_(MSG_BAD_GROUP).format(group=group, number=number))
+        return ListedPolicy(**listed, error=_(MSG_BAD_GROUP).format(group=group, number=number))
     if group != MOTOR:
-        return ListedPolicy(**fields, skip_reason=SKIP_REASON.format(group=group))
+        return ListedPolicy(**listed, skip_reason=SKIP_REASON.format(group=group))
     if code is None:
-        return ListedPolicy(**fields, error=_(MSG_UNKNOWN_INSURER).format(name=name, number=number))
+        return ListedPolicy(**listed, error=_(MSG_UNKNOWN_INSURER).format(name=name, number=number))
     if problems:
-        return ListedPolicy(**fields, error=_("Policy {number} in the Insly list: {problem}").format(
+        return ListedPolicy(**listed, error=_("Policy {number} in the Insly list: {problem}").format(
             number=number, problem=problems[0]))
-    return ListedPolicy(**fields)
-
-
-def _lenient(parse: Any, value: Any, problems: list[str]) -> Any:
-    """A list field that only matters for the policies imported: a problem is noted, not raised."""
-    try:
-        return parse(value)
-    except ParseError as exc:
-        problems.append(exc.reason)
-        return None
+    return ListedPolicy(**listed)
 
 
 def parse_policy(text: str) -> Policy:
@@ -271,109 +244,59 @@ def parse_policy(text: str) -> Policy:
     data = body.get("data") if isinstance(body, dict) else None
     if not isinstance(data, dict):
         raise ParseError(_("The Insly policy detail has no 'data' object."))
-    number = _text(data, "policy_no", _("The Insly policy detail"))
-    where = _("The Insly detail of policy {number}").format(number=number)
+    number = INSLY.read(_("the policy detail"), data).text("policy_no")
+    r = INSLY.read(_("the detail of policy {number}").format(number=number), data)
     group = data.get("product_group")
     if group not in PRODUCT_GROUPS:
         raise PolicyError(_(MSG_BAD_GROUP).format(group=group, number=number))
     if group != MOTOR:
         raise OutOfScope(SKIP_REASON.format(group=group))
-    name = _text(data, "insurer", where)
+    name = r.text("insurer")
     code = insurer_code(name)
     if code is None:
         raise PolicyError(_(MSG_UNKNOWN_INSURER).format(name=name, number=number))
-    currency = _text(data, "currency", where)
+    currency = r.text("currency")
     if currency != CURRENCY:
         raise PolicyError(_(MSG_CURRENCY).format(number=number, currency=currency))
-    return Policy(
-        number=number,
-        insurer=code,
-        source_app=APP_ID,
-        source_system=SOURCE_SYSTEM,
-        product_line=MOTOR,
-        product=_text(data, "product", where),
-        status=_optional_text(data, "status", where),
-        issue_date=pl_date(data.get("issue_date")),
-        start_date=pl_date(data.get("start_date")),
-        end_date=pl_date(data.get("end_date")),
-        premium_gr=decimal_to_gr(data.get("premium")),
-        currency=currency,
-        holder=parse_customer(data.get("customer"), where),
-        vehicle=parse_vehicle(data.get("vehicle"), where),
-        coverages=tuple(parse_coverage(raw, where) for raw in _list(data, "coverages", where)),
-        installments=tuple(parse_installment(raw, where) for raw in _list(data, "installments", where)),
+    vehicle = r.optional_obj("vehicle", _("the vehicle of policy {number}").format(number=number))
+    return fields.build_policy(
+        r, POLICY_KEYS, number=number, insurer=code, source_app=APP_ID, source_system=SOURCE_SYSTEM,
+        product_line=MOTOR, currency=currency,
+        holder=parse_customer(r.obj("customer", _("the customer of policy {number}").format(number=number))),
+        vehicle=fields.build_vehicle(vehicle, VEHICLE_KEYS) if vehicle is not None else None,
+        coverages=fields.build_coverages(
+            r.objects("coverages", N_("coverage {position} of policy {number}"), number=number), COVERAGE_KEYS),
+        installments=fields.build_installments(
+            r.objects("installments", N_("installment {position} of policy {number}"), number=number),
+            INSTALLMENT_KEYS),
     )
 
 
-def parse_customer(raw: Any, where: str) -> Client:
-    if not isinstance(raw, dict):
-        raise ParseError(_("{where} has no 'customer' object.").format(where=where))
-    kind = CUSTOMER_KINDS.get(raw.get("type")) if isinstance(raw.get("type"), str) else None
+def parse_customer(r: fields.Reader) -> Client:
+    kind = CUSTOMER_KINDS.get(r.get("type")) if isinstance(r.get("type"), str) else None
     if kind is None:
         raise ParseError(_("{where} gives the customer type {type!r}, not individual or company.").format(
-            where=where, type=raw.get("type")))
-    address = raw.get("address")
-    if address is None:
-        address = {}
-    if not isinstance(address, dict):
-        raise ParseError(_("{where} gives a customer address that is not an object.").format(where=where))
-    customer = _("{where}, customer").format(where=where)
-    customer_address = _("{where}, customer address").format(where=where)
-    return Client(
-        kind=kind,
-        name=_text(raw, "name", customer),
-        pesel=_optional_text(raw, "pesel", customer),
-        nip=_optional_text(raw, "nip", customer),
-        regon=_optional_text(raw, "regon", customer),
-        street=_optional_text(address, "street", customer_address),
-        postal_code=_optional_text(address, "zip", customer_address),
-        city=_optional_text(address, "city", customer_address),
-        phone=_optional_text(raw, "phone", customer),
-        email=_optional_text(raw, "email", customer),
-    )
+            where=r.block, type=r.get("type")))
+    r.optional_obj("address")
+    return fields.build_client(r, CUSTOMER_KEYS, kind=kind, name=r.text("name"))
 
 
-def parse_vehicle(raw: Any, where: str) -> Vehicle | None:
-    """The `vehicle` object; None when it is null or has neither VIN nor plate (no vehicle row)."""
-    if raw is None:
+def _year(r: fields.Reader) -> int | None:
+    value = r.get("year")
+    if value is None:
         return None
-    if not isinstance(raw, dict):
-        raise ParseError(_("{where} gives a vehicle that is not an object.").format(where=where))
-    what = _("{where}, vehicle").format(where=where)
-    vehicle = Vehicle(
-        registration=clean_registration(_optional_text(raw, "plate", what)),
-        vin=clean_vin(_optional_text(raw, "vin", what)),
-        make=_optional_text(raw, "make", what),
-        model=_optional_text(raw, "model", what),
-        production_year=_year(raw.get("year"), what),
-    )
-    return vehicle if vehicle.id is not None else None
+    if isinstance(value, str) and YEAR_PATTERN.match(value):
+        return int(value)
+    raise ParseError(_("{what} gives the year {value!r}, not four digits.").format(what=r.block, value=value))
 
 
-def parse_coverage(raw: Any, where: str) -> Coverage:
-    if not isinstance(raw, dict):
-        raise ParseError(_("{where} has a coverage that is not an object.").format(where=where))
-    what = _("{where}, coverage").format(where=where)
-    return Coverage(
-        code=_text(raw, "code", what),
-        name=_optional_text(raw, "name", what),
-        sum_insured_gr=optional_decimal_to_gr(raw.get("sum_insured")),
-        premium_gr=optional_decimal_to_gr(raw.get("premium")),
-    )
-
-
-def parse_installment(raw: Any, where: str) -> Installment:
-    if not isinstance(raw, dict):
-        raise ParseError(_("{where} has an installment that is not an object.").format(where=where))
-    seq, paid = raw.get("no"), raw.get("paid")
-    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
-        raise ParseError(_("{where} has an installment numbered {seq!r}, not 1, 2, ….").format(where=where, seq=seq))
-    if not isinstance(paid, bool):
-        raise ParseError(_("{where} marks installment {seq} as paid {paid!r}, neither true nor false.").format(
-            where=where, seq=seq, paid=paid))
-    return Installment(
-        seq=seq, due_date=pl_date(raw.get("due_date")), amount_gr=decimal_to_gr(raw.get("amount")), paid=paid
-    )
+CUSTOMER_KEYS = {"pesel": "pesel", "nip": "nip", "regon": "regon", "street": ("address", "street"),
+                 "postal_code": ("address", "zip"), "city": ("address", "city"), "phone": "phone", "email": "email"}
+VEHICLE_KEYS = {"registration": "plate", "vin": "vin", "make": "make", "model": "model", "production_year": _year}
+COVERAGE_KEYS = {"code": "code", "name": "name", "sum_insured_gr": "sum_insured", "premium_gr": "premium"}
+INSTALLMENT_KEYS = {"seq": "no", "due_date": "due_date", "amount_gr": "amount", "paid": "paid"}
+POLICY_KEYS = {"product": "product", "status": "status", "issue_date": "issue_date", "start_date": "start_date",
+               "end_date": "end_date", "premium_gr": "premium"}
 
 
 def _json(text: str, what: str) -> Any:
@@ -383,40 +306,13 @@ def _json(text: str, what: str) -> Any:
         raise ParseError(_("{what} is not valid JSON.").format(what=what)) from exc
 
 
-def _text(raw: dict, key: str, what: str) -> str:
-    value = raw.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise ParseError(_("{what} has no '{key}'.").format(what=what, key=key))
-    return value.strip()
-
-
-def _optional_text(raw: dict, key: str, what: str) -> str | None:
-    value = raw.get(key)
-    if value is not None and not isinstance(value, str):
-        raise ParseError(_("{what} gives '{key}' as {value!r}, which is not text.").format(
-            what=what, key=key, value=value))
-    return empty_to_none(value)
-
-
-def _list(raw: dict, key: str, what: str) -> list:
-    value = raw.get(key)
-    if not isinstance(value, list) or not value:
-        raise ParseError(_("{what} has no '{key}' (at least one is required).").format(what=what, key=key))
-    return value
-
-
-def _year(value: Any, what: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, str) and YEAR_PATTERN.match(value):
-        return int(value)
-    raise ParseError(_("{what} gives the year {value!r}, not four digits.").format(what=what, value=value))
-
-
 # -- the adapter ------------------------------------------------------------------------------
 class InslyAdapter(Adapter):
     app_id: ClassVar[str] = APP_ID
     title: ClassVar[str] = TITLE
+    # No fixed host: each agency is a tenant of its own (see TENANT_SUFFIX).
+    hosts: ClassVar[tuple[str, ...]] = ()
+    tenant_suffix: ClassVar[str] = TENANT_SUFFIX
 
     def __init__(self, tab, source: str | None = None):
         super().__init__(tab, source)
@@ -424,7 +320,9 @@ class InslyAdapter(Adapter):
 
     @classmethod
     def matches_host(cls, host: str) -> bool:
-        return bool(HOST_PATTERN.match((host or "").lower()))
+        name = normal_host(host)
+        tenant = name.removesuffix(cls.tenant_suffix) if name.endswith(cls.tenant_suffix) else ""
+        return bool(_LABEL.fullmatch(tenant)) and tenant not in NOT_TENANTS
 
     async def context(self) -> AppContext:
         page = parse_tab_page(await self.tab.html())

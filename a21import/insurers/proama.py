@@ -23,25 +23,11 @@ from a21import.errors import (
     PolicyError,
     PolicyNotFound,
 )
-from a21import.formats import (
-    clean_registration,
-    clean_vin,
-    empty_to_none,
-    grosze_int,
-    iso_date,
-    optional_grosze_int,
-)
+from a21import.formats import empty_to_none, grosze_int, iso_date
 from a21import.i18n import N_, _
+from a21import.insurers import fields
 from a21import.insurers.base import Adapter, FetchResponse, Tab
-from a21import.model import (
-    AppContext,
-    Client,
-    Coverage,
-    Installment,
-    ListedPolicy,
-    Policy,
-    Vehicle,
-)
+from a21import.model import AppContext, Client, Coverage, Installment, ListedPolicy, Policy, Vehicle
 
 APP_ID = "proama"
 TITLE = "Proama ProAgent"
@@ -144,47 +130,26 @@ def parse_error(text: str) -> tuple[str | None, str | None]:
     return (kod if isinstance(kod, str) else None), (komunikat if isinstance(komunikat, str) else None)
 
 
-# `what` (translated) names the part of the answer being read: "vehicle (pojazd)", "risk 2 (ryzyka)".
-def _field(data: dict, key: str, what: str) -> Any:
-    if not isinstance(data, dict) or key not in data:
-        raise ParseError(_("The {what} has no {key!r}.").format(what=what, key=key))
-    return data[key]
+# `block` names (translated) say which part of the answer is read: "vehicle (pojazd)", "risk 2 (ryzyka)".
+PROAGENT = fields.App("Proama ProAgent", amount=grosze_int, date=iso_date)
+CLIENT_KEYS = {"pesel": "pesel", "nip": "nip", "regon": "regon", "street": ("adres", "ulica"),
+               "postal_code": ("adres", "kodPocztowy"), "city": ("adres", "miejscowosc"), "phone": "telefon",
+               "email": "email"}
+VEHICLE_KEYS = {"registration": "nrRejestracyjny", "vin": "vin", "make": "marka", "model": "model",
+                "production_year": "rokProdukcji"}
+COVERAGE_KEYS = {"code": "kod", "name": "nazwa", "sum_insured_gr": "sumaGr", "premium_gr": "skladkaGr"}
+INSTALLMENT_KEYS = {"seq": "nr", "due_date": "termin", "amount_gr": "kwotaGr"}
+POLICY_KEYS = {"product": "produkt", "status": "status", "issue_date": "dataWystawienia", "start_date": "okresOd",
+               "end_date": "okresDo", "premium_gr": "skladkaGr"}
+INDIVIDUAL = "klientIndywidualny"
 
 
-def _text(data: dict, key: str, what: str) -> str:
-    value = _field(data, key, what)
-    if not isinstance(value, str) or not value.strip():
-        raise ParseError(_("The {what} has no text in {key!r} (it has {value!r}).").format(
-            what=what, key=key, value=value))
-    return value.strip()
-
-
-def _optional_text(data: dict, key: str, what: str) -> str | None:
-    value = data.get(key) if isinstance(data, dict) else None
-    if value is not None and not isinstance(value, str):
-        raise ParseError(_("The {what} has {value!r} in {key!r}, which is not text.").format(
-            what=what, value=value, key=key))
-    return empty_to_none(value)
-
-
-def _number(data: dict, what: str) -> str:
-    numer = _text(data, "numer", what)
+def _number(r: fields.Reader) -> str:
+    numer = r.text("numer")
     if not NUMBER_FORMAT.match(numer):
         raise ParseError(_("The {what} has the number {numer!r}, which is not of the form 56 and 8 digits.").format(
-            what=what, numer=numer))
+            what=r.block, numer=numer))
     return numer
-
-
-def _flag(data: dict, what: str) -> bool:
-    value = _field(data, "klientIndywidualny", what)
-    if not isinstance(value, bool):
-        raise ParseError(_("The {what} has {value!r} in 'klientIndywidualny', which is neither true nor false.").format(
-            what=what, value=value))
-    return value
-
-
-def _not_an_object(what: str) -> ParseError:
-    return ParseError(_("The {what} is not an object.").format(what=what))
 
 
 def _detail_of(numer: str) -> str:
@@ -204,24 +169,21 @@ def parse_list_page(data: Any) -> tuple[list[ListedPolicy], str | None]:
     if cursor is not None and (not isinstance(cursor, str) or not cursor):
         raise ParseError(_("The ProAgent policy list has the cursor {cursor!r}, which is not text.").format(
             cursor=cursor))
+    page = PROAGENT.read(_("policy list"), data)
     items = []
-    for index, raw in enumerate(data["pozycje"], start=1):
-        what = _("item {index} of the ProAgent policy list").format(index=index)
-        if not isinstance(raw, dict):
-            raise _not_an_object(what)
-        numer = _number(raw, what)
-        items.append(parse_list_item(numer, raw))
+    for r in page.objects("pozycje", N_("item {position} of the ProAgent policy list"), allow_empty=True):
+        items.append(parse_list_item(_number(r), r.data))
     return items, cursor
 
 
 def parse_list_item(numer: str, raw: dict) -> ListedPolicy:
-    what = _("list item of the policy {numer}").format(numer=numer)
+    r = PROAGENT.read(_("list item of the policy {numer}").format(numer=numer), raw)
     try:
-        individual = _flag(raw, what)
-        product = _optional_text(raw, "produkt", what)
-        holder = _optional_text(raw, "ubezpieczajacy", what)
-        issued = iso_date(raw.get("dataWystawienia"))
-        premium = grosze_int(raw.get("skladkaGr"))
+        individual = r.flag(INDIVIDUAL)
+        product = r.optional_text("produkt")
+        holder = r.optional_text("ubezpieczajacy")
+        issued = r.date("dataWystawienia")
+        premium = r.amount("skladkaGr")
     except ParseError as exc:
         return ListedPolicy(number=numer, insurer=INSURER, error=exc.reason, ref={"numer": numer})
     return ListedPolicy(
@@ -241,175 +203,91 @@ def parse_lookup(numer: str, data: Any) -> ListedPolicy:
 
     The detail travels in `ref`, so reading the policy does not ask for it again.
     """
-    what = _detail_of(numer)
-    if not isinstance(data, dict):
-        raise _not_a_json_object(what)
-    holder = data.get("ubezpieczajacy")
-    try:
-        holder_name = parse_client(holder).name if isinstance(holder, dict) else None
-    except ParseError:
-        holder_name = None
+    r = PROAGENT.read(_detail_of(numer), data)
     # Only the flag matters here; the other fields are checked when the policy is read.
-    try:
-        issued = iso_date(data.get("dataWystawienia"))
-    except ParseError:
-        issued = None
-    premium = data.get("skladkaGr")
     return ListedPolicy(
         number=numer,
         insurer=INSURER,
-        product=data.get("produkt") if isinstance(data.get("produkt"), str) else None,
-        holder_name=holder_name,
-        issue_date=issued,
-        premium_gr=premium if isinstance(premium, int) and not isinstance(premium, bool) else None,
-        skip_reason=None if _flag(data, what) else SKIP_NOT_INDIVIDUAL,
+        product=fields.lenient(lambda: r.optional_text("produkt")),
+        holder_name=fields.lenient(lambda: parse_client(r.get("ubezpieczajacy")).name),
+        issue_date=fields.lenient(lambda: r.date("dataWystawienia")),
+        premium_gr=fields.lenient(lambda: r.amount("skladkaGr")),
+        skip_reason=None if r.flag(INDIVIDUAL) else SKIP_NOT_INDIVIDUAL,
         ref={"numer": numer, "detail": data},
     )
 
 
 def parse_client(data: Any) -> Client:
     """`ubezpieczajacy` → Client: OSOBA a person named `imie nazwisko`, FIRMA a company named `nazwa`."""
-    what = _("policyholder (ubezpieczajacy)")
-    if not isinstance(data, dict):
-        raise _not_an_object(what)
-    kind = _field(data, "typ", what)
+    r = PROAGENT.read(_("policyholder (ubezpieczajacy)"), data)
+    kind = r.present("typ")
     if kind == PERSON:
-        name = f"{_text(data, 'imie', what)} {_text(data, 'nazwisko', what)}"
+        name = f"{r.text('imie')} {r.text('nazwisko')}"
     elif kind == COMPANY:
-        name = _text(data, "nazwa", what)
+        name = r.text("nazwa")
     else:
         raise ParseError(_("The {what} has the type {kind!r}, which is neither {person} nor {company}.").format(
-            what=what, kind=kind, person=PERSON, company=COMPANY))
-    address = _field(data, "adres", what)
-    if address is not None and not isinstance(address, dict):
-        raise ParseError(_("The address of the policyholder (ubezpieczajacy) is not an object."))
-    address = address or {}
-    address_what = _("address of the policyholder (ubezpieczajacy)")
-    return Client(
-        kind="person" if kind == PERSON else "company",
-        name=name,
-        pesel=_optional_text(data, "pesel", what),
-        nip=_optional_text(data, "nip", what),
-        regon=_optional_text(data, "regon", what),
-        street=_optional_text(address, "ulica", address_what),
-        postal_code=_optional_text(address, "kodPocztowy", address_what),
-        city=_optional_text(address, "miejscowosc", address_what),
-        phone=_optional_text(data, "telefon", what),
-        email=_optional_text(data, "email", what),
-    )
+            what=r.block, kind=kind, person=PERSON, company=COMPANY))
+    if r.present("adres") is not None:
+        r.obj("adres")
+    return fields.build_client(r, CLIENT_KEYS, kind="person" if kind == PERSON else "company", name=name)
 
 
 def parse_vehicle(data: Any) -> Vehicle | None:
     """`pojazd` → Vehicle; None when `pojazd` is null or has neither VIN nor registration."""
-    what = _("vehicle (pojazd)")
     if data is None:
         return None
-    if not isinstance(data, dict):
-        raise _not_an_object(what)
-    year = data.get("rokProdukcji")
-    if year is not None and (isinstance(year, bool) or not isinstance(year, int)):
-        raise ParseError(_("The {what} has the production year {year!r}, which is not a whole number.").format(
-            what=what, year=year))
-    vehicle = Vehicle(
-        registration=clean_registration(_optional_text(data, "nrRejestracyjny", what)),
-        vin=clean_vin(_optional_text(data, "vin", what)),
-        make=_optional_text(data, "marka", what),
-        model=_optional_text(data, "model", what),
-        production_year=year,
-    )
-    return vehicle if vehicle.id else None
+    return fields.build_vehicle(PROAGENT.read(_("vehicle (pojazd)"), data), VEHICLE_KEYS)
 
 
 def parse_coverages(data: Any) -> tuple[Coverage, ...]:
     """`ryzyka` (at least one) → coverages; `sumaGr`/`skladkaGr` are grosze or null, as given."""
-    if not isinstance(data, list) or not data:
-        raise ParseError(_("The policy has no list of risks (ryzyka)."))
-    coverages = []
-    for index, raw in enumerate(data, start=1):
-        what = _("risk {index} (ryzyka)").format(index=index)
-        if not isinstance(raw, dict):
-            raise _not_an_object(what)
-        coverages.append(
-            Coverage(
-                code=_text(raw, "kod", what),
-                name=_optional_text(raw, "nazwa", what),
-                sum_insured_gr=optional_grosze_int(raw.get("sumaGr")),
-                premium_gr=optional_grosze_int(raw.get("skladkaGr")),
-            )
-        )
-    return tuple(coverages)
+    policy = PROAGENT.read(_("policy"), {"ryzyka": data})
+    return fields.build_coverages(
+        policy.objects("ryzyka", N_("risk {position} (ryzyka)")), COVERAGE_KEYS)
+
+
+def _paid(r: fields.Reader, numer: str) -> bool:
+    status = r.get("status")
+    if status not in PAID:
+        raise PolicyError(_(
+            "The installment {seq} of the policy {numer} has the payment status {status!r}, "
+            "which is neither OPLACONA nor NIEOPLACONA."
+        ).format(seq=r.get("nr"), numer=numer, status=status))
+    return PAID[status]
 
 
 def parse_installments(numer: str, data: Any) -> tuple[Installment, ...]:
     """`GET …/harmonogram` (decoded JSON) → installments; a status other than OPLACONA or
     NIEOPLACONA is a policy error."""
-    what = _("payment schedule (harmonogram) of the policy {numer}").format(numer=numer)
-    if not isinstance(data, dict):
-        raise _not_a_json_object(what)
-    if data.get("numer") != numer:
-        raise ParseError(_("The {what} belongs to the policy {other!r}.").format(what=what, other=data.get("numer")))
-    raty = data.get("raty")
-    if not isinstance(raty, list) or not raty:
-        raise ParseError(_("The {what} has no installments (raty).").format(what=what))
-    installments = []
-    for index, raw in enumerate(raty, start=1):
-        if not isinstance(raw, dict):
-            raise ParseError(_("The installment {index} of the {what} is not an object.").format(
-                index=index, what=what))
-        seq = raw.get("nr")
-        if isinstance(seq, bool) or not isinstance(seq, int):
-            raise ParseError(_(
-                "The installment {index} of the {what} has the number {seq!r}, which is not a whole number."
-            ).format(index=index, what=what, seq=seq))
-        status = raw.get("status")
-        if status not in PAID:
-            raise PolicyError(_(
-                "The installment {seq} of the policy {numer} has the payment status {status!r}, "
-                "which is neither OPLACONA nor NIEOPLACONA."
-            ).format(seq=seq, numer=numer, status=status))
-        installments.append(
-            Installment(
-                seq=seq,
-                due_date=iso_date(raw.get("termin")),
-                amount_gr=grosze_int(raw.get("kwotaGr")),
-                paid=PAID[status],
-            )
-        )
-    return tuple(installments)
+    r = PROAGENT.read(_("payment schedule (harmonogram) of the policy {numer}").format(numer=numer), data)
+    if r.get("numer") != numer:
+        raise ParseError(_("The {what} belongs to the policy {other!r}.").format(what=r.block, other=r.get("numer")))
+    entries = r.objects("raty", N_("installment {position} of policy {number}"), number=numer)
+    keys = {**INSTALLMENT_KEYS, "paid": lambda entry: _paid(entry, numer)}
+    return fields.build_installments(entries, keys, first=None)
 
 
 def parse_policy(numer: str, detail: Any, schedule: Any) -> Policy:
     """Detail and harmonogram (decoded JSON) of one policy → Policy."""
-    what = _detail_of(numer)
-    if not isinstance(detail, dict):
-        raise _not_a_json_object(what)
-    if _number(detail, what) != numer:
-        raise ParseError(_("The {what} is about the policy {other!r}.").format(what=what, other=detail.get("numer")))
-    line = _text(detail, "linia", what)
+    r = PROAGENT.read(_detail_of(numer), detail)
+    if _number(r) != numer:
+        raise ParseError(_("The {what} is about the policy {other!r}.").format(what=r.block, other=r.get("numer")))
+    line = r.text("linia")
     if line not in PRODUCT_LINES:
         raise PolicyError(_("The policy {numer} has the line {line!r}, which is not one of {lines}.").format(
             numer=numer, line=line, lines=", ".join(PRODUCT_LINES)))
-    currency = _field(detail, "waluta", what)
+    currency = r.present("waluta")
     if currency != CURRENCY:
         raise PolicyError(_("The policy {numer} is in the currency {currency!r}; only PLN policies are "
                             "imported.").format(numer=numer, currency=currency))
-    return Policy(
-        number=numer,
-        insurer=INSURER,
-        source_app=APP_ID,
-        source_system=SOURCE_SYSTEM,
-        product_line=PRODUCT_LINES[line],
-        product=_text(detail, "produkt", what),
-        status=_optional_text(detail, "status", what),
-        issue_date=iso_date(_field(detail, "dataWystawienia", what)),
-        start_date=iso_date(_field(detail, "okresOd", what)),
-        end_date=iso_date(_field(detail, "okresDo", what)),
-        premium_gr=grosze_int(_field(detail, "skladkaGr", what)),
-        currency=currency,
-        holder=parse_client(_field(detail, "ubezpieczajacy", what)),
-        vehicle=parse_vehicle(detail.get("pojazd")),
+    return fields.build_policy(
+        r, POLICY_KEYS, number=numer, insurer=INSURER, source_app=APP_ID, source_system=SOURCE_SYSTEM,
+        product_line=PRODUCT_LINES[line], currency=currency,
+        holder=parse_client(r.present("ubezpieczajacy")),
+        vehicle=parse_vehicle(r.get("pojazd")),
         installments=parse_installments(numer, schedule),
-        coverages=parse_coverages(_field(detail, "ryzyka", what)),
+        coverages=parse_coverages(r.present("ryzyka")),
     )
 
 
@@ -417,14 +295,11 @@ def parse_policy(numer: str, detail: Any, schedule: Any) -> Policy:
 class ProamaAdapter(Adapter):
     app_id = APP_ID
     title = TITLE
+    hosts = (HOST,)
 
     def __init__(self, tab: Tab, source: str | None = None):
         super().__init__(tab, source)
         self._headers: dict[str, str] | None = None
-
-    @classmethod
-    def matches_host(cls, host: str) -> bool:
-        return (host or "").lower().rstrip(".") == HOST
 
     async def _read_tab(self) -> tuple[str, dict, str | None]:
         state = await self.tab.evaluate(_READ_TAB_JS, AUTH_KEY)
@@ -534,43 +409,35 @@ class ProamaAdapter(Adapter):
         return parse_policy(numer, detail, response.json())
 
 
-def _not_a_json_object(what: str) -> ParseError:
-    return ParseError(_("The {what} is not a JSON object.").format(what=what))
-
-
-def _quoting(komunikat: str | None, with_message: str, without_message: str, **values: object) -> str:
-    """One of two whole sentences: the one quoting the app's message `komunikat`, or the one without it."""
-    if komunikat:
-        return _(with_message).format(komunikat=komunikat, **values)
-    return _(without_message).format(**values)
-
-
 def _raise_for_policy(numer: str, what: str, response: FetchResponse) -> NoReturn:
     """A non-200 answer about one policy → PolicyNotFound (404) or PolicyError (502, anything else).
     `what` is "detail" or "payment schedule"."""
     kod, komunikat = parse_error(response.text)
     if response.status == 404:
-        raise PolicyNotFound(_quoting(
-            komunikat, N_("Proama ProAgent does not find the policy {numer} (the app said: {komunikat!r})."),
-            N_("Proama ProAgent does not find the policy {numer}."), numer=numer))
+        raise PolicyNotFound(fields.quoting(
+            N_("Proama ProAgent does not find the policy {numer} (the app said: {komunikat!r})."),
+            N_("Proama ProAgent does not find the policy {numer}."), quote="komunikat", komunikat=komunikat, numer=numer))
     if response.status == 502 or kod == KOD_BACKEND:
-        raise PolicyError(_quoting(komunikat, *POLICY_SYSTEM_FAILED[what], numer=numer))
-    raise PolicyError(_quoting(komunikat, *POLICY_ANSWERED[what], numer=numer, status=response.status))
+        raise PolicyError(fields.quoting(*POLICY_SYSTEM_FAILED[what], quote="komunikat", komunikat=komunikat,
+                                         numer=numer))
+    raise PolicyError(fields.quoting(*POLICY_ANSWERED[what], quote="komunikat", komunikat=komunikat, numer=numer,
+                                     status=response.status))
 
 
 def _list_failure(response: FetchResponse) -> str:
     kod, komunikat = parse_error(response.text)
     if kod == KOD_BAD_CURSOR:
-        return _quoting(
-            komunikat, N_("Proama ProAgent refused the paging cursor of its own policy list "
-                          "(the app said: {komunikat!r}). Run the command again."),
-            N_("Proama ProAgent refused the paging cursor of its own policy list. Run the command again."))
+        return fields.quoting(
+            N_("Proama ProAgent refused the paging cursor of its own policy list "
+               "(the app said: {komunikat!r}). Run the command again."),
+            N_("Proama ProAgent refused the paging cursor of its own policy list. Run the command again."),
+            quote="komunikat", komunikat=komunikat)
     if kod == KOD_BAD_PARAMETERS:
-        return _quoting(
-            komunikat, N_("Proama ProAgent refused the dates of the policy list (the app said: {komunikat!r})."),
-            N_("Proama ProAgent refused the dates of the policy list."))
-    return _quoting(
-        komunikat, N_("Proama ProAgent answered its policy list with HTTP {status} (the app said: {komunikat!r}). "
-                      "Run the command again later."),
+        return fields.quoting(
+            N_("Proama ProAgent refused the dates of the policy list (the app said: {komunikat!r})."),
+            N_("Proama ProAgent refused the dates of the policy list."), quote="komunikat", komunikat=komunikat)
+    return fields.quoting(
+        N_("Proama ProAgent answered its policy list with HTTP {status} (the app said: {komunikat!r}). "
+           "Run the command again later."),
         N_("Proama ProAgent answered its policy list with HTTP {status}. Run the command again later."),
-        status=response.status)
+        quote="komunikat", komunikat=komunikat, status=response.status)

@@ -28,26 +28,11 @@ from a21import.errors import (
     PolicyError,
     PolicyNotFound,
 )
-from a21import.formats import (
-    clean_registration,
-    clean_vin,
-    empty_to_none,
-    fmt_pl_date,
-    optional_pl_amount_to_gr,
-    pl_amount_to_gr,
-    pl_date,
-)
+from a21import.formats import fmt_pl_date, pl_amount_to_gr, pl_date
 from a21import.i18n import N_, _
-from a21import.insurers.base import Adapter, FetchResponse
-from a21import.model import (
-    AppContext,
-    Client,
-    Coverage,
-    Installment,
-    ListedPolicy,
-    Policy,
-    Vehicle,
-)
+from a21import.insurers import fields
+from a21import.insurers.base import Adapter, FetchResponse, normal_host
+from a21import.model import AppContext, Client, ListedPolicy, Policy
 
 APP_ID = "skaner2"
 TITLE = "Skaner2"
@@ -183,7 +168,7 @@ def state_error(state: dict[str, Any]) -> tuple[str, str] | None:
 
 def insurer_code(name: object) -> str:
     """`towarzystwo` → canonical insurer code. An unknown name is an error for that policy."""
-    code = INSURERS.get(name) if isinstance(name, str) else None
+    code = fields.insurer_code(INSURERS, name)
     if code is None:
         raise PolicyError(_(
             "The insurer name {name!r} is not known to a21import, so the policy cannot be stored under an "
@@ -215,8 +200,9 @@ def parse_list_item(raw: object) -> ListedPolicy:
         number=number,
         product=raw.get("produkt") if isinstance(raw.get("produkt"), str) else None,
         holder_name=holder if isinstance(holder, str) else None,
-        issue_date=_lenient(pl_date, raw.get("dataWystawienia")),
-        premium_gr=_lenient(pl_amount_to_gr, raw.get("skladka")),
+        # Shown for information only: unreadable → None (the detail decides).
+        issue_date=fields.lenient(lambda: pl_date(raw.get("dataWystawienia"))),
+        premium_gr=fields.lenient(lambda: pl_amount_to_gr(raw.get("skladka"))),
     )
     try:
         insurer = insurer_code(raw.get("towarzystwo"))
@@ -240,7 +226,7 @@ def parse_list_state(state: dict[str, Any]) -> ListPage:
         raise EnvironmentProblem(_(
             "Skaner2 refused the policy search with the error {code}: {message} "
             "Check the dates and run the command again."
-        ).format(code=code, message=_sentence(message)))
+        ).format(code=code, message=fields.sentence(message)))
     rows = state.get(K_LIST)
     if not isinstance(rows, list):
         raise ParseError(_("The Skaner2 list page holds no policy list (polisy)."))
@@ -252,90 +238,27 @@ def parse_list_state(state: dict[str, Any]) -> ListPage:
     return ListPage(items=[parse_list_item(row) for row in rows], page=page, pages=pages, total=total)
 
 
-def parse_client(raw: object) -> Client:
+# A coverage's sum or premium may be blank text: no amount.
+SKANER2 = fields.App("Skaner2", amount=pl_amount_to_gr, date=pl_date,
+                     optional_amount=lambda text: None if text == "" else pl_amount_to_gr(text))
+HOLDER_KEYS = {"pesel": "pesel", "nip": "nip", "regon": "regon", "street": ("adres", "ulica"),
+               "postal_code": ("adres", "kod"), "city": ("adres", "miasto"), "phone": "telefon", "email": "email"}
+VEHICLE_KEYS = {"registration": "rejestracja", "vin": "vin", "make": "marka", "model": "model",
+                "production_year": "rok"}
+COVERAGE_KEYS = {"code": "kod", "name": "nazwa", "sum_insured_gr": "suma", "premium_gr": "skladka"}
+INSTALLMENT_KEYS = {"seq": "nr", "due_date": "termin", "amount_gr": "kwota", "paid": "zaplacona"}
+POLICY_KEYS = {"product": "produkt", "status": "status", "issue_date": "dataWystawienia", "start_date": "okresOd",
+               "end_date": "okresDo", "premium_gr": "skladka"}
+
+
+def parse_client(r: fields.Reader) -> Client:
     """`ubezpieczajacy` of the detail."""
-    holder = _obj(raw, _("The policyholder (ubezpieczajacy)"))
-    kind = HOLDER_KINDS.get(holder.get("rodzaj"))
+    kind = HOLDER_KINDS.get(r.get("rodzaj"))
     if kind is None:
         raise ParseError(_("The policyholder's kind (rodzaj) {kind!r} is neither osoba nor firma.").format(
-            kind=holder.get("rodzaj")))
-    name = holder.get("nazwa")
-    if not isinstance(name, str) or not name.strip():
-        raise ParseError(_("The policyholder has no name (nazwa)."))
-    address = holder.get("adres")
-    address = {} if address is None else _obj(address, _("The policyholder's address (adres)"))
-    return Client(
-        kind=kind,
-        name=name,
-        pesel=_opt_text(holder, "pesel"),
-        nip=_opt_text(holder, "nip"),
-        regon=_opt_text(holder, "regon"),
-        street=_opt_text(address, "ulica"),
-        postal_code=_opt_text(address, "kod"),
-        city=_opt_text(address, "miasto"),
-        phone=_opt_text(holder, "telefon"),
-        email=_opt_text(holder, "email"),
-    )
-
-
-def parse_vehicle(raw: object) -> Vehicle | None:
-    """`pojazd` of the detail; None when absent or when it has neither VIN nor registration."""
-    if raw is None:
-        return None
-    vehicle = _obj(raw, _("The vehicle (pojazd)"))
-    year = vehicle.get("rok")
-    if year is not None and (isinstance(year, bool) or not isinstance(year, int)):
-        raise ParseError(_("The vehicle's production year (rok) {year!r} is not a whole number.").format(year=year))
-    vin = clean_vin(_opt_text(vehicle, "vin"))
-    registration = clean_registration(_opt_text(vehicle, "rejestracja"))
-    if vin is None and registration is None:
-        return None
-    return Vehicle(
-        registration=registration,
-        vin=vin,
-        make=_opt_text(vehicle, "marka"),
-        model=_opt_text(vehicle, "model"),
-        production_year=year,
-    )
-
-
-def parse_coverages(raw: object) -> tuple[Coverage, ...]:
-    """`ryzyka` of the detail (at least one)."""
-    if not isinstance(raw, list) or not raw:
-        raise ParseError(_("The policy has no list of risks (ryzyka)."))
-    coverages = []
-    for entry in raw:
-        risk = _obj(entry, _("A risk (ryzyka)"))
-        code = risk.get("kod")
-        if not isinstance(code, str) or not code.strip():
-            raise ParseError(_("A risk of the policy has no code (kod)."))
-        coverages.append(
-            Coverage(
-                code=code,
-                name=_opt_text(risk, "nazwa"),
-                sum_insured_gr=optional_pl_amount_to_gr(_opt_str(risk, "suma")),
-                premium_gr=optional_pl_amount_to_gr(_opt_str(risk, "skladka")),
-            )
-        )
-    return tuple(coverages)
-
-
-def parse_installments(raw: object) -> tuple[Installment, ...]:
-    """`raty` of the detail (at least one)."""
-    if not isinstance(raw, list) or not raw:
-        raise ParseError(_("The policy has no installments (raty)."))
-    installments = []
-    for entry in raw:
-        rate = _obj(entry, _("An installment (raty)"))
-        seq, paid = rate.get("nr"), rate.get("zaplacona")
-        if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
-            raise ParseError(_("An installment's number (nr) {seq!r} is not a whole number from 1.").format(seq=seq))
-        if not isinstance(paid, bool):
-            raise ParseError(_("Installment {seq}'s paid flag (zaplacona) {paid!r} is neither true nor false.").format(
-                seq=seq, paid=paid))
-        due, amount = pl_date(rate.get("termin")), pl_amount_to_gr(rate.get("kwota"))
-        installments.append(Installment(seq=seq, due_date=due, amount_gr=amount, paid=paid))
-    return tuple(installments)
+            kind=r.get("rodzaj")))
+    r.optional_obj("adres")
+    return fields.build_client(r, HOLDER_KEYS, kind=kind, name=r.text("nazwa"))
 
 
 def parse_policy_state(state: dict[str, Any], source_system: str, number: str | None = None) -> Policy:
@@ -345,83 +268,37 @@ def parse_policy_state(state: dict[str, Any], source_system: str, number: str | 
         code, message = error
         if code == ERROR_NOT_FOUND:
             raise PolicyNotFound(_("Skaner2 does not find this policy ({code}): {message}").format(
-                code=code, message=_sentence(message)))
+                code=code, message=fields.sentence(message)))
         if code == ERROR_BACKEND:
             raise PolicyError(
                 _("Skaner2 could not read the policy from the insurer's system ({code}): {message}").format(
-                    code=code, message=_sentence(message)))
+                    code=code, message=fields.sentence(message)))
         raise PolicyError(_("Skaner2 answered with the error {code}: {message}").format(
-            code=code, message=_sentence(message)))
-    raw = state.get(K_POLICY)
-    if raw is None:
+            code=code, message=fields.sentence(message)))
+    if state.get(K_POLICY) is None:
         raise ParseError(_("The Skaner2 policy page holds no policy (polisa is null) and no error."))
-    policy = _obj(raw, _("The policy (polisa)"))
-    found = _text(policy, "numer")
+    found = SKANER2.read(_("the policy page"), state).obj(K_POLICY).text("numer")
     if number is not None and found != number:
         raise ParseError(_("Skaner2 showed the policy {found!r} where {number!r} was asked for.").format(
             found=found, number=number))
-    insurer = insurer_code(policy.get("towarzystwo"))
-    line = product_line(policy.get("rodzaj"))
-    currency = _text(policy, "waluta")
+    r = SKANER2.read(_("policy {number}").format(number=found), state[K_POLICY])
+    insurer = insurer_code(r.get("towarzystwo"))
+    line = product_line(r.get("rodzaj"))
+    currency = r.text("waluta")
     if currency != CURRENCY:
         raise PolicyError(_("The policy's currency is {currency!r}; only {accepted} policies are imported.").format(
             currency=currency, accepted=CURRENCY))
-    return Policy(
-        number=found,
-        insurer=insurer,
-        source_app=APP_ID,
-        source_system=source_system,
-        product_line=line,
-        product=_text(policy, "produkt"),
-        status=_opt_str(policy, "status"),
-        issue_date=pl_date(policy.get("dataWystawienia")),
-        start_date=pl_date(policy.get("okresOd")),
-        end_date=pl_date(policy.get("okresDo")),
-        premium_gr=pl_amount_to_gr(policy.get("skladka")),
-        currency=currency,
-        holder=parse_client(policy.get("ubezpieczajacy")),
-        vehicle=parse_vehicle(policy.get("pojazd")),
-        installments=parse_installments(policy.get("raty")),
-        coverages=parse_coverages(policy.get("ryzyka")),
+    vehicle = r.optional_obj("pojazd", _("the vehicle of policy {number}").format(number=found))
+    return fields.build_policy(
+        r, POLICY_KEYS, number=found, insurer=insurer, source_app=APP_ID, source_system=source_system,
+        product_line=line, currency=currency,
+        holder=parse_client(r.obj("ubezpieczajacy", _("the policyholder of policy {number}").format(number=found))),
+        vehicle=fields.build_vehicle(vehicle, VEHICLE_KEYS) if vehicle is not None else None,
+        installments=fields.build_installments(
+            r.objects("raty", N_("installment {position} of policy {number}"), number=found), INSTALLMENT_KEYS),
+        coverages=fields.build_coverages(
+            r.objects("ryzyka", N_("risk {position} of policy {number}"), number=found), COVERAGE_KEYS),
     )
-
-
-def _obj(value: object, what: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ParseError(_("{what} in the Skaner2 page is not an object.").format(what=what))
-    return value
-
-
-def _text(obj: dict[str, Any], key: str) -> str:
-    value = obj.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise ParseError(_("The Skaner2 policy has no {key}.").format(key=key))
-    return value
-
-
-def _opt_str(obj: dict[str, Any], key: str) -> str | None:
-    value = obj.get(key)
-    if value is not None and not isinstance(value, str):
-        raise ParseError(
-            _("The field {key} of the Skaner2 policy is {value!r}, not text.").format(key=key, value=value))
-    return value
-
-
-def _opt_text(obj: dict[str, Any], key: str) -> str | None:
-    return empty_to_none(_opt_str(obj, key))
-
-
-def _lenient(convert: Any, value: object) -> Any:
-    """A list column shown for information only: unreadable → None (the detail decides)."""
-    try:
-        return convert(value)
-    except ParseError:
-        return None
-
-
-def _sentence(text: str) -> str:
-    text = text.strip()
-    return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
 # -- the reader ------------------------------------------------------------------------------
@@ -430,6 +307,7 @@ def _sentence(text: str) -> str:
 class Skaner2Adapter(Adapter):
     app_id: ClassVar[str] = APP_ID
     title: ClassVar[str] = TITLE
+    hosts: ClassVar[tuple[str, ...]] = tuple(HOST_SOURCES)
     # Labels marked for translation: whoever shows them passes them through _().
     sources: ClassVar[dict[str, str]] = {
         "punkta": N_("Skaner2 of the PUNKTA network (skaner2.punkta.pl)"),
@@ -438,12 +316,8 @@ class Skaner2Adapter(Adapter):
     }
 
     @classmethod
-    def matches_host(cls, host: str) -> bool:
-        return cls.source_of_host(host) is not None
-
-    @classmethod
     def source_of_host(cls, host: str) -> str | None:
-        return HOST_SOURCES.get((host or "").lower().rstrip("."))
+        return HOST_SOURCES.get(normal_host(host))
 
     @property
     def source_system(self) -> str:

@@ -18,6 +18,7 @@ from a21import.errors import (
     BadInput,
     EnvironmentProblem,
     NotLoggedIn,
+    PageChanged,
     ParseError,
     PolicyError,
     PolicyNotFound,
@@ -256,8 +257,8 @@ class _Fields:
 
     def required(self, label: str) -> str:
         if label not in self.values:
-            raise ParseError(_("The panel {panel!r} of the policy page has no field {label!r}.").format(
-                panel=self.name, label=label))
+            raise PageChanged(_("The panel {panel!r} of the policy page has no field {label!r}.").format(
+                panel=self.name, label=label), app=TITLE, block=self.name, missing=label)
         value = self.values[label]
         if value is None:
             raise ParseError(_("The field {label!r} in the panel {panel!r} of the policy page is empty.").format(
@@ -407,10 +408,7 @@ def check_number(number: str) -> str:
 class TuzAdapter(Adapter):
     app_id: ClassVar[str] = APP_ID
     title: ClassVar[str] = TITLE
-
-    @classmethod
-    def matches_host(cls, host: str) -> bool:
-        return (host or "").lower().rstrip(".") == HOST
+    hosts = (HOST,)
 
     async def context(self) -> AppContext:
         return parse_context(await self.tab.html())

@@ -22,26 +22,11 @@ from a21import.errors import (
     PolicyError,
     PolicyNotFound,
 )
-from a21import.formats import (
-    clean_registration,
-    clean_vin,
-    decimal_to_gr,
-    empty_to_none,
-    iso_date,
-    warsaw_date,
-)
+from a21import.formats import decimal_to_gr, iso_date, warsaw_date
 from a21import.i18n import N_, _
+from a21import.insurers import fields
 from a21import.insurers.base import Adapter, FetchResponse
-from a21import.model import (
-    PRODUCT_LINES,
-    AppContext,
-    Client,
-    Coverage,
-    Installment,
-    ListedPolicy,
-    Policy,
-    Vehicle,
-)
+from a21import.model import PRODUCT_LINES, AppContext, Client, ListedPolicy, Policy
 
 APP_ID = "unimarket"
 TITLE = "UNILINK UniMarket"
@@ -88,6 +73,17 @@ CURRENCY = "PLN"
 PARTY_KINDS = {"PERSON": "person", "COMPANY": "company"}
 NUMBER_MAX_LENGTH = 40
 
+UNIMARKET = fields.App("UniMarket", amount=decimal_to_gr, date=iso_date)
+HOLDER_KEYS = {"pesel": "pesel", "nip": "nip", "regon": "regon", "street": ("address", "street"),
+               "postal_code": ("address", "postalCode"), "city": ("address", "city"), "phone": "phone",
+               "email": "email"}
+VEHICLE_KEYS = {"registration": "registration", "vin": "vin", "make": "make", "model": "model",
+                "production_year": "productionYear"}
+COVERAGE_KEYS = {"code": "code", "name": "name"}  # amounts are Money objects, read per policy
+INSTALLMENT_KEYS = {"seq": "seq", "due_date": "dueDate", "paid": "paid"}
+POLICY_KEYS = {"product": "productName", "status": "status", "issue_date": lambda r: r.convert("issuedAt", warsaw_date),
+               "start_date": "startDate", "end_date": "endDate"}
+
 # insurer.name exactly as UniMarket writes it → canonical code. In the TUZ name the quotes are
 # U+201E and U+201D, written as escapes so no editor can quietly straighten them.
 INSURER_CODES: dict[str, str] = {
@@ -131,10 +127,7 @@ SESSION_EXPIRED = N_(
 class UnimarketAdapter(Adapter):
     app_id = APP_ID
     title = TITLE
-
-    @classmethod
-    def matches_host(cls, host: str) -> bool:
-        return (host or "").lower().rstrip(".") == HOST
+    hosts = (HOST,)
 
     async def context(self) -> AppContext:
         user = parse_shell(await self.tab.html())
@@ -302,22 +295,23 @@ def parse_listed_node(node: dict[str, Any]) -> ListedPolicy:
     """One `node` of the list. A node the importer cannot use comes back with its `error` set (the
     first problem, the insurer's first) and whatever else of it could be read, for the table."""
     number = node["number"]
+    r = UNIMARKET.read(_("policy {number}").format(number=number), node)
     readers = {
-        "insurer": lambda: insurer_code(_path(node, "insurer", "name"), number),
-        "product": lambda: _optional_text(node.get("productName"), "productName", number),
-        "holder_name": lambda: _optional_text(_path(node, "holder", "name"), "holder.name", number),
-        "issue_date": lambda: _issue_date(node.get("issuedAt"), number),
+        "insurer": lambda: insurer_code(r.get(("insurer", "name")), number),
+        "product": lambda: r.optional_text("productName"),
+        "holder_name": lambda: r.optional_text(("holder", "name")),
+        "issue_date": lambda: r.convert("issuedAt", warsaw_date),
         "premium_gr": lambda: money_to_gr(node.get("premium"), _("premium"), number),
     }
-    fields: dict[str, Any] = {}
+    fields_read: dict[str, Any] = {}
     problems: list[str] = []
     for name, read in readers.items():
         try:
-            fields[name] = read()
+            fields_read[name] = read()
         except PolicyError as exc:
-            fields[name] = None
+            fields_read[name] = None
             problems.append(exc.reason)
-    return ListedPolicy(number=number, **fields, error=problems[0] if problems else None, ref=number)
+    return ListedPolicy(number=number, **fields_read, error=problems[0] if problems else None, ref=number)
 
 
 def parse_policy_answer(answer: Any, number: str) -> dict[str, Any]:
@@ -357,7 +351,8 @@ def parse_policy_answer(answer: Any, number: str) -> dict[str, Any]:
 
 def listed_from_detail(node: dict[str, Any], number: str) -> ListedPolicy:
     """A look-up's item, carrying the whole detail so that reading it needs no second request."""
-    listed = parse_listed_node({**node, "number": _required_text(node.get("number"), "number", number)})
+    got = UNIMARKET.read(_("the answer for policy {number}").format(number=number), node).text("number")
+    listed = parse_listed_node({**node, "number": got})
     return ListedPolicy(
         number=listed.number,
         insurer=listed.insurer,
@@ -372,34 +367,41 @@ def listed_from_detail(node: dict[str, Any], number: str) -> ListedPolicy:
 
 def parse_policy(node: dict[str, Any], number: str) -> Policy:
     """`data.policy` → Policy. Raises PolicyError (unknown insurer, foreign currency) or ParseError."""
-    if not isinstance(node, dict):
-        raise ParseError(_("UniMarket's answer for policy {number} has no policy object.").format(number=number))
-    got = _required_text(node.get("number"), "number", number)
+    r = UNIMARKET.read(_("the answer for policy {number}").format(number=number), node)
+    got = r.text("number")
     if got != number:
         raise ParseError(_("UniMarket answered the request for policy {number} with policy {got}.").format(
             number=number, got=got))
-    line = _required_text(node.get("productLine"), "productLine", number).lower()
+    line = r.text("productLine").lower()
     if line not in PRODUCT_LINES:
         raise ParseError(_(
             "Policy {number} has the product line {line!r}, which UniMarket does not define."
         ).format(number=number, line=node.get("productLine")))
-    return Policy(
-        number=number,
-        insurer=insurer_code(_path(node, "insurer", "name"), number),
-        source_app=APP_ID,
-        source_system=SOURCE_SYSTEM,
-        product_line=line,
-        product=_required_text(node.get("productName"), "productName", number),
-        status=_optional_text(node.get("status"), "status", number),
-        issue_date=_issue_date(node.get("issuedAt"), number),
-        start_date=_plain_date(node.get("startDate"), "startDate", number),
-        end_date=_plain_date(node.get("endDate"), "endDate", number),
+    holder = r.obj("holder", _("the holder of policy {number}").format(number=number))
+    vehicle = r.optional_obj("vehicle", _("the vehicle of policy {number}").format(number=number))
+    coverage_keys = {
+        **COVERAGE_KEYS,
+        "sum_insured_gr": lambda c: optional_money_to_gr(
+            c.get("sumInsured"), _("sum insured of coverage {code}").format(code=c.get("code")), number),
+        "premium_gr": lambda c: optional_money_to_gr(
+            c.get("premium"), _("premium of coverage {code}").format(code=c.get("code")), number),
+    }
+    installment_keys = {
+        **INSTALLMENT_KEYS,
+        "amount_gr": lambda i: money_to_gr(i.get("amount"), _("amount of installment {seq}").format(
+            seq=i.get("seq")), number),
+    }
+    return fields.build_policy(
+        r, POLICY_KEYS, number=number, insurer=insurer_code(r.get(("insurer", "name")), number), source_app=APP_ID,
+        source_system=SOURCE_SYSTEM, product_line=line, currency=CURRENCY,
         premium_gr=money_to_gr(node.get("premium"), _("premium"), number),
-        currency=CURRENCY,
-        holder=parse_party(node.get("holder"), number),
-        vehicle=parse_vehicle(node.get("vehicle"), number),
-        coverages=parse_coverages(node.get("coverages"), number),
-        installments=parse_installments(node.get("installments"), number),
+        holder=parse_party(holder),
+        vehicle=fields.build_vehicle(vehicle, VEHICLE_KEYS) if vehicle is not None else None,
+        coverages=fields.build_coverages(
+            r.objects("coverages", N_("coverage {position} of policy {number}"), number=number), coverage_keys),
+        installments=fields.build_installments(
+            r.objects("installments", N_("installment {position} of policy {number}"), number=number),
+            installment_keys, first=None),
     )
 
 
@@ -407,7 +409,7 @@ def insurer_code(name: Any, number: str) -> str:
     """`insurer.name` → canonical code through INSURER_CODES; an unknown name is an error, never a guess."""
     if not isinstance(name, str):
         raise ParseError(_("Policy {number} has no insurer name.").format(number=number))
-    code = INSURER_CODES.get(name)
+    code = fields.insurer_code(INSURER_CODES, name)
     if code is None:
         raise PolicyError(_(
             "The insurer name {name!r} of policy {number} is not known to a21import's UniMarket table, so the "
@@ -440,147 +442,13 @@ def optional_money_to_gr(money: Any, what: str, number: str) -> int | None:
     return None if money is None else money_to_gr(money, what, number)
 
 
-def parse_party(party: Any, number: str) -> Client:
-    if not isinstance(party, dict):
-        raise ParseError(_("Policy {number} has no holder.").format(number=number))
-    kind = PARTY_KINDS.get(party.get("kind"))
+def parse_party(r: fields.Reader) -> Client:
+    kind = PARTY_KINDS.get(r.get("kind"))
     if kind is None:
         raise ParseError(_(
-            "The holder of policy {number} has the kind {kind!r}, neither PERSON nor COMPANY."
-        ).format(number=number, kind=party.get("kind")))
-    address = party.get("address")
-    if address is not None and not isinstance(address, dict):
-        raise ParseError(_("The holder's address of policy {number} is not an Address object.").format(
-            number=number))
-    address = address or {}
-
-    def text(value: Any, what: str) -> str | None:
-        return empty_to_none(_optional_text(value, what, number))
-
-    return Client(
-        kind=kind,
-        name=_required_text(party.get("name"), "holder.name", number),
-        pesel=text(party.get("pesel"), "holder.pesel"),
-        nip=text(party.get("nip"), "holder.nip"),
-        regon=text(party.get("regon"), "holder.regon"),
-        street=text(address.get("street"), "holder.address.street"),
-        postal_code=text(address.get("postalCode"), "holder.address.postalCode"),
-        city=text(address.get("city"), "holder.address.city"),
-        phone=text(party.get("phone"), "holder.phone"),
-        email=text(party.get("email"), "holder.email"),
-    )
+            "UniMarket sent {block} with the kind {kind!r}, neither PERSON nor COMPANY."
+        ).format(block=r.block, kind=r.get("kind")))
+    r.optional_obj("address")
+    return fields.build_client(r, HOLDER_KEYS, kind=kind, name=r.text("name"))
 
 
-def parse_vehicle(vehicle: Any, number: str) -> Vehicle | None:
-    """`vehicle` → Vehicle; None when null or when it has neither VIN nor registration (no vehicle row)."""
-    if vehicle is None:
-        return None
-    if not isinstance(vehicle, dict):
-        raise ParseError(_("The vehicle of policy {number} is not a Vehicle object.").format(number=number))
-    year = vehicle.get("productionYear")
-    if year is not None and (isinstance(year, bool) or not isinstance(year, int)):
-        raise ParseError(_("The vehicle's production year {year!r} of policy {number} is not a whole number.")
-                         .format(year=year, number=number))
-    result = Vehicle(
-        registration=clean_registration(_optional_text(vehicle.get("registration"), "vehicle.registration", number)),
-        vin=clean_vin(_optional_text(vehicle.get("vin"), "vehicle.vin", number)),
-        make=empty_to_none(_optional_text(vehicle.get("make"), "vehicle.make", number)),
-        model=empty_to_none(_optional_text(vehicle.get("model"), "vehicle.model", number)),
-        production_year=year,
-    )
-    return result if result.id else None
-
-
-def parse_coverages(coverages: Any, number: str) -> tuple[Coverage, ...]:
-    if not isinstance(coverages, list) or not coverages:
-        raise ParseError(_("Policy {number} has no coverages, and UniMarket always gives at least one.").format(
-            number=number))
-    result = []
-    for coverage in coverages:
-        if not isinstance(coverage, dict):
-            raise ParseError(_("A coverage of policy {number} is not a Coverage object.").format(number=number))
-        code = _required_text(coverage.get("code"), _("coverage code"), number)
-        result.append(
-            Coverage(
-                code=code,
-                name=_optional_text(coverage.get("name"), _("name of coverage {code}").format(code=code), number),
-                sum_insured_gr=optional_money_to_gr(
-                    coverage.get("sumInsured"), _("sum insured of coverage {code}").format(code=code), number
-                ),
-                premium_gr=optional_money_to_gr(
-                    coverage.get("premium"), _("premium of coverage {code}").format(code=code), number
-                ),
-            )
-        )
-    return tuple(result)
-
-
-def parse_installments(installments: Any, number: str) -> tuple[Installment, ...]:
-    if not isinstance(installments, list) or not installments:
-        raise ParseError(_("Policy {number} has no installments, and UniMarket always gives at least one.").format(
-            number=number))
-    result = []
-    for installment in installments:
-        if not isinstance(installment, dict):
-            raise ParseError(_("An installment of policy {number} is not an Installment object.").format(
-                number=number))
-        seq, paid = installment.get("seq"), installment.get("paid")
-        if isinstance(seq, bool) or not isinstance(seq, int):
-            raise ParseError(_(
-                "An installment of policy {number} has the sequence number {seq!r}, not a whole number."
-            ).format(number=number, seq=seq))
-        if not isinstance(paid, bool):
-            raise ParseError(_(
-                "Installment {seq} of policy {number} has the paid flag {paid!r}, not true or false."
-            ).format(seq=seq, number=number, paid=paid))
-        result.append(
-            Installment(
-                seq=seq,
-                due_date=_plain_date(
-                    installment.get("dueDate"), _("due date of installment {seq}").format(seq=seq), number
-                ),
-                amount_gr=money_to_gr(
-                    installment.get("amount"), _("amount of installment {seq}").format(seq=seq), number
-                ),
-                paid=paid,
-            )
-        )
-    return tuple(result)
-
-
-# -- small guards, so no KeyError or TypeError leaves a parse function ----------------------------
-def _path(node: Any, *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(node, dict):
-            return None
-        node = node.get(key)
-    return node
-
-
-def _required_text(value: Any, what: str, number: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ParseError(_("Policy {number} has no {what}.").format(number=number, what=what))
-    return value
-
-
-def _optional_text(value: Any, what: str, number: str) -> str | None:
-    if value is not None and not isinstance(value, str):
-        raise ParseError(_("The {what} of policy {number} is {value!r}, not text.").format(
-            what=what, number=number, value=value))
-    return value
-
-
-def _issue_date(value: Any, number: str) -> date:
-    try:
-        return warsaw_date(value)
-    except ParseError as exc:
-        raise ParseError(_("The issue time of policy {number} is unusable: {reason}").format(
-            number=number, reason=exc.reason)) from exc
-
-
-def _plain_date(value: Any, what: str, number: str) -> date:
-    try:
-        return iso_date(value)
-    except ParseError as exc:
-        raise ParseError(_("The {what} of policy {number} is unusable: {reason}").format(
-            what=what, number=number, reason=exc.reason)) from exc

@@ -25,6 +25,7 @@ from a21import.errors import (
     EnvironmentProblem,
     NoRights,
     NotLoggedIn,
+    PageChanged,
     ParseError,
     PolicyError,
     PolicyNotFound,
@@ -44,7 +45,7 @@ from a21import.formats import (
     pl_date,
 )
 from a21import.i18n import N_, _
-from a21import.insurers.base import Adapter, FetchResponse, Tab
+from a21import.insurers.base import Adapter, FetchResponse, Tab, normal_host
 from a21import.insurers.html import dl_values, table_rows
 from a21import.model import (
     AppContext,
@@ -268,6 +269,9 @@ def _text(obj: Any, key: str, what: str, *, required: bool = True) -> str | None
     value = _field(obj, key, what)
     if value is None and not required:
         return None
+    if value is None and key not in obj:
+        raise PageChanged(_("Warta eAgent sent {what} without the key {key!r}.").format(what=what, key=key),
+                          app="Warta eAgent", block=what, missing=key)
     if not isinstance(value, str) or (required and not value.strip()):
         raise ParseError(_("Warta eAgent sent {what} without a usable {key!r}.").format(what=what, key=key))
     return empty_to_none(value)
@@ -548,13 +552,16 @@ def _dl_values(tree: HTMLParser, selector: str, what: str) -> dict[str, str | No
     """A `dl` label/value list → {dt label: dd text or None when empty}."""
     dl = tree.css_first(selector)
     if dl is None:
-        raise ParseError(_("Warta ePlatforma sent a policy page without {what} ({selector}).").format(
-            what=what, selector=selector))
+        raise PageChanged(_("Warta ePlatforma sent a policy page without {what} ({selector}).").format(
+            what=what, selector=selector), app="Warta ePlatforma", block=what, missing=selector)
     return dl_values(dl, _node_text)
 
 
 def _required(values: dict[str, str | None], label: str, what: str) -> str:
     value = values.get(label)
+    if label not in values:
+        raise PageChanged(_("Warta ePlatforma sent {what} without the label {label!r}.").format(what=what, label=label),
+                          app="Warta ePlatforma", block=what, missing=label)
     if not value:
         raise ParseError(
             _("Warta ePlatforma sent {what} without a value for '{label}'.").format(what=what, label=label))
@@ -718,6 +725,7 @@ def check_warta_number(number: str, section: str) -> str:
 class WartaAdapter(Adapter):
     app_id = APP_ID
     title = "Warta eAgent / ePlatforma"
+    hosts = tuple(HOSTS)
     # Labels marked for translation: whoever shows them passes them through _().
     sources = {
         MAJATEK: N_(
@@ -732,12 +740,8 @@ class WartaAdapter(Adapter):
         self._agent: str | None = None
 
     @classmethod
-    def matches_host(cls, host: str) -> bool:
-        return host in HOSTS
-
-    @classmethod
     def source_of_host(cls, host: str) -> str | None:
-        return HOSTS.get(host)
+        return HOSTS.get(normal_host(host))
 
     @classmethod
     def tab_label(cls, host: str) -> str:

@@ -1,0 +1,285 @@
+"""The strict field readers every JSON adapter uses, and the shared builders of a policy's parts.
+
+An app is declared once (`App`: its name in messages and how it writes amounts and dates); a
+`Reader` reads one block of an answer (a JSON object) and names the app, the block and the field
+in every error. Which key holds which field of a client, vehicle, coverage or installment is data
+in each adapter (`CLIENT_KEYS = {"pesel": "pesel", "street": ("adres", "ulica"), ...}`); the
+builders below read those maps, so an adapter keeps only what is particular to its app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, NoReturn
+
+from a21import.errors import ParseError
+from a21import.formats import clean_registration, clean_vin, empty_to_none, iso_date, json_number_to_gr
+from a21import.i18n import N_, _
+from a21import.model import Client, Coverage, Installment, Policy, Vehicle
+
+# {app}: the app as the agent knows it; {block}: the part of the answer read ("the vehicle of policy 1");
+# {field}: the key as the app writes it; {value}: what was there instead.
+NOT_AN_OBJECT = N_("{app} sent {block} that is not a JSON object.")
+MISSING = N_("{app} sent {block} without {field!r}.")
+NOT_TEXT = N_("{app} sent {block} whose {field!r} is {value!r} instead of text.")
+NOT_WHOLE = N_("{app} sent {block} whose {field!r} is {value!r} instead of a whole number.")
+TOO_SMALL = N_("{app} sent {block} whose {field!r} is {value!r}, less than {minimum}.")
+NOT_FLAG = N_("{app} sent {block} whose {field!r} is {value!r} instead of true or false.")
+NOT_NESTED = N_("{app} sent {block} whose {field!r} is not an object.")
+NOT_LIST = N_("{app} sent {block} whose {field!r} is not a list.")
+EMPTY_LIST = N_("{app} sent {block} whose {field!r} is an empty list; at least one entry is required.")
+ENTRY_NOT_AN_OBJECT = N_("{app} sent {block} whose {field!r} has an entry that is not an object.")
+UNREADABLE = N_("{app} sent {block} whose {field!r} cannot be read: {reason}")
+
+Key = str | tuple[str, ...]  # a key, or the path of keys to it through nested objects
+
+
+@dataclass(frozen=True)
+class App:
+    """How one app writes its answers: its name in messages, its amounts and its dates. `optional_amount`
+    reads an amount that may be missing (null or absent reads as None before it is called): by default
+    the same as `amount`; an app that writes a missing amount as blank text gives its own."""
+
+    name: str
+    amount: Callable[[Any], int] = json_number_to_gr
+    date: Callable[[Any], date] = iso_date
+    optional_amount: Callable[[Any], int | None] | None = None
+
+    def read(self, block: str, data: Any) -> Reader:
+        """A Reader of the object `data`, named `block` (translated) in messages."""
+        return Reader(self, block, data)
+
+
+class Reader:
+    """One JSON object of an answer. Every method raises ParseError naming the app, block and key."""
+
+    def __init__(self, app: App, block: str, data: Any):
+        if not isinstance(data, dict):
+            raise ParseError(_(NOT_AN_OBJECT).format(app=app.name, block=block))
+        self.app, self.block, self.data = app, block, data
+
+    def fail(self, message: str, key: Key, **values: Any) -> NoReturn:
+        """Raises ParseError with `message` (an untranslated N_ sentence of this module's shape)."""
+        raise ParseError(_(message).format(app=self.app.name, block=self.block, field=_name(key), **values))
+
+    def has(self, key: Key) -> bool:
+        return self.get(key) is not None
+
+    def get(self, key: Key) -> Any:
+        """The raw value at `key` (a path goes through nested objects), None when absent."""
+        value: Any = self.data
+        for part in _path(key):
+            if not isinstance(value, dict):
+                return None
+            value = value.get(part)
+        return value
+
+    def present(self, key: Key) -> Any:
+        """The raw value at `key`, which must be there (it may be null)."""
+        *outer, last = _path(key)
+        holder = self.get(tuple(outer)) if outer else self.data
+        if not isinstance(holder, dict) or last not in holder:
+            self.fail(MISSING, key)
+        return holder[last]
+
+    def value(self, key: Key) -> Any:
+        """The raw value at `key`, which must be there and not null."""
+        value = self.get(key)
+        if value is None:
+            self.fail(MISSING, key)
+        return value
+
+    def text(self, key: Key) -> str:
+        """Text with something in it, stripped."""
+        value = self.value(key)
+        if not isinstance(value, str):
+            self.fail(NOT_TEXT, key, value=value)
+        if not value.strip():
+            self.fail(MISSING, key)
+        return value.strip()
+
+    def optional_text(self, key: Key) -> str | None:
+        """Text stripped, or None when absent, null or blank."""
+        value = self.get(key)
+        if value is not None and not isinstance(value, str):
+            self.fail(NOT_TEXT, key, value=value)
+        return empty_to_none(value)
+
+    def integer(self, key: Key, *, minimum: int | None = None) -> int:
+        """A JSON whole number (never true or false)."""
+        return self._integer(key, self.value(key), minimum)
+
+    def optional_integer(self, key: Key, *, minimum: int | None = None) -> int | None:
+        value = self.get(key)
+        return None if value is None else self._integer(key, value, minimum)
+
+    def _integer(self, key: Key, value: Any, minimum: int | None) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(NOT_WHOLE, key, value=value)
+        if minimum is not None and value < minimum:
+            self.fail(TOO_SMALL, key, value=value, minimum=minimum)
+        return value
+
+    def flag(self, key: Key) -> bool:
+        value = self.present(key)
+        if not isinstance(value, bool):
+            self.fail(NOT_FLAG, key, value=value)
+        return value
+
+    def amount(self, key: Key) -> int:
+        """Grosze, converted as the app writes amounts (`App.amount`)."""
+        return self.convert(key, self.app.amount, self.present(key))
+
+    def optional_amount(self, key: Key) -> int | None:
+        value = self.get(key)
+        return None if value is None else self.convert(key, self.app.optional_amount or self.app.amount, value)
+
+    def date(self, key: Key) -> date:
+        """A date, as the app writes dates (`App.date`)."""
+        return self.convert(key, self.app.date, self.present(key))
+
+    def convert(self, key: Key, converter: Callable[[Any], Any], value: Any = None) -> Any:
+        """`converter(value)` (by default the value at `key`), its ParseError naming the block and field."""
+        try:
+            return converter(self.get(key) if value is None else value)
+        except ParseError as exc:
+            raise ParseError(_(UNREADABLE).format(
+                app=self.app.name, block=self.block, field=_name(key), reason=exc.reason)) from exc
+
+    def obj(self, key: Key, block: str | None = None) -> Reader:
+        """The nested object at `key` (required), read as `block` (by default this block)."""
+        value = self.value(key)
+        if not isinstance(value, dict):
+            self.fail(NOT_NESTED, key)
+        return Reader(self.app, block or self.block, value)
+
+    def optional_obj(self, key: Key, block: str | None = None) -> Reader | None:
+        return self.obj(key, block) if self.has(key) else None
+
+    def list(self, key: Key, *, allow_empty: bool = False) -> list[Any]:
+        value = self.value(key)
+        if not isinstance(value, list):
+            self.fail(NOT_LIST, key)
+        if not value and not allow_empty:
+            self.fail(EMPTY_LIST, key)
+        return value
+
+    def objects(self, key: Key, block: str, *, allow_empty: bool = False, **values: Any) -> Iterator[Reader]:
+        """The objects of the list at `key`. `block` (untranslated N_) names each entry, its {position}
+        (from 1) and `values` filled in: N_("risk {position} of policy {number}")."""
+        for position, entry in enumerate(self.list(key, allow_empty=allow_empty), start=1):
+            if not isinstance(entry, dict):
+                self.fail(ENTRY_NOT_AN_OBJECT, key)
+            yield Reader(self.app, _(block).format(position=position, **values), entry)
+
+
+def _path(key: Key) -> tuple[str, ...]:
+    return (key,) if isinstance(key, str) else key
+
+
+def _name(key: Key) -> str:
+    return ".".join(_path(key))
+
+
+def lenient(read: Callable[[], Any], problems: list[str] | None = None) -> Any:
+    """A list column shown for information only: unreadable → None, the reason noted in `problems`."""
+    try:
+        return read()
+    except ParseError as exc:
+        if problems is not None:
+            problems.append(exc.reason)
+        return None
+
+
+def sentence(text: str) -> str:
+    """The app's message as the end of one of our sentences: stripped, with its final stop."""
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
+def quoting(with_message: str, without_message: str, *, quote: str = "message", **values: Any) -> str:
+    """One of two whole sentences (untranslated N_): the one quoting the app's own message (the value
+    `values[quote]`), or, when the app said nothing, the one without it."""
+    if values.get(quote):
+        return _(with_message).format(**values)
+    values.pop(quote, None)
+    return _(without_message).format(**values)
+
+
+def insurer_code(table: Mapping[str, str], name: Any) -> str | None:
+    """The canonical code of an insurer as the app names it, exactly; None when the table lacks it."""
+    return table.get(name) if isinstance(name, str) else None
+
+
+# -- the shared builders ------------------------------------------------------------------------------
+# A field map: model field → the app's key (or path), or a callable(reader) for a field the app
+# writes its own way. Fields not in the map are None (a client's address, say, when the app has none).
+FieldMap = Mapping[str, Any]
+
+
+def _read(r: Reader, spec: Any, read: Callable[[Key], Any]) -> Any:
+    return spec(r) if callable(spec) else read(spec)
+
+
+def build_client(r: Reader, keys: FieldMap, *, kind: str, name: str, **given: Any) -> Client:
+    """A Client of `kind` ("person"/"company") and `name` (the adapter's own rule); every other field is
+    optional text at its key in `keys`, unless `given` holds it."""
+    fields = {field: _read(r, spec, r.optional_text) for field, spec in keys.items() if field not in given}
+    return Client(kind=kind, name=name, **fields, **given)
+
+
+def build_vehicle(r: Reader, keys: FieldMap) -> Vehicle | None:
+    """The vehicle, or None when it has neither VIN nor registration (no vehicle row)."""
+    year = keys.get("production_year")
+    vehicle = Vehicle(
+        registration=clean_registration(_read(r, keys["registration"], r.optional_text)),
+        vin=clean_vin(_read(r, keys["vin"], r.optional_text)),
+        make=_read(r, keys["make"], r.optional_text),
+        model=_read(r, keys["model"], r.optional_text),
+        production_year=None if year is None else _read(r, year, r.optional_integer),
+    )
+    return vehicle if vehicle.id is not None else None
+
+
+def build_coverages(entries: Iterator[Reader], keys: FieldMap) -> tuple[Coverage, ...]:
+    """Coverages: `code` required text, `name` optional text, both amounts optional."""
+    return tuple(
+        Coverage(
+            code=_read(r, keys["code"], r.text),
+            name=_read(r, keys["name"], r.optional_text),
+            sum_insured_gr=_read(r, keys["sum_insured_gr"], r.optional_amount),
+            premium_gr=_read(r, keys["premium_gr"], r.optional_amount),
+        )
+        for r in entries
+    )
+
+
+def build_installments(entries: Iterator[Reader], keys: FieldMap, *, first: int | None = 1) -> tuple[Installment, ...]:
+    """Installments: `seq` a whole number (at least `first`), `due_date`, `amount_gr`, `paid` a flag."""
+    result = []
+    for r in entries:
+        seq = _read(r, keys["seq"], lambda key: r.integer(key, minimum=first))
+        result.append(Installment(
+            seq=seq,
+            due_date=_read(r, keys["due_date"], r.date),
+            amount_gr=_read(r, keys["amount_gr"], r.amount),
+            paid=_read(r, keys["paid"], r.flag),
+        ))
+    return tuple(result)
+
+
+# What a policy's own fields are read as; the adapter gives the rest (number, insurer, parts, ...).
+_POLICY_READERS: dict[str, Callable[[Reader, Key], Any]] = {
+    "product": Reader.text, "status": Reader.optional_text, "issue_date": Reader.date,
+    "start_date": Reader.date, "end_date": Reader.date, "premium_gr": Reader.amount,
+}
+
+
+def build_policy(r: Reader, keys: FieldMap, **given: Any) -> Policy:
+    """A Policy whose product, status, dates and premium are read at their keys in `keys` (in this
+    order, so the first missing one is the one named); `given` holds every other field."""
+    read = {field: _read(r, keys[field], lambda key, f=field: _POLICY_READERS[f](r, key))
+            for field in _POLICY_READERS if field not in given}
+    return Policy(**read, **given)

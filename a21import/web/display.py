@@ -1,0 +1,65 @@
+"""How values look on the page: amounts in zł, dates dd.mm.rrrr, labels instead of codes, and the
+import's rows as JSON documents for the page's script (which shows them as text, never as HTML)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from a21import import insurers
+from a21import.formats import fmt_pl_date
+from a21import.i18n import _
+from a21import.importer import Row
+from a21import.statuses import label as status_label
+from a21import.ui import STYLES, money
+
+# The insurers as people name them (model.INSURERS holds the codes the database stores).
+INSURER_NAMES = {
+    "ERGO_HESTIA": "ERGO Hestia", "MTU": "MTU", "YCD": "YCD", "GENERALI": "Generali", "PROAMA": "Proama",
+    "TUZ": "TUZ", "WARTA": "Warta", "WARTA_ZYCIE": "Warta Życie", "PZU": "PZU", "PZU_ZYCIE": "PZU Życie",
+    "ALLIANZ": "Allianz", "LINK4": "LINK4", "UNIQA": "UNIQA", "COMPENSA": "Compensa", "INTERRISK": "InterRisk",
+    "WIENER": "Wiener", "TRASTI": "Trasti", "BALCIA": "Balcia", "BEESAFE": "Beesafe", "GOTHAER": "Gothaer",
+    "AVIVA": "Aviva", "HDI": "HDI", "EUROINS": "Euroins", "SALTUS": "Saltus", "BENEFIA": "Benefia", "AXA": "AXA",
+}
+
+
+def insurer_name(code: str | None) -> str:
+    return INSURER_NAMES.get(code or "", code or "")
+
+
+def app_title(app_id: str | None) -> str:
+    if not app_id:
+        return ""
+    try:
+        return insurers.get(app_id).title
+    except Exception:  # an app no longer supported: its code is all there is
+        return app_id
+
+
+def pl_date(value: date | str | None) -> str:
+    if not value:
+        return ""
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+    return fmt_pl_date(value)
+
+
+def state_label(state) -> str:
+    return _(STYLES[state][0])
+
+
+def row_document(row: Row) -> dict:
+    item = row.item
+    return {
+        "index": row.index, "key": item.key, "number": item.number, "insurer": insurer_name(item.insurer),
+        "product": item.product or "", "holder": item.holder_name or "",
+        "issued": pl_date(item.issue_date), "issued_iso": item.issue_date.isoformat() if item.issue_date else "",
+        "premium": money(item.premium_gr), "premium_gr": item.premium_gr,
+        "state": row.state.value, "state_label": state_label(row.state), "reason": row.reason or "",
+    }
+
+
+FILTERS = {"money": money, "pl_date": pl_date, "insurer": insurer_name, "app_title": app_title,
+           "status": status_label}
