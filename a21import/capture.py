@@ -23,7 +23,7 @@ import sys
 import traceback
 import weakref
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass
@@ -33,7 +33,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from a21import import __version__
-from a21import.i18n import _
+from a21import.i18n import _, ngettext
 
 FORMAT = 1
 MANIFEST = "bundle.json"
@@ -66,6 +66,7 @@ class Recording:
 
 _current: ContextVar[Recording | None] = ContextVar("a21import_recording", default=None)
 _target: ContextVar[Path | None] = ContextVar("a21import_capture_dir", default=None)
+_written: ContextVar[list[Path] | None] = ContextVar("a21import_captures_written", default=None)
 _sessions: weakref.WeakKeyDictionary[Any, list[Exchange]] = weakref.WeakKeyDictionary()
 
 
@@ -83,6 +84,18 @@ def recording() -> Iterator[Recording]:
 def use(folder: Path | str | None) -> None:
     """Bundles of red policies go into `folder` from now on, in this task (None: none are written)."""
     _target.set(Path(folder).expanduser() if folder else None)
+    if _written.get() is None:
+        _written.set([])  # shared by the tasks this one starts: their bundles are told at the end
+
+
+def tell(say: Callable[[str], None]) -> None:
+    """Tells (once) how many bundles this import wrote and where."""
+    written, folder = _written.get(), _target.get()
+    if written and folder is not None:
+        say(ngettext("{n} scrubbed capture of a red policy was written to {folder}; look at it with a21import "
+                     "capture show.", "{n} scrubbed captures of red policies were written to {folder}; look at "
+                     "them with a21import capture show.", len(written)).format(n=len(written), folder=folder))
+        written.clear()
 
 
 def keep_session(adapter: Any, taken: Recording) -> None:
@@ -207,6 +220,8 @@ def failed(adapter: Any, item: Any, exc: BaseException, taken: Recording, *, mod
                     folder, type(error).__name__, error)
         return None
     log.info("%s: capture written: %s", inner.app_id, path)
+    if _written.get() is not None:
+        _written.get().append(path)
     return path
 
 

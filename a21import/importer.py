@@ -436,6 +436,7 @@ async def _run(batches: list[tuple[Adapter | Callable[[], Awaitable[Adapter]], l
     log.info("%d imported, %d failed, %d not read.", summary.count(State.DONE), summary.count(State.FAILED),
              summary.count(State.NOT_READ))
     ui.import_finished(summary)
+    capture.tell(ui.note)
     if interrupted:
         log.warning("Interrupted with Ctrl-C.")
         raise Interrupted(_(INTERRUPTED_MESSAGE), summary=summary)

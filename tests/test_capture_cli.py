@@ -104,6 +104,8 @@ def test_period_with_failures_writes_private_bundles_without_any_personal_data(u
         assert result.returncode == 1, result.stdout + result.stderr
         written = bundles(folder)
         assert len(written) == len(policies)
+        assert f"{len(policies)} scrubbed captures of red policies were written to {folder}" in " ".join(
+            result.stdout.split())
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700
         assert all(stat.S_IMODE(path.stat().st_mode) == 0o600 for path in written)
         # The list itself drifted: the run stops, and its bundle holds the whole first page.

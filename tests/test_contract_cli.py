@@ -3,8 +3,8 @@ the real CLI, the system Chromium, the fixture portal, the database.
 
 Adding an app adds a `CONTRACTS` entry to its portal module, not test code here. What only one app does
 (its paging, tokens, traps) stays in tests/test_<app>_cli.py; a module there may define
-`after_period(portal, result, db_path)`, run on this file's period import so the app's own request checks
-need no import of their own.
+`AFTER_PERIOD = {contract name: check(portal, result, db_path)}`, run on this file's period import, so
+the app's own request checks need no import of their own.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.integration
 
 CONTRACTS = [contract for module in (hestia_portal, generali_portal, proama_portal, tuz_portal, warta_portal,
                                      insly_portal, unimarket_portal, hiperio_portal, skaner2_portal)
-             for contract in getattr(module, "CONTRACTS", ())]
+             for contract in module.CONTRACTS]
 each_app = pytest.mark.parametrize("contract", CONTRACTS, ids=[c.name for c in CONTRACTS])
 
 
@@ -48,13 +48,16 @@ def logged_in(context, contract: Contract, portal):
 
 
 def after_period(contract: Contract):
+    """The app's own checks on this period import (AFTER_PERIOD in tests/test_<app>_cli.py), if any."""
     module = importlib.import_module(f"tests.test_{contract.app}_cli")
-    return getattr(module, "after_period", {}).get(contract.name, lambda portal, result, db_path: None)
+    return getattr(module, "AFTER_PERIOD", {}).get(contract.name, lambda portal, result, db_path: None)
 
 
 @each_app
 def test_period_stores_exactly_the_fixture_truth_and_a_second_run_adds_nothing(contract, user_context, run_cli,
                                                                                db_path):
+    """Whole rows of every table against the portal's records; a second run leaves everything as it was;
+    --include-stored reads every policy again and still keeps one row each."""
     with contract.portal(**contract.options) as portal:
         logged_in(user_context, contract, portal)
         result = run_cli("period", *contract.app_args, *contract.period, "--yes")
@@ -70,9 +73,17 @@ def test_period_stores_exactly_the_fixture_truth_and_a_second_run_adds_nothing(c
         imported_at = rows(db_path, "SELECT id, imported_at FROM policies ORDER BY id")
         again = run_cli("period", *contract.app_args, *contract.period, "--yes")
         assert again.returncode == 0, said(again)
-        assert f"left out: {len(expected)}" in said(again)
+        assert "Imported 0 policies." in said(again) and f"left out: {len(expected)}." in said(again)
         assert stored_tables(db_path) == stored
         assert rows(db_path, "SELECT id, imported_at FROM policies ORDER BY id") == imported_at
+
+        forced = run_cli("period", *contract.app_args, *contract.period, "--yes", "--include-stored")
+        assert forced.returncode == 0, said(forced)
+        assert f"Imported {len(expected)} policies." in said(forced)
+        assert stored_tables(db_path) == stored
+        read_again = rows(db_path, "SELECT id, imported_at FROM policies ORDER BY id")
+        assert [r["id"] for r in read_again] == [r["id"] for r in imported_at]
+        assert all(new["imported_at"] >= old["imported_at"] for new, old in zip(read_again, imported_at))
 
 
 @each_app

@@ -9,12 +9,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.conftest import login
+from tests.fixtures.contract import stored_policy, truth_of
 from tests.fixtures.fakedata import FakePolicy
-from tests.fixtures.generali_portal import DETAIL_PREFIX, GeneraliPortal
+from tests.fixtures.generali_portal import CONTRACTS, GeneraliPortal
 
 pytestmark = pytest.mark.integration
 
 APP = "generali"
+[CONTRACT] = CONTRACTS
 PERIOD = ("period", "--app", APP, "--from", "2026-11-01", "--to", "2026-11-16", "--yes")
 
 
@@ -38,80 +40,17 @@ def api_requests(portal: GeneraliPortal) -> list[str]:
     return [target for _, _, target in portal.log if target.startswith("/api/")]
 
 
-def expected_holder_id(p: FakePolicy) -> str | None:
-    h = p.holder
-    for label, value in (("PESEL", h.pesel), ("NIP", h.nip), ("REGON", h.regon)):
-        if value:
-            return f"{label}:{value}"
-    return None  # the importer's own hash
-
-
-def expected_vehicle(p: FakePolicy) -> dict | None:
-    v = p.vehicle
-    if v is None or p.extra["no_vehicle_ids"]:
-        return None
-    registration = v.registration.replace(" ", "").upper()
-    vin = v.vin.upper() if v.vin else None
-    return {"id": f"VIN:{vin}" if vin else f"REG:{registration}", "registration": registration, "vin": vin,
-            "make": v.make, "model": v.model, "production_year": v.year}
-
-
-def assert_stored_as_generated(db_path, p: FakePolicy) -> None:
+def assert_stored_as_generated(db_path, portal: GeneraliPortal, p: FakePolicy) -> None:
     """The policy's rows in every table equal the portal's record (amounts in grosze, not floats)."""
-    policy_id = f"GENERALI:{p.number}"
-    [row] = rows(db_path, "SELECT * FROM policies WHERE id = ?", policy_id)
-    h = p.holder
-    street = f"{h.street_name} {h.house}" + (f"/{h.flat}" if h.flat else "")
-    vehicle = expected_vehicle(p)
-    assert {k: row[k] for k in ("number", "insurer", "source_app", "source_system", "product_line", "product",
-                                "status", "issue_date", "start_date", "end_date", "premium_gr", "currency",
-                                "vehicle_id")} == {
-        "number": p.number, "insurer": "GENERALI", "source_app": "generali", "source_system": None,
-        "product_line": p.line, "product": p.product, "status": p.status,
-        "issue_date": p.issue_date.isoformat(), "start_date": p.start_date.isoformat(),
-        "end_date": p.end_date.isoformat(), "premium_gr": p.premium_gr, "currency": "PLN",
-        "vehicle_id": vehicle["id"] if vehicle else None,
-    }
-    holder_id = expected_holder_id(p)
-    if holder_id is None:
-        assert row["holder_id"].startswith("HASH:")
-    else:
-        assert row["holder_id"] == holder_id
-    [client] = rows(db_path, "SELECT * FROM clients WHERE id = ?", row["holder_id"])
-    assert {k: client[k] for k in ("kind", "name", "pesel", "nip", "regon", "street", "postal_code", "city",
-                                   "phone", "email")} == {
-        "kind": h.kind, "name": h.name, "pesel": h.pesel, "nip": h.nip, "regon": h.regon, "street": street,
-        "postal_code": h.postal_code, "city": h.city, "phone": h.phone, "email": h.email,
-    }
-    if vehicle:
-        [stored_vehicle] = rows(db_path, "SELECT * FROM vehicles WHERE id = ?", vehicle["id"])
-        assert {k: stored_vehicle[k] for k in vehicle} == vehicle
-    installments = rows(db_path, "SELECT seq, due_date, amount_gr, paid FROM installments WHERE policy_id = ? "
-                                 "ORDER BY seq", policy_id)
-    assert installments == [
-        {"seq": i.seq, "due_date": i.due_date.isoformat(), "amount_gr": i.amount_gr, "paid": int(i.paid)}
-        for i in p.installments
-    ]
-    coverages = rows(db_path, "SELECT code, name, sum_insured_gr, premium_gr FROM coverages WHERE policy_id = ? "
-                              "ORDER BY rowid", policy_id)
-    assert coverages == [
-        {"code": c.code, "name": c.name, "sum_insured_gr": c.sum_insured_gr, "premium_gr": c.premium_gr}
-        for c in p.coverages
-    ]
+    key = f"GENERALI:{p.number}"
+    assert stored_policy(db_path, key) == truth_of(CONTRACT, portal, key)
 
 
-# -- a whole period ---------------------------------------------------------------------------------
-def test_period_imports_every_individual_policy_of_every_page(user_context, run_cli, db_path):
-    with GeneraliPortal() as portal:
-        login(user_context, portal)
-        result = run_cli(*PERIOD)
-    assert result.returncode == 0, result.stdout + result.stderr
+# -- a whole period: tests/test_contract_cli.py compares every row; here what only Merkury+ does -----------
+def period_as_merkury_serves_it(portal, result, db_path):
     wanted = individual(portal)
     corporate = [p for p in portal.policies if p.extra["segment"] == "CORPORATE"]
     assert len(wanted) == 50 and len(corporate) == 10
-    assert stored_numbers(db_path) == {p.number for p in wanted}
-    for p in wanted:
-        assert_stored_as_generated(db_path, p)
 
     # The traps of the spec's amounts, as stored.
     example = portal.pick(premium_gr=123456)
@@ -138,42 +77,10 @@ def test_period_imports_every_individual_policy_of_every_page(user_context, run_
     assert portal.xsrf_rejections == 0
 
 
-def test_second_run_adds_nothing_and_include_stored_keeps_one_row_each(user_context, run_cli, db_path):
-    with GeneraliPortal(count=24) as portal:
-        login(user_context, portal)
-        first = run_cli(*PERIOD)
-        assert first.returncode == 0, first.stdout + first.stderr
-        counts = {t: rows(db_path, f"SELECT count(*) AS n FROM {t}")[0]["n"]
-                  for t in ("policies", "clients", "vehicles", "installments", "coverages")}
-        details_before = sum(1 for t in api_requests(portal) if t.startswith(DETAIL_PREFIX))
-
-        second = run_cli(*PERIOD)
-        assert second.returncode == 0, second.stdout + second.stderr
-        assert sum(1 for t in api_requests(portal) if t.startswith(DETAIL_PREFIX)) == details_before
-
-        again = run_cli(*PERIOD, "--include-stored")
-        assert again.returncode == 0, again.stdout + again.stderr
-    assert details_before == len(individual(portal))
-    assert sum(1 for t in api_requests(portal) if t.startswith(DETAIL_PREFIX)) == 2 * details_before
-    assert {t: rows(db_path, f"SELECT count(*) AS n FROM {t}")[0]["n"] for t in counts} == counts
-    assert counts["policies"] == len(individual(portal))
-    for p in individual(portal):
-        assert_stored_as_generated(db_path, p)
+AFTER_PERIOD = {"generali": period_as_merkury_serves_it}
 
 
 # -- one policy fails, the others go on ------------------------------------------------------------
-def test_back_end_failure_of_one_policy_is_red_and_the_others_are_stored(user_context, run_cli, db_path):
-    with GeneraliPortal(count=20) as portal:
-        broken = individual(portal)[3]
-        portal.fail.add(broken.number)
-        login(user_context, portal)
-        result = run_cli(*PERIOD)
-    assert result.returncode == 1, result.stdout + result.stderr
-    assert stored_numbers(db_path) == {p.number for p in individual(portal)} - {broken.number}
-    assert broken.number in result.stdout
-    assert "Błąd systemu polisowego" in result.stdout
-
-
 def test_policy_errors_garbage_and_removed_policies(user_context, run_cli, db_path):
     with GeneraliPortal(count=20) as portal:
         euro, pet, sme, garbled, removed, *rest = individual(portal)
@@ -207,16 +114,6 @@ def test_session_expired_mid_batch_stops_and_keeps_what_was_stored(user_context,
     assert "expired" in (result.stdout + result.stderr)
 
 
-def test_login_page_tab_is_not_logged_in(user_context, run_cli, db_path):
-    with GeneraliPortal(count=5) as portal:
-        page = user_context.new_page()
-        page.goto(portal.login_url)
-        result = run_cli(*PERIOD)
-    assert result.returncode == 3, result.stdout + result.stderr
-    assert "Log in" in result.stdout + result.stderr
-    assert api_requests(portal) == []
-
-
 def test_shell_still_shown_but_session_gone_is_not_logged_in(user_context, run_cli, db_path):
     with GeneraliPortal(count=5) as portal:
         login(user_context, portal)
@@ -238,7 +135,7 @@ def test_stale_token_is_read_again_and_the_request_retried_once(user_context, ru
     assert portal.xsrf_rejections == 1
     assert portal.detail_requests(target.extra["id"]) == 2
     assert stored_numbers(db_path) == {p.number for p in individual(portal)}
-    assert_stored_as_generated(db_path, target)
+    assert_stored_as_generated(db_path, portal, target)
 
 
 def test_second_403_stops_the_import(user_context, run_cli, db_path):
@@ -261,7 +158,7 @@ def test_policy_by_number(user_context, run_cli, db_path):
         result = run_cli("policy", example.number, "--app", APP, "--yes")
     assert result.returncode == 0, result.stdout + result.stderr
     assert stored_numbers(db_path) == {example.number}
-    assert_stored_as_generated(db_path, example)
+    assert_stored_as_generated(db_path, portal, example)
     [lookup] = portal.list_requests()
     assert parse_qs(urlsplit(lookup).query) == {"policyNumber": [example.number], "page": ["0"], "size": ["50"]}
 
@@ -277,16 +174,11 @@ def test_corporate_policy_by_number_is_skipped_without_its_detail(user_context, 
     assert portal.detail_requests(corporate.extra["id"]) == 0
 
 
-def test_unknown_number_is_not_found_and_a_malformed_one_is_bad_input(user_context, run_cli, db_path):
+def test_unknown_number_is_not_found(user_context, run_cli, db_path):
     with GeneraliPortal(count=5) as portal:
         login(user_context, portal)
         unknown = run_cli("policy", "2699999999", "--app", APP, "--yes")
-        asked = list(api_requests(portal))
-        malformed = run_cli("policy", "26110345210", "--app", APP, "--yes")
     assert unknown.returncode == 1, unknown.stdout + unknown.stderr
     assert "2699999999" in unknown.stdout
-    assert [parse_qs(urlsplit(t).query)["policyNumber"] for t in asked] == [["2699999999"]]
-    assert malformed.returncode == 2, malformed.stdout + malformed.stderr
-    assert "10 digits" in malformed.stdout + malformed.stderr
-    assert api_requests(portal) == asked  # the malformed number was never sent
+    assert [parse_qs(urlsplit(t).query)["policyNumber"] for t in api_requests(portal)] == [["2699999999"]]
     assert stored_numbers(db_path) == set()

@@ -20,67 +20,16 @@ def ihestia_policies(portal, identity="ERGO_HESTIA", first=date(2026, 11, 1), la
             if p.extra["system"] != "IPEGAZ" and first <= p.issue_date <= last]
 
 
-def test_period_imports_every_policy_with_its_values(user_context, run_cli, db_path):
-    with HestiaPortal() as portal:
-        login(user_context, portal)
-        result = run_cli("period", *PERIOD, "--source", "ihestia", "--yes")
-        assert result.returncode == 0, result.stdout + result.stderr
-        expected = ihestia_policies(portal)
-        assert len(expected) > 20  # more than one page of 20
-        stored = {r["number"]: r for r in rows(db_path, "SELECT * FROM policies")}
-        assert set(stored) == {p.number for p in expected}
-        for fake in expected:
-            row = stored[fake.number]
-            assert row["id"] == f"ERGO_HESTIA:{fake.number}"
-            assert (row["insurer"], row["source_app"]) == ("ERGO_HESTIA", "hestia")
-            assert row["source_system"] == fake.extra["system"]
-            assert row["product"] == fake.product and row["product_line"] == fake.line
-            assert row["premium_gr"] == fake.premium_gr and row["currency"] == "PLN"
-            assert row["issue_date"] == fake.issue_date.isoformat()
-            assert (row["start_date"], row["end_date"]) == (fake.start_date.isoformat(), fake.end_date.isoformat())
-            client = rows(db_path, "SELECT * FROM clients WHERE id = ?", row["holder_id"])[0]
-            assert client["name"] == fake.holder.name
-            assert (client["street"], client["postal_code"], client["city"]) == (
-                fake.holder.street, fake.holder.postal_code, fake.holder.city)
-            if fake.holder.kind == "person":
-                assert row["holder_id"] == f"PESEL:{fake.holder.pesel}" and client["pesel"] == fake.holder.pesel
-            installments = rows(db_path, "SELECT * FROM installments WHERE policy_id = ? ORDER BY seq", row["id"])
-            assert [(i["seq"], i["due_date"], i["amount_gr"], i["paid"]) for i in installments] == [
-                (i.seq, i.due_date.isoformat(), i.amount_gr, int(i.paid)) for i in fake.installments]
-            assert sum(i["amount_gr"] for i in installments) == row["premium_gr"]
-            coverages = rows(db_path, "SELECT * FROM coverages WHERE policy_id = ? ORDER BY code", row["id"])
-            assert [(c["code"], c["sum_insured_gr"], c["premium_gr"]) for c in coverages] == sorted(
-                (c.code, c.sum_insured_gr, c.premium_gr) for c in fake.coverages)
-            if fake.vehicle is not None:
-                vehicle = rows(db_path, "SELECT * FROM vehicles WHERE id = ?", row["vehicle_id"])[0]
-                assert vehicle["registration"] == fake.vehicle.registration.replace(" ", "")
-                assert vehicle["vin"] == fake.vehicle.vin
-                assert vehicle["production_year"] == fake.vehicle.year
-            else:
-                assert row["vehicle_id"] is None
-        tricky = [p for p in expected if p.holder.kind == "company" and any(c in p.holder.name for c in '&"<[')]
-        assert tricky, "the fixture data should hold names with markup characters"
-        for fake in tricky:
-            assert rows(db_path, "SELECT name FROM clients WHERE id = ?", stored[fake.number]["holder_id"])[0]["name"] == fake.holder.name
+def period_holds_what_the_app_shows(portal, result, db_path):
+    """On the contract's period import (tests/test_contract_cli.py, which compares every row): more than one
+    page of 20, and names that mean something in markup, so the comparison covered them."""
+    expected = ihestia_policies(portal)
+    assert len(expected) > 20
+    assert any(p.holder.kind == "company" and any(c in p.holder.name for c in '&"<[') for p in expected)
+    assert {p.extra["system"] for p in expected} == {"IHESTIA", "JUPITER", "HESTIABIZNES"}
 
 
-def test_second_run_adds_nothing_and_include_stored_overwrites(user_context, run_cli, db_path):
-    with HestiaPortal(count=25) as portal:
-        login(user_context, portal)
-        assert run_cli("period", *PERIOD, "--source", "ihestia", "--yes").returncode == 0
-        first = rows(db_path, "SELECT id, imported_at FROM policies ORDER BY id")
-        installments = rows(db_path, "SELECT count(*) AS n FROM installments")[0]["n"]
-        requests_before = portal.data_requests()
-        again = run_cli("period", *PERIOD, "--source", "ihestia", "--yes")
-        assert again.returncode == 0
-        assert "Policies already in the database, left out: " + str(len(first)) in again.stdout
-        assert rows(db_path, "SELECT id, imported_at FROM policies ORDER BY id") == first
-        # Only the search pages were read again, no policy page.
-        assert all("/polisa/" not in path for _, _, path in portal.log[-(portal.data_requests() - requests_before):])
-        forced = run_cli("period", *PERIOD, "--source", "ihestia", "--yes", "--include-stored")
-        assert forced.returncode == 0
-        assert [r["id"] for r in rows(db_path, "SELECT id FROM policies ORDER BY id")] == [r["id"] for r in first]
-        assert rows(db_path, "SELECT count(*) AS n FROM installments")[0]["n"] == installments
+AFTER_PERIOD = {"hestia": period_holds_what_the_app_shows}
 
 
 def test_failed_policy_is_red_and_the_others_are_stored(user_context, run_cli, db_path):
@@ -150,14 +99,10 @@ def test_switching_identity_in_the_app_imports_that_identity(user_context, run_c
         assert all(r["insurer"] == "MTU" and r["source_system"] == "IPEGAZ" for r in stored)
 
 
-def test_not_logged_in_no_tab_and_no_browser_exit_3(user_context, run_cli):
-    with HestiaPortal(count=5) as portal:
+def test_no_tab_and_no_browser_exit_3(user_context, run_cli):
+    with HestiaPortal(count=5):
         result = run_cli("period", *PERIOD, "--source", "ihestia", "--yes")
         assert result.returncode == 3 and "No tab" in result.stderr
-        page = user_context.new_page()
-        page.goto(portal.login_url)
-        result = run_cli("period", *PERIOD, "--source", "ihestia", "--yes")
-        assert result.returncode == 3 and "not logged in" in result.stderr
         result = run_cli("period", *PERIOD, "--source", "ihestia", "--yes", "--cdp", "http://127.0.0.1:9")
         assert result.returncode == 3 and "No browser answers" in result.stderr
 
@@ -223,13 +168,11 @@ def test_policy_and_refresh(user_context, run_cli, db_path):
         assert run_cli("refresh", "909000000000", "--yes").returncode == 2  # not stored
 
 
-def test_policy_numbers_not_found_or_malformed(user_context, run_cli, db_path):
+def test_policy_numbers_not_found_or_empty(user_context, run_cli, db_path):
     with HestiaPortal(count=5) as portal:
         login(user_context, portal)
         missing = run_cli("policy", "909999999999", "--yes")
         assert missing.returncode == 1 and "does not find" in missing.stdout
-        malformed = run_cli("policy", "12345", "--yes")
-        assert malformed.returncode == 2 and "not an Ergo Hestia policy number" in malformed.stderr
         empty = run_cli("policy", " ", "--yes")
         assert empty.returncode == 2 and "empty" in empty.stderr
 

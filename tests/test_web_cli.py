@@ -241,7 +241,7 @@ def test_without_a_debugging_browser_the_default_browser_opens_the_page(chromium
 
 
 def test_stop_keeps_what_was_read_and_retry_reads_the_failed_ones(ui_server, user_context, db_path):
-    with HestiaPortal(count=12, latency=0.15) as portal:
+    with HestiaPortal(count=20, latency=0.2) as portal:
         expected = ihestia(portal)
         broken = expected[1].number
         portal.fail.add(broken)

@@ -178,7 +178,7 @@ def street_line(address: fields.Reader) -> str:
     return f"{line}/{flat}" if flat else line
 
 
-def parse_holder(r: fields.Reader) -> Client:
+def parse_holder(r: fields.Reader, number: str) -> Client:
     # Identifiers are kept exactly as given (digits); the model flags a bad checksum, nothing is dropped.
     kind = r.text("type")
     address = r.optional_obj("address", _("the policyholder's address on policy {number}").format(number=number))
@@ -219,7 +219,8 @@ def parse_policy(data: Any) -> Policy:
     return fields.build_policy(
         r, POLICY_KEYS, number=number, insurer=INSURER, source_app=APP_ID, source_system=SOURCE_SYSTEM,
         product_line=PRODUCT_LINES[line_code], currency=currency,
-        holder=parse_holder(r.obj("policyholder", _("the policyholder of policy {number}").format(number=number))),
+        holder=parse_holder(r.obj("policyholder", _("the policyholder of policy {number}").format(number=number)),
+                            number),
         vehicle=fields.build_vehicle(vehicle, VEHICLE_KEYS) if vehicle is not None else None,
         installments=fields.build_installments(r.objects(
             "paymentSchedule", N_("installment {position} of policy {number}"), number=number, allow_empty=True),

@@ -134,9 +134,9 @@ class Site:
         if kind == "period":
             if not blank("from") or not blank("to"):
                 raise BadInput(_("Give the first and the last issue date."))
-            start, end, _note = parse_period(form["from"], form["to"])
+            start, end, note = parse_period(form["from"], form["to"])
             check_options(options)
-            return JobSpec("period", options, start=start, end=end)
+            return JobSpec("period", options, start=start, end=end, note=note)
         if kind in ("policy", "refresh"):
             number = blank("number")
             if number is None:

@@ -48,12 +48,13 @@ class JobSpec:
     days: int = 14
     only: frozenset[str] | None = None  # period retry: import exactly these keys (the failed ones)
     confirmed: tuple[str, str | None, str | None] | None = None  # the identity already confirmed on the page
+    note: str | None = None  # said before the import starts (a last date after today was cut to today)
 
     def retry(self, failed: list[Row], confirmed) -> JobSpec:
         if self.kind == "period":
             return replace(self, options=replace(self.options), only=frozenset(row.item.key for row in failed),
-                           confirmed=confirmed)
-        return replace(self, options=replace(self.options), confirmed=confirmed)
+                           confirmed=confirmed, note=None)
+        return replace(self, options=replace(self.options), confirmed=confirmed, note=None)
 
 
 class Job:
@@ -138,6 +139,8 @@ class Job:
     def _main(self) -> None:
         ui = WebUI(self)
         problem: A21Error | None = None
+        if self.spec.note:
+            ui.note(self.spec.note)
         try:
             self.summary = asyncio.run(self._guarded(self._coroutine(ui)))
             problem = self.summary.stopped
