@@ -39,7 +39,23 @@ from a21import.model import Client, Coverage, Installment, ListedPolicy, Vehicle
 DATA = Path(__file__).resolve().parent / "data" / "proama"
 
 
+# Answers that differ from a saved one in one place: derived here rather than stored as near-copies.
+DERIVED = {
+    "detail_bad_amount.json": ("detail_person.json", '"skladkaGr": 123456,', '"skladkaGr": "1234.56",'),
+    "detail_currency_eur.json": ("detail_person.json", '"waluta": "PLN"', '"waluta": "EUR"'),
+    "detail_missing_start.json": ("detail_person.json", '"okresOd": "2026-11-05",', ""),
+    "detail_unknown_holder_type.json": ("detail_person.json", '"typ": "OSOBA"', '"typ": "INSTYTUCJA"'),
+    "detail_unknown_line.json": ("detail_person.json", '"linia": "KOMUNIKACJA"', '"linia": "ZYCIE"'),
+    "harmonogram_bad_status.json": ("harmonogram_person.json", '"status": "OPLACONA"', '"status": "CZESCIOWO_OPLACONA"'),
+}
+
+
 def text(name: str) -> str:
+    if name in DERIVED:
+        saved, old, new = DERIVED[name]
+        page = text(saved)
+        assert page.count(old) == 1, (saved, old)
+        return page.replace(old, new)
     return (DATA / name).read_text(encoding="utf-8")
 
 

@@ -57,6 +57,29 @@ def policy_node(name: str) -> dict:
     return load(name)["data"]["policy"]
 
 
+# What the app may send instead of policy_person_motor.json, one change each.
+VARIANTS = {
+    "bad_amount": lambda n: n["premium"].update(amount="1234.5"),
+    "float_amount": lambda n: n["premium"].update(amount=1234.56),
+    "bad_issued_at": lambda n: n.update(issuedAt="2026-11-15T23:30:00"),
+    "missing_holder": lambda n: n.pop("holder"),
+    "no_installments": lambda n: n.update(installments=[]),
+    "other_number": lambda n: n.update(number="1032/2026/000452"),
+    "eur_premium": lambda n: n["premium"].update(currency="EUR"),
+    "eur_sum_insured": lambda n: n["coverages"][1]["sumInsured"].update(currency="EUR"),
+    "eur_coverage_premium": lambda n: n["coverages"][0]["premium"].update(currency="eur"),
+    "eur_installment": lambda n: n["installments"][0]["amount"].update(currency="EUR"),
+    "unknown_insurer": lambda n: n["insurer"].update(name='Towarzystwo Ubezpieczeń Wzajemnych "TUZ"'),
+    "unknown_line": lambda n: n.update(productLine="HEALTH"),
+}
+
+
+def variant(name: str) -> dict:
+    node = policy_node("policy_person_motor.json")
+    VARIANTS[name](node)
+    return node
+
+
 # -- the spec's fixed texts ------------------------------------------------------------------------
 def spec_documents() -> list[str]:
     return [block.rstrip("\n") for block in re.findall(r"```graphql\n(.*?)```", SPEC, re.S) if block.startswith("query")]
@@ -314,7 +337,7 @@ def test_product_lines_lower_cased():
     for line in ("MOTOR", "PROPERTY", "LIFE", "TRAVEL", "OTHER"):
         assert parse_policy({**node, "productLine": line}, "1032/2026/000451").product_line == line.lower()
     with pytest.raises(ParseError, match="HEALTH"):
-        parse_policy(policy_node("policy_unknown_line.json"), "1032/2026/000451")
+        parse_policy(variant("unknown_line"), "1032/2026/000451")
 
 
 @pytest.mark.parametrize(("issued_at", "day"), [
@@ -341,30 +364,28 @@ def test_decimal_amounts_are_exact(amount, grosze):
     assert money_to_gr({"amount": amount, "currency": "PLN"}, "premium", "X") == grosze
 
 
-@pytest.mark.parametrize("name", ["policy_eur_premium.json", "policy_eur_sum_insured.json",
-                                  "policy_eur_coverage_premium.json", "policy_eur_installment.json"])
+@pytest.mark.parametrize("name", ["eur_premium", "eur_sum_insured", "eur_coverage_premium", "eur_installment"])
 def test_any_money_not_in_pln_is_a_policy_error(name):
     with pytest.raises(PolicyError, match="not PLN") as info:
-        parse_policy(policy_node(name), "1032/2026/000451")
+        parse_policy(variant(name), "1032/2026/000451")
     assert not isinstance(info.value, ParseError)
     assert "1032/2026/000451" in info.value.reason
 
 
 def test_unknown_insurer_in_detail_names_it():
     with pytest.raises(PolicyError) as info:
-        parse_policy(policy_node("policy_unknown_insurer.json"), "1032/2026/000451")
+        parse_policy(variant("unknown_insurer"), "1032/2026/000451")
     assert info.value.reason == (
         "The insurer name 'Towarzystwo Ubezpieczeń Wzajemnych \"TUZ\"' of policy 1032/2026/000451 is not known to "
         "a21import's UniMarket table, so the policy is not imported."
     )
 
 
-@pytest.mark.parametrize("name", ["policy_bad_amount.json", "policy_float_amount.json", "policy_bad_issued_at.json",
-                                  "policy_missing_holder.json", "policy_no_installments.json",
-                                  "policy_other_number.json"])
+@pytest.mark.parametrize("name", ["bad_amount", "float_amount", "bad_issued_at", "missing_holder", "no_installments",
+                                  "other_number"])
 def test_malformed_detail_is_a_parse_error(name):
     with pytest.raises(ParseError):
-        parse_policy(policy_node(name), "1032/2026/000451")
+        parse_policy(variant(name), "1032/2026/000451")
 
 
 @pytest.mark.parametrize("edit", [

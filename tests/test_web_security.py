@@ -77,6 +77,13 @@ def test_the_secret_is_exchanged_for_a_strict_cookie_and_the_address_loses_it(an
     assert anonymous.get("/policies").status_code == 200
 
 
+def test_the_exchange_keeps_the_other_parameters_and_stays_on_this_site(anonymous, keys):
+    answer = anonymous.get(f"/import?app=hestia&k={keys.secret}&source=ihestia", follow_redirects=False)
+    assert answer.headers["location"] == "/import?app=hestia&source=ihestia"
+    answer = anonymous.get(f"{BASE}//evil.example/x?k={keys.secret}", follow_redirects=False)
+    assert answer.headers["location"] == "/evil.example/x"
+
+
 @pytest.mark.parametrize("path", ["/", "/apps", "/import", "/job", "/job/events", "/policies", "/static/app.js",
                                   "/policy?number=909000000001"])
 def test_every_request_without_the_session_is_refused(anonymous, path):
@@ -348,3 +355,14 @@ def test_stop_while_reading_cancels_the_import_as_ctrl_c_does(monkeypatch):
     job.stop()
     job.join(5)
     assert job.finished and job.exit_code == 130 and time.monotonic() - started < 2
+
+
+def test_a_port_in_use_is_a_sentence_not_a_traceback():
+    from a21import.errors import EnvironmentProblem
+
+    taken = bind(0)
+    try:
+        with pytest.raises(EnvironmentProblem, match="--port 0"):
+            bind(taken.getsockname()[1])
+    finally:
+        taken.close()

@@ -230,8 +230,10 @@ def build_client(r: Reader, keys: FieldMap, *, kind: str, name: str, **given: An
     return Client(kind=kind, name=name, **fields, **given)
 
 
-def build_vehicle(r: Reader, keys: FieldMap) -> Vehicle | None:
-    """The vehicle, or None when it has neither VIN nor registration (no vehicle row)."""
+def build_vehicle(r: Reader | None, keys: FieldMap) -> Vehicle | None:
+    """The vehicle, or None when there is none or it has neither VIN nor registration (no vehicle row)."""
+    if r is None:
+        return None
     year = keys.get("production_year")
     vehicle = Vehicle(
         registration=clean_registration(_read(r, keys["registration"], r.optional_text)),
@@ -278,8 +280,10 @@ _POLICY_READERS: dict[str, Callable[[Reader, Key], Any]] = {
 
 
 def build_policy(r: Reader, keys: FieldMap, **given: Any) -> Policy:
-    """A Policy whose product, status, dates and premium are read at their keys in `keys` (in this
-    order, so the first missing one is the one named); `given` holds every other field."""
+    """A Policy whose product, status, dates and premium are read at their keys in `keys`; `given` holds
+    every other field. A given callable (a part: holder, vehicle, ...) is read after the policy's own
+    fields, in the order given, so the first problem named is the one the app's answer has first."""
     read = {field: _read(r, keys[field], lambda key, f=field: _POLICY_READERS[f](r, key))
             for field in _POLICY_READERS if field not in given}
-    return Policy(**read, **given)
+    parts = {field: value() if callable(value) else value for field, value in given.items()}
+    return Policy(**read, **parts)

@@ -215,17 +215,17 @@ def parse_policy(data: Any) -> Policy:
         raise PolicyError(_("Policy {number} is in {currency}, but only policies in PLN are imported.").format(
             number=number, currency=currency))
     r.obj("period", _("the period of policy {number}").format(number=number))
-    vehicle = r.optional_obj("vehicle", _("the vehicle of policy {number}").format(number=number))
     return fields.build_policy(
         r, POLICY_KEYS, number=number, insurer=INSURER, source_app=APP_ID, source_system=SOURCE_SYSTEM,
         product_line=PRODUCT_LINES[line_code], currency=currency,
-        holder=parse_holder(r.obj("policyholder", _("the policyholder of policy {number}").format(number=number)),
-                            number),
-        vehicle=fields.build_vehicle(vehicle, VEHICLE_KEYS) if vehicle is not None else None,
-        installments=fields.build_installments(r.objects(
+        holder=lambda: parse_holder(
+            r.obj("policyholder", _("the policyholder of policy {number}").format(number=number)), number),
+        vehicle=lambda: fields.build_vehicle(
+            r.optional_obj("vehicle", _("the vehicle of policy {number}").format(number=number)), VEHICLE_KEYS),
+        installments=lambda: fields.build_installments(r.objects(
             "paymentSchedule", N_("installment {position} of policy {number}"), number=number, allow_empty=True),
             INSTALLMENT_KEYS),
-        coverages=fields.build_coverages(r.objects(
+        coverages=lambda: fields.build_coverages(r.objects(
             "coverages", N_("coverage {position} of policy {number}"), number=number, allow_empty=True),
             COVERAGE_KEYS),
     )

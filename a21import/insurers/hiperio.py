@@ -244,12 +244,13 @@ def parse_policy(record: dict[str, Any]) -> Policy:
     return fields.build_policy(
         r, POLICY_KEYS, number=number, insurer=insurer, source_app=APP_ID, source_system=None, product_line="motor",
         currency=currency,
-        holder=parse_holder(r.obj("ubezpieczajacy", _("the policyholder of policy {number}").format(number=number))),
-        vehicle=fields.build_vehicle(r.obj("pojazd", _("the vehicle of policy {number}").format(number=number)),
+        holder=lambda: parse_holder(
+            r.obj("ubezpieczajacy", _("the policyholder of policy {number}").format(number=number))),
+        vehicle=lambda: fields.build_vehicle(r.obj("pojazd", _("the vehicle of policy {number}").format(number=number)),
                                      VEHICLE_KEYS),
-        coverages=fields.build_coverages(
+        coverages=lambda: fields.build_coverages(
             r.objects("ryzyka", N_("risk {position} of policy {number}"), number=number), COVERAGE_KEYS),
-        installments=fields.build_installments(
+        installments=lambda: fields.build_installments(
             r.objects("raty", N_("installment {position} of policy {number}"), number=number), INSTALLMENT_KEYS),
     )
 

@@ -258,15 +258,15 @@ def parse_policy(text: str) -> Policy:
     currency = r.text("currency")
     if currency != CURRENCY:
         raise PolicyError(_(MSG_CURRENCY).format(number=number, currency=currency))
-    vehicle = r.optional_obj("vehicle", _("the vehicle of policy {number}").format(number=number))
     return fields.build_policy(
         r, POLICY_KEYS, number=number, insurer=code, source_app=APP_ID, source_system=SOURCE_SYSTEM,
         product_line=MOTOR, currency=currency,
-        holder=parse_customer(r.obj("customer", _("the customer of policy {number}").format(number=number))),
-        vehicle=fields.build_vehicle(vehicle, VEHICLE_KEYS) if vehicle is not None else None,
-        coverages=fields.build_coverages(
+        holder=lambda: parse_customer(r.obj("customer", _("the customer of policy {number}").format(number=number))),
+        vehicle=lambda: fields.build_vehicle(
+            r.optional_obj("vehicle", _("the vehicle of policy {number}").format(number=number)), VEHICLE_KEYS),
+        coverages=lambda: fields.build_coverages(
             r.objects("coverages", N_("coverage {position} of policy {number}"), number=number), COVERAGE_KEYS),
-        installments=fields.build_installments(
+        installments=lambda: fields.build_installments(
             r.objects("installments", N_("installment {position} of policy {number}"), number=number),
             INSTALLMENT_KEYS),
     )

@@ -284,10 +284,10 @@ def parse_policy(numer: str, detail: Any, schedule: Any) -> Policy:
     return fields.build_policy(
         r, POLICY_KEYS, number=numer, insurer=INSURER, source_app=APP_ID, source_system=SOURCE_SYSTEM,
         product_line=PRODUCT_LINES[line], currency=currency,
-        holder=parse_client(r.present("ubezpieczajacy")),
-        vehicle=parse_vehicle(r.get("pojazd")),
-        installments=parse_installments(numer, schedule),
-        coverages=parse_coverages(r.present("ryzyka")),
+        holder=lambda: parse_client(r.present("ubezpieczajacy")),
+        vehicle=lambda: parse_vehicle(r.get("pojazd")),
+        installments=lambda: parse_installments(numer, schedule),
+        coverages=lambda: parse_coverages(r.present("ryzyka")),
     )
 
 
@@ -416,7 +416,8 @@ def _raise_for_policy(numer: str, what: str, response: FetchResponse) -> NoRetur
     if response.status == 404:
         raise PolicyNotFound(fields.quoting(
             N_("Proama ProAgent does not find the policy {numer} (the app said: {komunikat!r})."),
-            N_("Proama ProAgent does not find the policy {numer}."), quote="komunikat", komunikat=komunikat, numer=numer))
+            N_("Proama ProAgent does not find the policy {numer}."), quote="komunikat", komunikat=komunikat,
+            numer=numer))
     if response.status == 502 or kod == KOD_BACKEND:
         raise PolicyError(fields.quoting(*POLICY_SYSTEM_FAILED[what], quote="komunikat", komunikat=komunikat,
                                          numer=numer))

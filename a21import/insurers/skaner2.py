@@ -288,15 +288,16 @@ def parse_policy_state(state: dict[str, Any], source_system: str, number: str | 
     if currency != CURRENCY:
         raise PolicyError(_("The policy's currency is {currency!r}; only {accepted} policies are imported.").format(
             currency=currency, accepted=CURRENCY))
-    vehicle = r.optional_obj("pojazd", _("the vehicle of policy {number}").format(number=found))
     return fields.build_policy(
         r, POLICY_KEYS, number=found, insurer=insurer, source_app=APP_ID, source_system=source_system,
         product_line=line, currency=currency,
-        holder=parse_client(r.obj("ubezpieczajacy", _("the policyholder of policy {number}").format(number=found))),
-        vehicle=fields.build_vehicle(vehicle, VEHICLE_KEYS) if vehicle is not None else None,
-        installments=fields.build_installments(
+        holder=lambda: parse_client(
+            r.obj("ubezpieczajacy", _("the policyholder of policy {number}").format(number=found))),
+        vehicle=lambda: fields.build_vehicle(
+            r.optional_obj("pojazd", _("the vehicle of policy {number}").format(number=found)), VEHICLE_KEYS),
+        installments=lambda: fields.build_installments(
             r.objects("raty", N_("installment {position} of policy {number}"), number=found), INSTALLMENT_KEYS),
-        coverages=fields.build_coverages(
+        coverages=lambda: fields.build_coverages(
             r.objects("ryzyka", N_("risk {position} of policy {number}"), number=found), COVERAGE_KEYS),
     )
 

@@ -377,8 +377,6 @@ def parse_policy(node: dict[str, Any], number: str) -> Policy:
         raise ParseError(_(
             "Policy {number} has the product line {line!r}, which UniMarket does not define."
         ).format(number=number, line=node.get("productLine")))
-    holder = r.obj("holder", _("the holder of policy {number}").format(number=number))
-    vehicle = r.optional_obj("vehicle", _("the vehicle of policy {number}").format(number=number))
     coverage_keys = {
         **COVERAGE_KEYS,
         "sum_insured_gr": lambda c: optional_money_to_gr(
@@ -394,12 +392,13 @@ def parse_policy(node: dict[str, Any], number: str) -> Policy:
     return fields.build_policy(
         r, POLICY_KEYS, number=number, insurer=insurer_code(r.get(("insurer", "name")), number), source_app=APP_ID,
         source_system=SOURCE_SYSTEM, product_line=line, currency=CURRENCY,
-        premium_gr=money_to_gr(node.get("premium"), _("premium"), number),
-        holder=parse_party(holder),
-        vehicle=fields.build_vehicle(vehicle, VEHICLE_KEYS) if vehicle is not None else None,
-        coverages=fields.build_coverages(
+        premium_gr=lambda: money_to_gr(node.get("premium"), _("premium"), number),
+        holder=lambda: parse_party(r.obj("holder", _("the holder of policy {number}").format(number=number))),
+        vehicle=lambda: fields.build_vehicle(
+            r.optional_obj("vehicle", _("the vehicle of policy {number}").format(number=number)), VEHICLE_KEYS),
+        coverages=lambda: fields.build_coverages(
             r.objects("coverages", N_("coverage {position} of policy {number}"), number=number), coverage_keys),
-        installments=fields.build_installments(
+        installments=lambda: fields.build_installments(
             r.objects("installments", N_("installment {position} of policy {number}"), number=number),
             installment_keys, first=None),
     )

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import date
 
 from a21import import insurers
-from a21import.formats import fmt_pl_date
+from a21import.formats import fmt_pl_date, money
 from a21import.i18n import _
 from a21import.importer import Row
 from a21import.statuses import label as status_label
-from a21import.ui import STYLES, money
+from a21import.ui import STYLES
 
 # The insurers as people name them (model.INSURERS holds the codes the database stores).
 INSURER_NAMES = {

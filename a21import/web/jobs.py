@@ -19,11 +19,10 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
-from a21import.errors import EXIT_FAILED, EXIT_OK, A21Error, EnvironmentProblem, Interrupted
+from a21import.errors import EXIT_FAILED, EXIT_OK, A21Error, Cancelled, EnvironmentProblem, Interrupted
 from a21import.formats import mask_personal_ids
 from a21import.i18n import _, ngettext
-from a21import.importer import Cancelled, Options, Row, State, Summary, run_period, run_policy, run_refresh, \
-    run_refresh_due
+from a21import.importer import Options, Row, State, Summary, run_period, run_policy, run_refresh, run_refresh_due
 from a21import.logs import log
 from a21import.model import AppContext
 from a21import.text import clean

@@ -116,7 +116,9 @@ class Guard:
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         offered = query.get(SECRET_PARAMETER, [None])[0]
         if offered is not None and method == "GET":
-            return await self._exchange(scope, secured_send, offered)
+            rest = urlencode([(k, v) for k, values in query.items() if k != SECRET_PARAMETER for v in values])
+            path = "/" + scope["path"].lstrip("/")  # never `//host`: the browser would read that as another site
+            return await self._exchange(scope, secured_send, offered, path + (f"?{rest}" if rest else ""))
         session = session_of(scope)
         if not self.keys.valid_session(session):
             return await _plain(secured_send, 403, _("Open a21import's page with the address it printed."))
@@ -131,13 +133,14 @@ class Guard:
                 return await _plain(secured_send, 403, _("Refused: the page's token is missing or wrong."))
         await self.app(scope, receive, secured_send)
 
-    async def _exchange(self, scope, send, offered: str) -> None:
+    async def _exchange(self, scope, send, offered: str, clean_url: str) -> None:
         if not hmac.compare_digest(offered.encode(), self.keys.secret.encode()):
             return await _plain(send, 403, _("Open a21import's page with the address it printed."))
         session = self.keys.new_session()
         cookie = f"{COOKIE}={session}; HttpOnly; SameSite=Strict; Path=/"
         await send({"type": "http.response.start", "status": 303,
-                    "headers": [(b"location", scope["path"].encode() or b"/"), (b"set-cookie", cookie.encode()),
+                    "headers": [(b"location", clean_url.encode("latin-1", "replace")),
+                                (b"set-cookie", cookie.encode()),
                                 (b"content-length", b"0")]})
         await send({"type": "http.response.body", "body": b""})
 

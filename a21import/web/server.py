@@ -5,6 +5,7 @@ system's default browser when no debugging browser answers."""
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import sys
 import threading
@@ -23,6 +24,8 @@ OPEN_TIMEOUT_S = 15.0
 def bind(port: int) -> socket.socket:
     """A listening socket on 127.0.0.1 only (port 0: a free one)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if os.name != "nt":  # a port just left by a stopped run (TIME_WAIT) is usable again; on Windows this would
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # let another program share a live port
     try:
         sock.bind(("127.0.0.1", port))
     except OSError as exc:

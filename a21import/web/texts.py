@@ -137,7 +137,7 @@ def count_text(view: str, rows: list[Any], days: int | None) -> str:
     if not rows:
         return ngettext("No unpaid installment is overdue or due within {count} day.",
                         "No unpaid installment is overdue or due within {count} days.", days).format(count=days)
-    from a21import.ui import money
+    from a21import.formats import money
 
     overdue = sum(1 for row in rows if row.overdue)
     return ngettext("{count} unpaid installment ({total}), {overdue} of them overdue.",
