@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from a21import.choice import describe_rows, parse_choice, parse_ranges, parse_yes_no, yes_no_hint
+from a21import.choice import describe_rows, parse_choice, parse_yes_no, yes_no_hint
 from a21import.console import SafeConsole
 from a21import.errors import BadInput
 from a21import.fit import (CUT, FOLD, NARROWEST, TWO, WHOLE, Column, cell_lines, header_lines, layout, uniform,
