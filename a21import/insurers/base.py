@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar
 from urllib.parse import quote, urlencode, urlsplit
@@ -222,3 +223,47 @@ class PageGuard:
             ).format(app=self.title, pages=MAX_LIST_PAGES))
         if self.on_page is not None:
             self.on_page(self.count + 1)
+
+
+@dataclass(frozen=True)
+class Section:
+    """One section of an app whose sections are hosts of their own (Warta): what its adapter and messages
+    say of it. `description`, `source_label` and `number_description` are untranslated (N_)."""
+
+    code: str  # the --source value
+    host: str
+    app_name: str
+    name: str
+    identity: str
+    identity_label: str
+    insurer: str
+    number_format: re.Pattern[str]
+    number_description: str
+    description: str
+    source_label: str
+
+
+class SectionReader(ABC):
+    """Reads one Section for its adapter, which picks it by --source or host and hands it every request;
+    the reader sends its requests through the adapter (paced, captured)."""
+
+    section: ClassVar[Section]
+
+    def __init__(self, adapter: Adapter):
+        self.adapter = adapter
+
+    @abstractmethod
+    async def context(self) -> tuple[str | None, str]:
+        """(user, description) of the section's logged-in tab."""
+
+    @abstractmethod
+    def list_policies(self, date_from: date, date_to: date) -> AsyncIterator[ListedPolicy]:
+        """As Adapter.list_policies."""
+
+    @abstractmethod
+    async def lookup(self, number: str) -> list[ListedPolicy]:
+        """As Adapter.lookup, for a number already checked."""
+
+    @abstractmethod
+    async def read_policy(self, number: str, detail: Any) -> Policy:
+        """The policy `number`; `detail` is what a look-up already read, else None (it is read now)."""

@@ -1,21 +1,28 @@
-"""The strict field readers every JSON adapter uses, and the shared builders of a policy's parts.
+"""The strict field readers every adapter uses, and the shared builders of a policy's parts.
 
 An app is declared once (`App`: its name in messages and how it writes amounts and dates); a
-`Reader` reads one block of an answer (a JSON object) and names the app, the block and the field
-in every error. Which key holds which field of a client, vehicle, coverage or installment is data
+`Reader` reads one block of an answer (a JSON object, or the label/value pairs or a table row of an
+HTML page as a dict) and names the app, the block and the field in every error. Which key holds which field of a client, vehicle, coverage or installment is data
 in each adapter (`CLIENT_KEYS = {"pesel": "pesel", "street": ("adres", "ulica"), ...}`); the
 builders below read those maps, so an adapter keeps only what is particular to its app.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, NoReturn
 
-from a21import.errors import ParseError
-from a21import.formats import clean_registration, clean_vin, empty_to_none, iso_date, json_number_to_gr
+from a21import.errors import NotLoggedIn, PageChanged, ParseError
+from a21import.formats import (
+    clean_registration,
+    clean_vin,
+    empty_to_none,
+    iso_date,
+    json_number_to_gr,
+)
 from a21import.i18n import N_, _
 from a21import.model import Client, Coverage, Installment, Policy, Vehicle
 
@@ -23,15 +30,21 @@ from a21import.model import Client, Coverage, Installment, Policy, Vehicle
 # {field}: the key as the app writes it; {value}: what was there instead.
 NOT_AN_OBJECT = N_("{app} sent {block} that is not a JSON object.")
 MISSING = N_("{app} sent {block} without {field!r}.")
+# Absent, not null: the app changed its answer (see App.absent).
+MISSING_KEY = N_("{app} sent {block} without the key {field!r}.")
+MISSING_LABEL = N_("{app} sent {block} without the label {field!r}.")
 NOT_TEXT = N_("{app} sent {block} whose {field!r} is {value!r} instead of text.")
 NOT_WHOLE = N_("{app} sent {block} whose {field!r} is {value!r} instead of a whole number.")
 TOO_SMALL = N_("{app} sent {block} whose {field!r} is {value!r}, less than {minimum}.")
+NOT_ONE_OF = N_("{app} sent {block} whose {field!r} is {value!r}, which is not one of {choices}.")
 NOT_FLAG = N_("{app} sent {block} whose {field!r} is {value!r} instead of true or false.")
 NOT_NESTED = N_("{app} sent {block} whose {field!r} is not an object.")
 NOT_LIST = N_("{app} sent {block} whose {field!r} is not a list.")
 EMPTY_LIST = N_("{app} sent {block} whose {field!r} is an empty list; at least one entry is required.")
 ENTRY_NOT_AN_OBJECT = N_("{app} sent {block} whose {field!r} has an entry that is not an object.")
 UNREADABLE = N_("{app} sent {block} whose {field!r} cannot be read: {reason}")
+
+WHOLE_TEXT = re.compile(r"[0-9]+")
 
 Key = str | tuple[str, ...]  # a key, or the path of keys to it through nested objects
 
@@ -40,12 +53,21 @@ Key = str | tuple[str, ...]  # a key, or the path of keys to it through nested o
 class App:
     """How one app writes its answers: its name in messages, its amounts and its dates. `optional_amount`
     reads an amount that may be missing (null or absent reads as None before it is called): by default
-    the same as `amount`; an app that writes a missing amount as blank text gives its own."""
+    the same as `amount`; an app that writes a missing amount as blank text gives its own.
+    `absent`: for an app whose required key (or label) that is not there at all (not null: absent)
+    means it changed its answer, the sentence (MISSING_KEY or MISSING_LABEL) of the PageChanged naming it
+    (a capture then says the page changed); None: absent reads like null. `empty`: the app's own sentence
+    for a required value that is there but null or blank (by default MISSING).
+
+    A Reader also reads the label/value pairs of an HTML block (`html.dl_values`, `html.row_values`) or
+    a table row by its column labels: the app's `amount` and `date` then read text."""
 
     name: str
     amount: Callable[[Any], int] = json_number_to_gr
     date: Callable[[Any], date] = iso_date
     optional_amount: Callable[[Any], int | None] | None = None
+    absent: str | None = None
+    empty: str | None = None
 
     def read(self, block: str, data: Any) -> Reader:
         """A Reader of the object `data`, named `block` (translated) in messages."""
@@ -64,6 +86,15 @@ class Reader:
         """Raises ParseError with `message` (an untranslated N_ sentence of this module's shape)."""
         raise ParseError(_(message).format(app=self.app.name, block=self.block, field=_name(key), **values))
 
+    def missing(self, key: Key) -> NoReturn:
+        """Raises the error of a required `key` that has no value (see `App.absent_changed`)."""
+        *outer, last = _path(key)
+        holder = self.get(tuple(outer)) if outer else self.data
+        if self.app.absent and not (isinstance(holder, dict) and last in holder):
+            raise PageChanged(_(self.app.absent).format(app=self.app.name, block=self.block, field=_name(key)),
+                              app=self.app.name, block=self.block, missing=_name(key))
+        self.fail(self.app.empty or MISSING, key)
+
     def has(self, key: Key) -> bool:
         return self.get(key) is not None
 
@@ -81,14 +112,14 @@ class Reader:
         *outer, last = _path(key)
         holder = self.get(tuple(outer)) if outer else self.data
         if not isinstance(holder, dict) or last not in holder:
-            self.fail(MISSING, key)
+            self.missing(key)
         return holder[last]
 
     def value(self, key: Key) -> Any:
         """The raw value at `key`, which must be there and not null."""
         value = self.get(key)
         if value is None:
-            self.fail(MISSING, key)
+            self.missing(key)
         return value
 
     def text(self, key: Key) -> str:
@@ -97,7 +128,7 @@ class Reader:
         if not isinstance(value, str):
             self.fail(NOT_TEXT, key, value=value)
         if not value.strip():
-            self.fail(MISSING, key)
+            self.fail(self.app.empty or MISSING, key)
         return value.strip()
 
     def optional_text(self, key: Key) -> str | None:
@@ -122,6 +153,13 @@ class Reader:
             self.fail(TOO_SMALL, key, value=value, minimum=minimum)
         return value
 
+    def choice(self, key: Key, meanings: Mapping[Any, Any]) -> Any:
+        """What the value at `key` means in `meanings` (e.g. {"Opłacona": True, "Nieopłacona": False})."""
+        value = self.get(key)
+        if not isinstance(value, str | int) or value not in meanings:
+            self.fail(NOT_ONE_OF, key, value=value, choices=", ".join(map(str, meanings)))
+        return meanings[value]
+
     def flag(self, key: Key) -> bool:
         value = self.present(key)
         if not isinstance(value, bool):
@@ -139,6 +177,10 @@ class Reader:
     def date(self, key: Key) -> date:
         """A date, as the app writes dates (`App.date`)."""
         return self.convert(key, self.app.date, self.present(key))
+
+    def parsed(self, key: Key, converter: Callable[[str], Any]) -> Any:
+        """Required text at `key` read by `converter`: an empty value is named as missing, not as unreadable."""
+        return self.convert(key, converter, self.text(key))
 
     def convert(self, key: Key, converter: Callable[[Any], Any], value: Any = None) -> Any:
         """`converter(value)` (by default the value at `key`), its ParseError naming the block and field."""
@@ -175,6 +217,14 @@ class Reader:
             yield Reader(self.app, _(block).format(position=position, **values), entry)
 
 
+def whole_text(text: Any) -> int:
+    """A whole number written as text in a page ("12"; a trailing dot, as in "12.", is allowed)."""
+    value = text.strip().removesuffix(".") if isinstance(text, str) else ""
+    if not WHOLE_TEXT.fullmatch(value):
+        raise ParseError(_("The number {text!r} is not a whole number.").format(text=text))
+    return int(value)
+
+
 def _path(key: Key) -> tuple[str, ...]:
     return (key,) if isinstance(key, str) else key
 
@@ -197,6 +247,20 @@ def sentence(text: str) -> str:
     """The app's message as the end of one of our sentences: stripped, with its final stop."""
     text = text.strip()
     return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
+def app_said(message: str | None) -> str:
+    """The app's own message as a sentence to append after one of ours (with its leading space), or ""."""
+    text = (message or "").strip()
+    return " " + _("The app said: {message}").format(message=sentence(text)) if text else ""
+
+
+def not_logged_in(app: str, host: str) -> NotLoggedIn:
+    """The tab of `app` on `host` shows no session (never logged in, or expired)."""
+    return NotLoggedIn(_(
+        "The {app} tab ({host}) is not logged in or its session has expired. Log in to {app} in that tab "
+        "and run the command again; the policies imported so far are kept."
+    ).format(app=app, host=host))
 
 
 def quoting(with_message: str, without_message: str, *, quote: str = "message", **values: Any) -> str:
@@ -262,7 +326,7 @@ def build_installments(entries: Iterator[Reader], keys: FieldMap, *, first: int 
     """Installments: `seq` a whole number (at least `first`), `due_date`, `amount_gr`, `paid` a flag."""
     result = []
     for r in entries:
-        seq = _read(r, keys["seq"], lambda key: r.integer(key, minimum=first))
+        seq = _read(r, keys["seq"], lambda key, r=r: r.integer(key, minimum=first))
         result.append(Installment(
             seq=seq,
             due_date=_read(r, keys["due_date"], r.date),

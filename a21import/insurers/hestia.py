@@ -26,8 +26,6 @@ from a21import.errors import (
     WrongIdentity,
 )
 from a21import.formats import (
-    clean_registration,
-    clean_vin,
     digits_or_none,
     empty_to_none,
     fmt_pl_date,
@@ -37,8 +35,9 @@ from a21import.formats import (
     split_address,
 )
 from a21import.i18n import N_, _
+from a21import.insurers import fields
 from a21import.insurers.base import Adapter, FetchResponse
-from a21import.insurers.html import row_values, table_rows
+from a21import.insurers.html import row_readers, row_values
 from a21import.model import (
     AppContext,
     Client,
@@ -71,11 +70,26 @@ PRODUCT_LINES = {
     "NNW Szkolne": "other", "OC w Życiu Prywatnym": "other",
 }
 LIST_COLUMNS = ("Numer polisy", "System", "Produkt", "Ubezpieczający", "Data wystawienia", "Składka łączna", "Status")
-RISK_COLUMNS = ("Kod", "Nazwa", "Suma ubezpieczenia", "Składka")
 INSTALLMENT_COLUMNS = ("Nr raty", "Termin płatności", "Kwota", "Zapłacono")
 TITLE = "Ergo Hestia iHestia"
 PAGE_COUNT = re.compile(r"^Strona (\d+) z (\d+)$")
 PERSON, COMPANY = "Osoba fizyczna", "Firma"
+
+
+# A label the spec names that is absent means the page changed (PageChanged); an empty value is data.
+HESTIA = fields.App(TITLE, amount=pl_amount_to_gr, optional_amount=optional_pl_amount_to_gr, date=pl_date,
+                    absent=N_("The {block} has no value for {field!r}."))
+CLIENT_LABELS = {"phone": "Telefon", "email": "E-mail"}
+PERSON_LABELS = {**CLIENT_LABELS, "pesel": lambda r: digits_or_none(r.optional_text("PESEL"))}
+COMPANY_LABELS = {**CLIENT_LABELS, "nip": lambda r: digits_or_none(r.optional_text("NIP")),
+                  "regon": lambda r: digits_or_none(r.optional_text("REGON"))}
+VEHICLE_LABELS = {"registration": "Numer rejestracyjny", "vin": "VIN", "make": "Marka", "model": "Model",
+                  "production_year": lambda r: _year(r.optional_text("Rok produkcji"))}
+RISK_LABELS = {"code": "Kod", "name": "Nazwa", "sum_insured_gr": "Suma ubezpieczenia", "premium_gr": "Składka"}
+PAID = {"tak": True, "nie": False}
+INSTALLMENT_LABELS = {"seq": lambda r: r.convert("Nr raty", fields.whole_text), "due_date": "Termin płatności",
+                      "amount_gr": "Kwota", "paid": lambda r: r.choice("Zapłacono", PAID)}
+POLICY_LABELS = {"status": "Status", "issue_date": "Data wystawienia", "premium_gr": "Składka łączna"}
 
 
 # -- pure parse functions ---------------------------------------------------------------------------
@@ -84,6 +98,14 @@ def _text(node: Node | None) -> str | None:
     if node is None:
         return None
     return empty_to_none(node.text(deep=True))
+
+
+def _year(text: str | None) -> int | None:
+    if text is None:
+        return None
+    if not re.fullmatch(r"\d{4}", text):
+        raise ParseError(_("The production year {year!r} is not a year.").format(year=text))
+    return int(text)
 
 
 def page_identity(tree: HTMLParser) -> str | None:
@@ -103,15 +125,6 @@ def labelled(table: Node | None) -> dict[str, str | None]:
     return {} if table is None else row_values(table, _text)
 
 
-def _required(values: dict[str, str | None], label: str, where: str) -> str:
-    """The value under `label`; `where` (translated) names the table: "policy data table"."""
-    value = values.get(label)
-    if value is None:
-        raise PageChanged(_("The {where} has no value for {label!r}.").format(where=where, label=label),
-                          app=TITLE, block=where, missing=label)
-    return value
-
-
 def parse_search_page(html: str, insurer: str) -> tuple[list[ListedPolicy], int, int]:
     """A result page → (rows, current page, last page). No results → ([], 1, 0).
     A validation message of the app raises EnvironmentProblem (our request was refused)."""
@@ -126,23 +139,20 @@ def parse_search_page(html: str, insurer: str) -> tuple[list[ListedPolicy], int,
             return [], 1, 0
         raise PageChanged(_("The iHestia search page has neither a result table nor a no-results message."),
                           app=TITLE, block="table#wyniki", missing="table#wyniki")
-    rows = table_rows(table, LIST_COLUMNS, app=TITLE, what=_("its result table"))
+    rows = row_readers(HESTIA, table, LIST_COLUMNS, what=_("its result table"), block=N_("result row {position}"),
+                       text=_text)
     counter = tree.css_first("div.pager span.strony")
     match = PAGE_COUNT.match(counter.text(deep=True).strip()) if counter is not None else None
     current, last = (int(match.group(1)), int(match.group(2))) if match else (1, 1)
     items = []
-    for row in rows:
-        cells = {column: _text(cell) for column, cell in row.items()}
-        number = cells.get("Numer polisy")
-        if not number:
-            raise ParseError(_("A row of the iHestia result table has no policy number."))
+    for r in rows:
         items.append(ListedPolicy(
-            number=number,
+            number=r.text("Numer polisy"),
             insurer=insurer,
-            product=cells.get("Produkt"),
-            holder_name=cells.get("Ubezpieczający"),
-            issue_date=pl_date(cells.get("Data wystawienia")),
-            premium_gr=pl_amount_to_gr(cells.get("Składka łączna")),
+            product=r.optional_text("Produkt"),
+            holder_name=r.optional_text("Ubezpieczający"),
+            issue_date=r.date("Data wystawienia"),
+            premium_gr=r.amount("Składka łączna"),
         ))
     return items, current, last
 
@@ -159,53 +169,31 @@ def page_error(tree: HTMLParser, number: str) -> None:
 
 
 def parse_client(values: dict[str, str | None]) -> Client:
-    where = _("policyholder table")
-    kind = _required(values, "Rodzaj", where)
-    street, postal_code, city = split_address(values.get("Adres"))
-    common = dict(street=street, postal_code=postal_code, city=city, phone=values.get("Telefon"),
-                  email=values.get("E-mail"))
+    r = HESTIA.read(_("policyholder table"), values)
+    kind = r.text("Rodzaj")
+    street, postal_code, city = split_address(r.optional_text("Adres"))
+    address = {"street": street, "postal_code": postal_code, "city": city}
     if kind == PERSON:
-        return Client(kind="person", name=_required(values, "Imię i nazwisko", where),
-                      pesel=digits_or_none(values.get("PESEL")), **common)
+        return fields.build_client(r, PERSON_LABELS, kind="person", name=r.text("Imię i nazwisko"), **address)
     if kind == COMPANY:
-        return Client(kind="company", name=_required(values, "Nazwa", where),
-                      nip=digits_or_none(values.get("NIP")), regon=digits_or_none(values.get("REGON")), **common)
+        return fields.build_client(r, COMPANY_LABELS, kind="company", name=r.text("Nazwa"), **address)
     raise ParseError(_("The policyholder kind {kind!r} is neither {person!r} nor {company!r}.").format(
         kind=kind, person=PERSON, company=COMPANY))
 
 
 def parse_vehicle(values: dict[str, str | None]) -> Vehicle | None:
-    vehicle = Vehicle(
-        registration=clean_registration(values.get("Numer rejestracyjny")),
-        vin=clean_vin(values.get("VIN")),
-        make=values.get("Marka"),
-        model=values.get("Model"),
-        production_year=_year(values.get("Rok produkcji")),
-    )
-    return vehicle if vehicle.id is not None else None
-
-
-def _year(text: str | None) -> int | None:
-    if text is None:
-        return None
-    if not re.fullmatch(r"\d{4}", text):
-        raise ParseError(_("The production year {year!r} is not a year.").format(year=text))
-    return int(text)
+    return fields.build_vehicle(HESTIA.read(_("vehicle table"), values), VEHICLE_LABELS)
 
 
 def parse_coverages(table: Node | None) -> tuple[Coverage, ...]:
     if table is None:
         raise ParseError(_("The policy page has no table of risks."))
-    coverages = []
-    for row in table_rows(table, RISK_COLUMNS, app=TITLE, what=_("its table of risks")):
-        code, name, sum_insured, premium = (_text(row[column]) for column in RISK_COLUMNS)
-        if not code:
-            raise ParseError(_("A row of the table of risks has no code (Kod)."))
-        coverages.append(Coverage(code=code, name=name, sum_insured_gr=optional_pl_amount_to_gr(sum_insured),
-                                  premium_gr=optional_pl_amount_to_gr(premium)))
+    rows = row_readers(HESTIA, table, tuple(RISK_LABELS.values()), what=_("its table of risks"), block=N_("risk {position}"),
+                       text=_text)
+    coverages = fields.build_coverages(rows, RISK_LABELS)
     if not coverages:
         raise ParseError(_("The table of risks is empty."))
-    return tuple(coverages)
+    return coverages
 
 
 def parse_policy_page(html: str, number: str, insurer: str) -> Policy:
@@ -216,20 +204,20 @@ def parse_policy_page(html: str, number: str, insurer: str) -> Policy:
     if not data:
         raise PageChanged(_("The policy page has no policy data table (it may be cut short)."),
                           app=TITLE, block="table#danePolisy", missing="table#danePolisy")
-    where = _("policy data table")
-    shown = _required(data, "Numer polisy", where)
+    r = HESTIA.read(_("policy data table"), data)
+    shown = r.text("Numer polisy")
     if shown != number:
         raise ParseError(_("The policy page shows the number {shown}, not {number}.").format(
             shown=shown, number=number))
-    system_label = _required(data, "System", where)
+    system_label = r.text("System")
     if system_label not in SYSTEMS:
         raise ParseError(_("The system {system!r} of the policy is not one iHestia is known to have.").format(
             system=system_label))
-    product = _required(data, "Produkt", where)
+    product = r.text("Produkt")
     if product not in PRODUCT_LINES:
         raise ParseError(_("The product {product!r} is not in the list of Ergo Hestia products.").format(
             product=product))
-    period = _required(data, "Okres ubezpieczenia", where)
+    period = r.text("Okres ubezpieczenia")
     start_text, sep, end_text = period.partition(" - ")
     if not sep:
         raise ParseError(_("The period of cover {period!r} is not in the form dd.mm.yyyy - dd.mm.yyyy.").format(
@@ -239,21 +227,13 @@ def parse_policy_page(html: str, number: str, insurer: str) -> Policy:
         raise PageChanged(_("The policy page has no policyholder table."), app=TITLE, block="table#ubezpieczajacy",
                           missing="table#ubezpieczajacy")
     vehicle_table = tree.css_first("table#pojazd")
-    return Policy(
-        number=number,
-        insurer=insurer,
-        source_app="hestia",
-        source_system=SYSTEMS[system_label],
-        product_line=PRODUCT_LINES[product],
-        product=product,
-        status=data.get("Status"),
-        issue_date=pl_date(data.get("Data wystawienia")),
-        start_date=pl_date(start_text),
-        end_date=pl_date(end_text),
-        premium_gr=pl_amount_to_gr(data.get("Składka łączna")),
-        holder=parse_client(holder_values),
-        vehicle=parse_vehicle(labelled(vehicle_table)) if vehicle_table is not None else None,
-        coverages=parse_coverages(tree.css_first("table#ryzyka")),
+    return fields.build_policy(
+        r, POLICY_LABELS, number=number, insurer=insurer, source_app="hestia", source_system=SYSTEMS[system_label],
+        product_line=PRODUCT_LINES[product], product=product,
+        start_date=lambda: pl_date(start_text), end_date=lambda: pl_date(end_text),
+        holder=lambda: parse_client(holder_values),
+        vehicle=lambda: parse_vehicle(labelled(vehicle_table)) if vehicle_table is not None else None,
+        coverages=lambda: parse_coverages(tree.css_first("table#ryzyka")),
     )
 
 
@@ -264,19 +244,12 @@ def parse_installments_page(html: str, number: str) -> tuple[Installment, ...]:
     if table is None:
         raise PageChanged(_("The installments page has no installments table."), app=TITLE, block="table#raty",
                           missing="table#raty")
-    installments = []
-    for row in table_rows(table, INSTALLMENT_COLUMNS, app=TITLE, what=_("its installments table")):
-        seq, due, amount, paid = (_text(row[column]) for column in INSTALLMENT_COLUMNS)
-        if seq is None or not seq.isdigit():
-            raise ParseError(_("The installment number {seq!r} is not a number.").format(seq=seq))
-        if paid not in ("tak", "nie"):
-            raise ParseError(_("The paid mark {paid!r} of an installment is neither 'tak' nor 'nie'.").format(
-                paid=paid))
-        installments.append(Installment(seq=int(seq), due_date=pl_date(due), amount_gr=pl_amount_to_gr(amount),
-                                        paid=paid == "tak"))
+    rows = row_readers(HESTIA, table, INSTALLMENT_COLUMNS, what=_("its installments table"),
+                       block=N_("installment {position}"), text=_text)
+    installments = fields.build_installments(rows, INSTALLMENT_LABELS, first=None)
     if not installments:
         raise ParseError(_("The installments table is empty."))
-    return tuple(installments)
+    return installments
 
 
 # -- the reader -------------------------------------------------------------------------------------

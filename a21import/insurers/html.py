@@ -6,12 +6,13 @@ and nothing depends on optional end tags or the source text (only on the parsed 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 from selectolax.lexbor import LexborNode as Node
 
 from a21import.errors import PageChanged, ParseError
 from a21import.i18n import _
+from a21import.insurers.fields import App, Reader
 
 MAX_SPAN = 1000  # the HTML standard's cap on colspan
 
@@ -88,6 +89,15 @@ def table_rows(table: Node, columns: Iterable[str], *, app: str, what: str) -> l
     """Every body row of `table` as {column label: cell}, for the named `columns` (see Table)."""
     reader = Table(table, columns, app=app, what=what)
     return [reader.values(row) for row in reader.rows]
+
+
+def row_readers(app: App, table: Node, columns: Iterable[str], *, what: str, block: str,
+                text: Callable[[Node], str | None]) -> Iterator[Reader]:
+    """Every body row of `table` (see Table) as a Reader of {column label: `text(cell)`}, so its values are
+    read like an answer's keys. `what` (translated) names the table, `block` (untranslated N_) each row,
+    with its {position} from 1: N_("risk {position}")."""
+    for position, row in enumerate(table_rows(table, columns, app=app.name, what=what), start=1):
+        yield app.read(_(block).format(position=position), {column: text(cell) for column, cell in row.items()})
 
 
 def dl_values(dl: Node, text: Callable[[Node], str]) -> dict[str, str | None]:

@@ -18,23 +18,20 @@ from a21import.errors import (
     BadInput,
     EnvironmentProblem,
     NotLoggedIn,
-    PageChanged,
     ParseError,
     PolicyError,
     PolicyNotFound,
 )
 from a21import.formats import (
-    clean_registration,
-    clean_vin,
     digits_or_none,
-    empty_to_none,
     iso_date,
     optional_pl_amount_to_gr,
     pl_amount_to_gr,
 )
 from a21import.i18n import N_, _
+from a21import.insurers import fields
 from a21import.insurers.base import Adapter, FetchResponse
-from a21import.insurers.html import Table, table_rows
+from a21import.insurers.html import Table, row_readers
 from a21import.model import (
     AppContext,
     Client,
@@ -42,7 +39,6 @@ from a21import.model import (
     Installment,
     ListedPolicy,
     Policy,
-    Vehicle,
 )
 
 APP_ID = "tuz"
@@ -114,6 +110,26 @@ SESSION_EXPIRED = N_(
 )
 
 
+# A panel's fields by label: a label the spec names that is absent means the page changed.
+SOBOL = fields.App(TITLE, amount=pl_amount_to_gr, optional_amount=optional_pl_amount_to_gr, date=iso_date,
+                   absent=N_("The panel {block!r} of the policy page has no field {field!r}."),
+                   empty=N_("The field {field!r} in the panel {block!r} of the policy page is empty."))
+# The rows of the risks and installments tables, by column label.
+SOBOL_ROWS = fields.App(TITLE, amount=pl_amount_to_gr, optional_amount=optional_pl_amount_to_gr, date=iso_date)
+ADDRESS_LABELS = {"street": F_STREET, "postal_code": F_POSTAL, "city": F_CITY, "phone": F_PHONE, "email": F_EMAIL}
+PERSON_LABELS = {**ADDRESS_LABELS, "pesel": lambda r: digits_or_none(r.optional_text(F_PESEL))}
+COMPANY_LABELS = {**ADDRESS_LABELS, "nip": lambda r: digits_or_none(r.optional_text(F_NIP)),
+                  "regon": lambda r: digits_or_none(r.optional_text(F_REGON))}
+VEHICLE_LABELS = {"registration": F_REGISTRATION, "vin": F_VIN, "make": F_MAKE, "model": F_MODEL,
+                  "production_year": lambda r: _year(r.optional_text(F_YEAR))}
+RISK_LABELS = {"code": RISK_CODE, "name": RISK_NAME, "sum_insured_gr": RISK_SUM, "premium_gr": RISK_PREMIUM}
+INSTALLMENT_LABELS = {"seq": lambda r: r.convert(INST_SEQ, fields.whole_text), "due_date": INST_DUE,
+                      "amount_gr": INST_AMOUNT, "paid": lambda r: _paid(r.text(INST_STATUS))}
+POLICY_LABELS = {"product": F_PRODUCT, "status": F_STATUS, "issue_date": lambda r: r.parsed(F_ISSUED, iso_date),
+                 "start_date": lambda r: r.parsed(F_START, iso_date), "end_date": lambda r: r.parsed(F_END, iso_date),
+                 "premium_gr": lambda r: r.parsed(F_PREMIUM, pl_amount_to_gr)}
+
+
 # -- pure parse functions --------------------------------------------------------------------------
 
 
@@ -131,13 +147,6 @@ def _unknown_series(number: str, series: str) -> str:
         "The policy {number} has the series {series}, which is not in TUZ SOBOL's series table "
         "({series_list}), so its product line is unknown."
     ).format(number=number, series=series, series_list=_series_list())
-
-
-def _quoting(message: str | None, with_message: str, without_message: str, **values: object) -> str:
-    """One of two whole sentences: the one quoting the app's error message, or the one without it."""
-    if message:
-        return with_message.format(message=message, **values)
-    return without_message.format(**values)
 
 
 def is_login_page(response: FetchResponse) -> bool:
@@ -185,14 +194,9 @@ def _listed_row(row: LexborNode, table: Table) -> ListedPolicy:
     elif not data_id:
         error = _("The contracts list shows the policy {number} without its contract id (data-id), so it cannot "
                   "be opened.").format(number=number)
-    try:
-        issued = iso_date(cells[COL_ISSUED])
-    except ParseError:
-        issued = None  # the detail page gives the date that is stored
-    try:
-        premium = pl_amount_to_gr(cells[COL_PREMIUM])
-    except ParseError:
-        premium = None
+    # Shown only: the detail page gives the date and premium that are stored.
+    issued = fields.lenient(lambda: iso_date(cells[COL_ISSUED]))
+    premium = fields.lenient(lambda: pl_amount_to_gr(cells[COL_PREMIUM]))
     return ListedPolicy(
         number=number,
         insurer=INSURER,
@@ -238,116 +242,70 @@ def _panel(tree: LexborHTMLParser, n: int) -> LexborNode:
     return panel
 
 
-def _fields(panel: LexborNode) -> dict[str, str | None]:
-    """`label` text → `span` text of every `div.field` of a panel; an empty span is None."""
-    found: dict[str, str | None] = {}
-    for node in panel.css("div.field"):
-        label = _text(node.css_first("label"))
-        if label and label not in found:
-            found[label] = _text(node.css_first("span")) or None
-    return found
-
-
-class _Fields:
-    """The fields of one panel, with the panel's name in every error."""
+class _Fields(fields.Reader):
+    """The fields of one panel by label, with the panel's name in every error: `label` text → `span` text of
+    every `div.field` (an empty span is None)."""
 
     def __init__(self, tree: LexborHTMLParser, n: int):
         self.name = PANEL_NAMES[n]
-        self.values = _fields(_panel(tree, n))
+        self.values: dict[str, str | None] = {}
+        for node in _panel(tree, n).css("div.field"):
+            label = _text(node.css_first("label"))
+            if label and label not in self.values:
+                self.values[label] = _text(node.css_first("span")) or None
 
-    def required(self, label: str) -> str:
-        if label not in self.values:
-            raise PageChanged(_("The panel {panel!r} of the policy page has no field {label!r}.").format(
-                panel=self.name, label=label), app=TITLE, block=self.name, missing=label)
-        value = self.values[label]
-        if value is None:
-            raise ParseError(_("The field {label!r} in the panel {panel!r} of the policy page is empty.").format(
-                label=label, panel=self.name))
-        return value
-
-    def optional(self, label: str) -> str | None:
-        return empty_to_none(self.values.get(label))
+    app = SOBOL
+    block = property(lambda self: self.name)
+    data = property(lambda self: self.values)
+    required = fields.Reader.text
+    optional = fields.Reader.optional_text
 
 
-def _table_rows(panel: LexborNode, selector: str, columns: tuple[str, ...], what: str) -> list[dict[str, str]]:
+def _table_rows(panel: LexborNode, selector: str, columns: tuple[str, ...], what: str,
+                block: str) -> list[fields.Reader]:
     """The rows of the panel's table `selector`; `what` (translated) names its content: "risks", "installments"."""
     table = panel.css_first(selector)
     if table is None:
         raise ParseError(_("The policy page has no {what} table ({selector}).").format(what=what, selector=selector))
-    rows = [{name: _text(cell) for name, cell in row.items()}
-            for row in table_rows(table, columns, app=TITLE, what=_("its {what} table").format(what=what))]
+    rows = list(row_readers(SOBOL_ROWS, table, columns, what=_("its {what} table").format(what=what), block=block,
+                            text=_text))
     if not rows:
         raise ParseError(_("The {what} table of the policy page has no rows.").format(what=what))
     return rows
 
 
 def _coverages(panel: LexborNode) -> tuple[Coverage, ...]:
-    result = []
-    for row in _table_rows(panel, RISKS_TABLE, (RISK_CODE, RISK_NAME, RISK_SUM, RISK_PREMIUM), _("risks")):
-        code = row[RISK_CODE]
-        if not code:
-            raise ParseError(_("A row of the risks table has no code (Kod)."))
-        result.append(Coverage(
-            code=code,
-            name=row[RISK_NAME] or None,
-            sum_insured_gr=optional_pl_amount_to_gr(row[RISK_SUM]),
-            premium_gr=optional_pl_amount_to_gr(row[RISK_PREMIUM]),
-        ))
-    return tuple(result)
+    rows = _table_rows(panel, RISKS_TABLE, tuple(RISK_LABELS.values()), _("risks"), N_("risk {position}"))
+    return fields.build_coverages(iter(rows), RISK_LABELS)
+
+
+def _paid(status: str) -> bool:
+    if status not in (PAID, UNPAID):
+        raise ParseError(_("The installment status {status!r} is neither {paid!r} nor {unpaid!r}.").format(
+            status=status, paid=PAID, unpaid=UNPAID))
+    return status == PAID
 
 
 def _installments(panel: LexborNode) -> tuple[Installment, ...]:
-    result = []
     columns = (INST_SEQ, INST_DUE, INST_AMOUNT, INST_STATUS)
-    for row in _table_rows(panel, INSTALLMENTS_TABLE, columns, _("installments")):
-        seq = row[INST_SEQ].rstrip(".")
-        if not seq.isdigit():
-            raise ParseError(_("The installment number {seq!r} is not a whole number.").format(seq=row[INST_SEQ]))
-        status = row[INST_STATUS]
-        if status not in (PAID, UNPAID):
-            raise ParseError(_("The installment status {status!r} is neither {paid!r} nor {unpaid!r}.").format(
-                status=status, paid=PAID, unpaid=UNPAID))
-        result.append(Installment(
-            seq=int(seq),
-            due_date=iso_date(row[INST_DUE]),
-            amount_gr=pl_amount_to_gr(row[INST_AMOUNT]),
-            paid=status == PAID,
-        ))
-    return tuple(result)
+    rows = _table_rows(panel, INSTALLMENTS_TABLE, columns, _("installments"), N_("installment {position}"))
+    return fields.build_installments(iter(rows), INSTALLMENT_LABELS, first=None)
 
 
-def _holder(fields: _Fields) -> Client:
-    kind_text = fields.required(F_TYPE)
-    address = {
-        "street": fields.optional(F_STREET),
-        "postal_code": fields.optional(F_POSTAL),
-        "city": fields.optional(F_CITY),
-        "phone": fields.optional(F_PHONE),
-        "email": fields.optional(F_EMAIL),
-    }
+def _holder(r: _Fields) -> Client:
+    kind_text = r.text(F_TYPE)
     if kind_text == TYPE_PERSON:
-        return Client(kind="person", name=fields.required(F_PERSON_NAME),
-                      pesel=digits_or_none(fields.optional(F_PESEL)), **address)
+        return fields.build_client(r, PERSON_LABELS, kind="person", name=r.text(F_PERSON_NAME))
     if kind_text == TYPE_COMPANY:
-        return Client(kind="company", name=fields.required(F_COMPANY_NAME),
-                      nip=digits_or_none(fields.optional(F_NIP)), regon=digits_or_none(fields.optional(F_REGON)),
-                      **address)
+        return fields.build_client(r, COMPANY_LABELS, kind="company", name=r.text(F_COMPANY_NAME))
     raise ParseError(_("The holder type {kind!r} is neither {person!r} nor {company!r}.").format(
         kind=kind_text, person=TYPE_PERSON, company=TYPE_COMPANY))
 
 
-def _vehicle(fields: _Fields) -> Vehicle | None:
-    year_text = fields.optional(F_YEAR)
-    if year_text is not None and not year_text.isdigit():
-        raise ParseError(_("The production year {year!r} is not a whole number.").format(year=year_text))
-    vehicle = Vehicle(
-        registration=clean_registration(fields.optional(F_REGISTRATION)),
-        vin=clean_vin(fields.optional(F_VIN)),
-        make=fields.optional(F_MAKE),
-        model=fields.optional(F_MODEL),
-        production_year=int(year_text) if year_text else None,
-    )
-    return vehicle if vehicle.id is not None else None
+def _year(text: str | None) -> int | None:
+    if text is not None and not text.isdigit():
+        raise ParseError(_("The production year {year!r} is not a whole number.").format(year=text))
+    return int(text) if text else None
 
 
 def parse_policy(html: str) -> Policy:
@@ -366,23 +324,13 @@ def parse_policy(html: str) -> Policy:
     if line is None:
         raise PolicyError(_unknown_series(number, series))
     holder = _holder(_Fields(tree, PANEL_HOLDER))
-    vehicle = _vehicle(_Fields(tree, PANEL_SUBJECT)) if series == MOTOR_SERIES else None
-    return Policy(
-        number=number,
-        insurer=INSURER,
-        source_app=APP_ID,
-        source_system=SOURCE_SYSTEM,
-        product_line=line,
-        product=policy.required(F_PRODUCT),
-        status=policy.optional(F_STATUS),
-        issue_date=iso_date(policy.required(F_ISSUED)),
-        start_date=iso_date(policy.required(F_START)),
-        end_date=iso_date(policy.required(F_END)),
-        premium_gr=pl_amount_to_gr(policy.required(F_PREMIUM)),
-        holder=holder,
-        vehicle=vehicle,
-        installments=_installments(_panel(tree, PANEL_INSTALLMENTS)),
-        coverages=_coverages(_panel(tree, PANEL_POLICY)),
+    subject = _Fields(tree, PANEL_SUBJECT) if series == MOTOR_SERIES else None
+    vehicle = None if subject is None else fields.build_vehicle(subject, VEHICLE_LABELS)
+    return fields.build_policy(
+        policy, POLICY_LABELS, number=number, insurer=INSURER, source_app=APP_ID, source_system=SOURCE_SYSTEM,
+        product_line=line, holder=holder, vehicle=vehicle,
+        installments=lambda: _installments(_panel(tree, PANEL_INSTALLMENTS)),
+        coverages=lambda: _coverages(_panel(tree, PANEL_POLICY)),
     )
 
 
@@ -426,11 +374,10 @@ class TuzAdapter(Adapter):
     async def _list_page(self, query: dict[str, str | int]) -> tuple[list[ListedPolicy], bool]:
         response = await self._get(self.query(LIST_PATH, query))
         if response.status != 200:
-            raise ParseError(_quoting(
-                parse_error_page(response.text),
-                _("TUZ SOBOL answered the contracts list with HTTP {status} with the message: {message}"),
-                _("TUZ SOBOL answered the contracts list with HTTP {status}."),
-                status=response.status,
+            raise ParseError(fields.quoting(
+                N_("TUZ SOBOL answered the contracts list with HTTP {status} with the message: {message}"),
+                N_("TUZ SOBOL answered the contracts list with HTTP {status}."),
+                message=parse_error_page(response.text), status=response.status,
             ))
         return parse_list_page(response.text)
 
@@ -468,18 +415,16 @@ class TuzAdapter(Adapter):
             ).format(number=item.number))
         response = await self._get(self.path(DETAIL_PATH, id=item.ref))
         if response.status == 404:
-            raise PolicyNotFound(_quoting(
-                parse_error_page(response.text),
-                _("TUZ SOBOL does not find the contract of policy {number} (HTTP 404) with the message: {message}"),
-                _("TUZ SOBOL does not find the contract of policy {number} (HTTP 404)."),
-                number=item.number,
+            raise PolicyNotFound(fields.quoting(
+                N_("TUZ SOBOL does not find the contract of policy {number} (HTTP 404) with the message: {message}"),
+                N_("TUZ SOBOL does not find the contract of policy {number} (HTTP 404)."),
+                message=parse_error_page(response.text), number=item.number,
             ))
         if response.status != 200:
-            raise PolicyError(_quoting(
-                parse_error_page(response.text),
-                _("TUZ SOBOL failed to show policy {number} (HTTP {status}) with the message: {message}"),
-                _("TUZ SOBOL failed to show policy {number} (HTTP {status})."),
-                number=item.number, status=response.status,
+            raise PolicyError(fields.quoting(
+                N_("TUZ SOBOL failed to show policy {number} (HTTP {status}) with the message: {message}"),
+                N_("TUZ SOBOL failed to show policy {number} (HTTP {status})."),
+                message=parse_error_page(response.text), number=item.number, status=response.status,
             ))
         policy = parse_policy(response.text)
         if policy.number != item.number:
