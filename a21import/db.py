@@ -26,7 +26,6 @@ from a21import.model import Policy
 BUSY_TIMEOUT_S = 30.0  # how long a write waits for another program's lock; env A21IMPORT_DB_TIMEOUT
 TIMEOUT_ENV = "A21IMPORT_DB_TIMEOUT"
 MAX_TIMEOUT_S = 3600.0
-SQLITE_HEADER = b"SQLite format 3\x00"
 
 # Table → (columns, primary key, foreign keys). Extra columns beyond DATABASE.md: clients.ids_invalid
 # (identifiers whose checksum fails, kept and flagged) and vehicles.vin_invalid.
@@ -123,13 +122,11 @@ def open_db(path: str | os.PathLike[str], *, read_only: bool = False) -> sqlite_
             "which someone else could have put there; give the file's real path with --db.").format(path=path))
     if path.is_dir():
         raise DatabaseProblem(_("The database path {path} is a folder. Give a file name with --db.").format(path=path))
-    if path.exists() and path.stat().st_size > 0:
-        with open(path, "rb") as handle:
-            if handle.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
-                raise DatabaseProblem(_(
-                    "The file {path} is not a SQLite database, so a21import will not touch it. "
-                    "Give another file with --db."
-                ).format(path=path))
+    if path.exists() and path.stat().st_size > 0 and not _is_sqlite(path):
+        raise DatabaseProblem(_(
+            "The file {path} is not a SQLite database, so a21import will not touch it. "
+            "Give another file with --db."
+        ).format(path=path))
     if not read_only and not path.parent.is_dir() and not _is_default(path):
         raise BadInput(_(
             "The folder {folder} does not exist, so the database {path} cannot be created in it. Check the path "
@@ -156,6 +153,24 @@ def open_db(path: str | os.PathLike[str], *, read_only: bool = False) -> sqlite_
         with _write_transaction(db):  # two imports starting at once shape a new file one after the other
             ensure_schema(db)
     return db
+
+
+def _is_sqlite(path: Path) -> bool:
+    """Whether the file is SQLite's, as SQLite itself reads it (read-only: a file that is not is left untouched).
+    Not Python's open() and close(): closing any descriptor of the file drops every POSIX lock this process
+    holds on it, so while another connection of the process is open (`a21import ui` runs imports beside the
+    page's reads) another program could then delete the WAL under it ("disk I/O error")."""
+    try:
+        probe = sqlite3.connect(path.absolute().as_uri() + "?mode=ro", uri=True)
+    except sqlite3.Error:  # cannot be opened at all: for the real open to say why
+        return True
+    try:
+        probe.execute("PRAGMA schema_version")
+        return True
+    except sqlite3.DatabaseError as exc:
+        return "not a database" not in str(exc)  # locked, unreadable: for the real open to say
+    finally:
+        probe.close()
 
 
 def _is_default(path: Path) -> bool:

@@ -1,7 +1,7 @@
 """Screenshots of `a21import ui` for the README, from the fixture data: the fixture iHestia and the system
 Chromium start as in the demo, an agent logs in, `a21import ui` runs in Polish, and the page is driven
-through the main screens. Writes docs/screens/*.png (1280×800, and two at 1920×1080). The date fields show in the browser's own
-locale (dd.mm.rrrr in a Polish browser; the headless test Chromium is English).
+through the main screens. Writes docs/screens/*.png (1280×800, and two at 1920×1080). The date fields show
+in the browser's own locale (dd.mm.rrrr in a Polish browser; the headless test Chromium is English).
 
     .venv/bin/python scripts/screenshots.py [--out docs/screens]
 """

@@ -32,6 +32,8 @@ from a21import.insurers.generali import (
     xsrf_from_cookies,
 )
 from a21import.model import Client, Coverage, Installment, ListedPolicy, Vehicle
+from tests.fixtures.generali_portal import GeneraliPortal
+from tests.fixtures.inprocess import PortalTab
 
 DATA = Path(__file__).parent / "data" / "generali"
 
@@ -64,7 +66,7 @@ def test_app_not_started_is_not_logged_in():
 
 
 def test_context_sentence():
-    adapter = GeneraliAdapter(FakeTab(html=text("shell.html")))
+    adapter = GeneraliAdapter(PortalTab(GeneraliPortal(count=1)))
     context = asyncio.run(adapter.context())
     assert context.app_id == "generali"
     assert context.user == "Anna Nowak"
@@ -312,7 +314,7 @@ def test_truncated_detail_is_a_parse_error():
 
 # -- numbers ----------------------------------------------------------------------------------------
 def test_check_number():
-    adapter = GeneraliAdapter(FakeTab())
+    adapter = GeneraliAdapter(PortalTab(GeneraliPortal(count=1), logged_in=False))
     assert adapter.check_number("2611034521") == "2611034521"
     assert adapter.check_number(" 2611034521 ") == "2611034521"
     for bad in ("261103452", "26110345210", "261103452a", "2611-034521", "KOS1234567", ""):
@@ -326,37 +328,7 @@ def test_matches_host():
     assert not GeneraliAdapter.matches_host("merkury.generali.pl.evil.com")
 
 
-# -- request flow over a fake tab -------------------------------------------------------------------
-class FakeTab:
-    """Serves saved responses; records the headers of every request and the cookie reads."""
-
-    host = "merkury.generali.pl"
-    url = "http://merkury.generali.pl/merkury/"
-
-    def __init__(self, *, html: str = "", answers=None, cookies=None):
-        self._html = html
-        self.answers = list(answers or [])  # (status, file name or text) in order
-        self.cookies = list(cookies or ["XSRF-TOKEN=token-0000000000000000"])
-        self.requests: list[tuple[str, dict]] = []
-        self.cookie_reads = 0
-
-    async def html(self) -> str:
-        return self._html
-
-    async def evaluate(self, expression: str, arg=None):
-        assert "document.cookie" in expression
-        value = self.cookies[min(self.cookie_reads, len(self.cookies) - 1)]
-        self.cookie_reads += 1
-        return value
-
-    async def fetch(self, url, *, method="GET", headers=None, body=None):
-        self.requests.append((url, dict(headers or {})))
-        status, name = self.answers.pop(0)
-        body_text = text(name) if name.endswith(".json") else name
-        path = "/login" if status == 302 else urlsplit(url).path
-        return FetchResponse(200 if status == 302 else status, "http://merkury.generali.pl" + path, body_text)
-
-
+# -- request flow over the fixture portal, in-process -----------------------------------------------
 def listing(adapter, first=date(2026, 11, 1), last=date(2026, 11, 16)):
     async def collect():
         return [item async for item in adapter.list_policies(first, last)]
@@ -364,88 +336,118 @@ def listing(adapter, first=date(2026, 11, 1), last=date(2026, 11, 16)):
     return asyncio.run(collect())
 
 
+def tokens(tab: PortalTab) -> list[str | None]:
+    return [(r["headers"] or {}).get("X-XSRF-TOKEN") for r in tab.requests]
+
+
+def listed(portal: GeneraliPortal, number: str) -> ListedPolicy:
+    return ListedPolicy(number=number, insurer="GENERALI", ref=portal.by_number(number).extra["id"])
+
+
 def test_list_requests_every_page_with_a_fresh_token_each():
-    tab = FakeTab(answers=[(200, "list_page0.json"), (200, "list_page1.json")],
-                  cookies=["XSRF-TOKEN=first-token-0000000", "a=b; XSRF-TOKEN=second-token-000000"])
+    portal = GeneraliPortal(count=60, xsrf_rotate_every=1)
+    tab = PortalTab(portal)
     items = listing(GeneraliAdapter(tab))
     assert len(items) == 60
-    queries = [parse_qs(urlsplit(url).query) for url, _ in tab.requests]
-    assert [urlsplit(url).path for url, _ in tab.requests] == ["/api/v2/policies"] * 2
-    assert queries == [
+    paths = [urlsplit(r["url"]).path for r in tab.requests]
+    assert paths == ["/api/v2/policies"] * 2
+    assert [parse_qs(urlsplit(r["url"]).query) for r in tab.requests] == [
         {"issueDateFrom": ["2026-11-01"], "issueDateTo": ["2026-11-16"], "page": [str(n)], "size": ["50"]}
         for n in (0, 1)
     ]
-    assert [h["X-XSRF-TOKEN"] for _, h in tab.requests] == ["first-token-0000000", "second-token-000000"]
-    assert all(h["Accept"] == "application/json" for _, h in tab.requests)
-    assert tab.cookie_reads == 2
+    # The first page's answer rotated the token: the second request echoes the new cookie.
+    first, second = tokens(tab)
+    assert first and second and first != second and portal.xsrf_rejections == 0
+    assert all(r["headers"]["Accept"] == "application/json" for r in tab.requests)
+    assert sum("document.cookie" in e for e in tab.evaluated) == 2
 
 
 def test_empty_window_is_one_request():
-    tab = FakeTab(answers=[(200, "list_empty.json")])
-    assert listing(GeneraliAdapter(tab)) == []
+    tab = PortalTab(GeneraliPortal(count=10))
+    assert listing(GeneraliAdapter(tab), date(2026, 10, 1), date(2026, 10, 2)) == []
     assert len(tab.requests) == 1
 
 
 def test_403_rereads_the_cookie_and_retries_once():
-    tab = FakeTab(answers=[(403, "error_403.json"), (200, "detail_person_motor.json")],
-                  cookies=["XSRF-TOKEN=stale-token-0000000", "XSRF-TOKEN=fresh-token-0000000"])
-    item = ListedPolicy(number="2611034521", insurer="GENERALI", ref="3f2b6c1e-8a4d-4c1f-9b7e-2d5a6f0e1c93")
-    policy = asyncio.run(GeneraliAdapter(tab).read_policy(item))
-    assert policy.premium_gr == 123456
-    assert [h["X-XSRF-TOKEN"] for _, h in tab.requests] == ["stale-token-0000000", "fresh-token-0000000"]
-    assert [url for url, _ in tab.requests] == ["/api/v2/policies/3f2b6c1e-8a4d-4c1f-9b7e-2d5a6f0e1c93"] * 2
+    portal = GeneraliPortal(count=5, xsrf_rotate_every=0)
+    record = portal.pick(segment="INDIVIDUAL")
+    portal.xsrf_reject = {record.number}
+    tab = PortalTab(portal)
+    policy = asyncio.run(GeneraliAdapter(tab).read_policy(listed(portal, record.number)))
+    assert policy.premium_gr == record.premium_gr
+    stale, fresh = tokens(tab)
+    assert stale != fresh and portal.xsrf_rejections == 1
+    assert [r["url"] for r in tab.requests] == [f"/api/v2/policies/{record.extra['id']}"] * 2
 
 
 def test_second_403_stops_the_import():
-    tab = FakeTab(answers=[(403, "error_403.json"), (403, "error_403.json")])
-    item = ListedPolicy(number="2611034521", insurer="GENERALI", ref="x")
+    portal = GeneraliPortal(count=5, xsrf_lost_after=0)
+    tab = PortalTab(portal)
     with pytest.raises(EnvironmentProblem, match="Invalid CSRF token") as caught:
-        asyncio.run(GeneraliAdapter(tab).read_policy(item))
+        asyncio.run(GeneraliAdapter(tab).read_policy(listed(portal, portal.policies[0].number)))
     assert not isinstance(caught.value, NotLoggedIn)
     assert len(tab.requests) == 2
 
 
 def test_missing_cookie_sends_no_header():
-    tab = FakeTab(answers=[(401, "error_401.json")], cookies=["lang=pl"])
+    portal = GeneraliPortal(count=5)
+    tab = PortalTab(portal)
+    tab.client.delete_cookie("XSRF-TOKEN", domain=tab.host)
+    portal.expire_all()
     with pytest.raises(NotLoggedIn, match="session has expired"):
         listing(GeneraliAdapter(tab))
-    assert "X-XSRF-TOKEN" not in tab.requests[0][1]
+    assert "X-XSRF-TOKEN" not in tab.requests[0]["headers"]
 
 
-@pytest.mark.parametrize("answer", [(401, "error_401.json"), (302, "<form id='fm1'></form>")])
-def test_session_expired(answer):
-    tab = FakeTab(answers=[answer])
-    item = ListedPolicy(number="2611034521", insurer="GENERALI", ref="x")
+class SsoGateway(PortalTab):
+    """In front of the API, the SSO gateway sends a dead session to the login page (302, then 200)."""
+
+    async def fetch(self, url, **options):
+        self.portal.expire_all()
+        return await super().fetch("/merkury/")
+
+
+@pytest.mark.parametrize("tab_class", [PortalTab, SsoGateway])
+def test_session_expired(tab_class):
+    portal = GeneraliPortal(count=5)
+    tab = tab_class(portal)
+    portal.expire_all()
     with pytest.raises(NotLoggedIn):
-        asyncio.run(GeneraliAdapter(tab).read_policy(item))
+        asyncio.run(GeneraliAdapter(tab).read_policy(listed(portal, portal.policies[0].number)))
 
 
 def test_detail_failures():
-    item = ListedPolicy(number="2611034521", insurer="GENERALI", ref="a b/c")
-    tab = FakeTab(answers=[(500, "error_500.json"), (404, "error_404.json"), (200, "detail_truncated.json"),
-                           (200, "detail_company_home.json")])
+    portal = GeneraliPortal(count=8)
+    failing, missing, broken, other, shown = (p.number for p in portal.policies[:5])
+    portal.fail, portal.missing, portal.garbage = {failing}, {missing}, {broken}
+    portal.patch = {other: {"policyNumber": shown}}
+    tab = PortalTab(portal)
     adapter = GeneraliAdapter(tab)
     with pytest.raises(PolicyError) as failed:
-        asyncio.run(adapter.read_policy(item))
+        asyncio.run(adapter.read_policy(listed(portal, failing)))
     assert failed.value.reason == (
-        "Merkury+ could not show policy 2611034521: Błąd systemu polisowego. Spróbuj ponownie później.")
+        f"Merkury+ could not show policy {failing}: Błąd systemu polisowego. Spróbuj ponownie później.")
     assert type(failed.value) is PolicyError
     with pytest.raises(PolicyNotFound, match="Policy not found"):
-        asyncio.run(adapter.read_policy(item))
+        asyncio.run(adapter.read_policy(listed(portal, missing)))
     with pytest.raises(ParseError):
-        asyncio.run(adapter.read_policy(item))
-    with pytest.raises(ParseError, match="with policy 2611041190"):
-        asyncio.run(adapter.read_policy(item))
-    assert tab.requests[0][0] == "/api/v2/policies/a%20b%2Fc"
+        asyncio.run(adapter.read_policy(listed(portal, broken)))
+    with pytest.raises(ParseError, match=f"with policy {shown}"):
+        asyncio.run(adapter.read_policy(listed(portal, other)))
+    with pytest.raises(PolicyNotFound):
+        asyncio.run(adapter.read_policy(ListedPolicy(number=failing, insurer="GENERALI", ref="a b/c")))
+    assert tab.requests[-1]["url"] == "/api/v2/policies/a%20b%2Fc"
 
 
 def test_lookup_by_number():
-    tab = FakeTab(answers=[(200, "lookup_one.json"), (200, "lookup_none.json")])
+    portal = GeneraliPortal(count=30)
+    corporate = portal.pick(segment="CORPORATE")
+    tab = PortalTab(portal)
     adapter = GeneraliAdapter(tab)
-    items = asyncio.run(adapter.lookup("2683004746"))
-    assert [(i.number, i.skip_reason) for i in items] == [("2683004746", "segment CORPORATE")]
-    assert parse_qs(urlsplit(tab.requests[0][0]).query) == {
-        "policyNumber": ["2683004746"], "page": ["0"], "size": ["50"]}
+    items = asyncio.run(adapter.lookup(corporate.number))
+    assert [(i.number, i.skip_reason) for i in items] == [(corporate.number, "segment CORPORATE")]
+    assert parse_qs(urlsplit(tab.requests[0]["url"]).query) == {
+        "policyNumber": [corporate.number], "page": ["0"], "size": ["50"]}
     with pytest.raises(PolicyNotFound, match="2699999999"):
         asyncio.run(adapter.lookup("2699999999"))
     with pytest.raises(BadInput):
@@ -453,13 +455,20 @@ def test_lookup_by_number():
     assert len(tab.requests) == 2
 
 
+class OversizedPages(PortalTab):
+    """Asks for pages larger than the app allows, so the app refuses the list's parameters."""
+
+    async def fetch(self, url, **options):
+        return await super().fetch(url.replace("size=50", "size=500"), **options)
+
+
 def test_list_refused_stops_the_import():
-    tab = FakeTab(answers=[(400, "error_400.json")])
     with pytest.raises(EnvironmentProblem, match="Invalid request parameters"):
-        listing(GeneraliAdapter(tab))
-    tab = FakeTab(answers=[(200, "list_item_without_number.json")])
+        listing(GeneraliAdapter(OversizedPages(GeneraliPortal(count=5))))
+    portal = GeneraliPortal(count=5)
+    portal.patch = {portal.policies[2].number: {"policyNumber": None}}
     with pytest.raises(EnvironmentProblem, match="cannot be read"):
-        listing(GeneraliAdapter(tab))
+        listing(GeneraliAdapter(PortalTab(portal)))
 
 
 def test_module_constants_follow_the_spec():
@@ -469,10 +478,11 @@ def test_module_constants_follow_the_spec():
 
 
 def test_after_a_stop_no_further_request_is_sent():
-    tab = FakeTab(answers=[(401, "error_401.json")])
+    portal = GeneraliPortal(count=5)
+    tab = PortalTab(portal)
     adapter = GeneraliAdapter(tab)
-    item = ListedPolicy(number="2611034521", insurer="GENERALI", ref="x")
+    portal.expire_all()
     for _ in range(2):
         with pytest.raises(NotLoggedIn):
-            asyncio.run(adapter.read_policy(item))
+            asyncio.run(adapter.read_policy(listed(portal, portal.policies[0].number)))
     assert len(tab.requests) == 1

@@ -9,7 +9,6 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from werkzeug.test import Client as WsgiClient
 
 from a21import.errors import (
     BadInput,
@@ -34,6 +33,7 @@ from a21import.insurers.hiperio import (
 )
 from a21import.model import Client, Coverage, Installment, ListedPolicy, Policy, Vehicle
 from tests.fixtures.hiperio_portal import HiperioPortal
+from tests.fixtures.inprocess import PortalTab
 
 DATA = Path(__file__).resolve().parent / "data" / "hiperio"
 
@@ -374,31 +374,6 @@ def test_incomplete_day_item():
 
 
 # -- the adapter over the portal, without a browser ------------------------------------------------
-class PortalTab:
-    """The `Tab` protocol over the portal's WSGI app: the adapter's requests reach the real portal code."""
-
-    host = hiperio.HOST
-
-    def __init__(self, portal: HiperioPortal, *, logged_in: bool = True):
-        self.portal = portal
-        self.client = WsgiClient(portal._wsgi)
-        self.url = f"http://{self.host}/kalkulator"
-        self.fetched: list[tuple[str, dict]] = []
-        if logged_in:
-            self.client.post("/login", data=portal.LOGIN_FIELDS)
-
-    async def fetch(self, url, *, method="GET", headers=None, body=None):
-        self.fetched.append((url, dict(headers or {})))
-        response = self.client.open(url, method=method, headers=headers, data=body)
-        return FetchResponse(response.status_code, f"http://{self.host}{url}", response.get_data(as_text=True))
-
-    async def evaluate(self, expression, arg=None):  # pragma: no cover - the adapter reads no script state
-        raise AssertionError("Hiperio's adapter does not evaluate scripts.")
-
-    async def html(self):
-        return self.client.get("/kalkulator", follow_redirects=True).get_data(as_text=True)
-
-
 def listed(adapter: HiperioAdapter, first: date, last: date) -> list[ListedPolicy]:
     async def collect():
         return [item async for item in adapter.list_policies(first, last)]
@@ -435,7 +410,7 @@ def test_a_busy_window_is_split_and_every_policy_comes_once():
     assert len(requests) > 3
     # In the app's order: by issue date, then number.
     assert [(i.issue_date, i.number) for i in items] == sorted((i.issue_date, i.number) for i in items)
-    assert all(headers == {"Accept": "application/json"} for _, headers in tab.fetched)
+    assert all(r["headers"] == {"Accept": "application/json"} for r in tab.requests)
 
 
 def test_a_quiet_window_is_one_request():
@@ -508,7 +483,7 @@ def test_lookup_by_number():
     adapter = HiperioAdapter(tab)
     [item] = asyncio.run(adapter.lookup(number))
     assert item.number == number and item.error is None
-    assert tab.fetched[-1][0] == f"/api/sprzedaz/polisy/{number}"
+    assert tab.fetched[-1] == f"/api/sprzedaz/polisy/{number}"
     policy = asyncio.run(adapter.read_policy(item))
     assert policy.premium_gr == portal.policies[[p.number for p in portal.policies].index(number)].premium_gr
     # A bare item (no record) is read by number.

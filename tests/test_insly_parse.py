@@ -42,6 +42,7 @@ from a21import.model import (
     Vehicle,
 )
 from tests.fixtures import insly_portal
+from tests.fixtures.inprocess import PortalTab
 
 DATA = Path(__file__).resolve().parent / "data" / "insly"
 HOST = "agencja-kowalski.insly.com"
@@ -464,49 +465,17 @@ def test_error_messages(name, message):
      ("a", "a"), ("A" * 40, "A" * 40)],
 )
 def test_good_numbers(typed, number):
-    assert InslyAdapter(FakeTab()).check_number(typed) == number
+    assert InslyAdapter(PortalTab(insly_portal.InslyPortal(count=1), logged_in=False)).check_number(typed) == number
 
 
 @pytest.mark.parametrize("typed", ["", "   ", "ZD 2026", "A" * 41, "ZD_1", "ZD/2026/1;", "908012345678\n1", "../x"])
 def test_bad_numbers(typed):
     with pytest.raises(BadInput) as caught:
-        InslyAdapter(FakeTab()).check_number(typed)
+        InslyAdapter(PortalTab(insly_portal.InslyPortal(count=1), logged_in=False)).check_number(typed)
     assert "1 to 40 letters, digits, slashes and hyphens" in caught.value.message
 
 
-# -- the adapter's requests, against a fake tab ---------------------------------------------------
-TOKEN = "T" * 40
-
-
-class FakeTab:
-    """A tab answering from saved responses: `routes[(method, path, page or None)] -> (status, file or text)`."""
-
-    def __init__(self, routes=None, page_html: str = "tab_dashboard.html", token: str | None = TOKEN):
-        self.host = HOST
-        self.url = f"http://{HOST}/dashboard"
-        self.routes = routes or {}
-        self.page_html = page_html
-        self.token = token
-        self.requests: list[dict] = []
-        self.evaluations = 0
-
-    async def fetch(self, url, *, method="GET", headers=None, body=None):
-        parsed = json.loads(body) if body else None
-        self.requests.append({"url": url, "method": method, "headers": dict(headers or {}), "body": parsed})
-        key = (method, url, parsed.get("page") if parsed else None)
-        status, answer = self.routes.get(key, self.routes.get((method, url, "*"), (404, '{"message":"Not Found"}')))
-        payload = text(answer) if answer.endswith((".json", ".html")) else answer
-        return FetchResponse(status=status, url=f"http://{HOST}{url}", text=payload)
-
-    async def evaluate(self, expression, arg=None):
-        self.evaluations += 1
-        assert "csrf-token" in expression
-        return self.token
-
-    async def html(self):
-        return text(self.page_html)
-
-
+# -- the adapter's requests, over the fixture portal in-process ----------------------------------
 def run(coro):
     return asyncio.run(coro)
 
@@ -516,17 +485,66 @@ async def collect(agen):
 
 
 LIST = "/api/policy/list"
+NOV1, NOV16 = date(2026, 11, 1), date(2026, 11, 16)
+
+
+class NoMetaTab(PortalTab):
+    """The tab's page without its CSRF meta tag (a page the app rendered without the token)."""
+
+    async def html(self):
+        return (await super().html()).replace('<meta name="csrf-token"', '<meta name="other"')
+
+
+class TamperedTab(PortalTab):
+    """Changes the list request's body on its way out, so the app answers what it answers to bad input."""
+
+    async def fetch(self, url, *, body=None, **options):
+        if body is not None:
+            body = json.dumps({**json.loads(body), "per_page": 500})
+        return await super().fetch(url, body=body, **options)
+
+
+class CutShortTab(PortalTab):
+    """The app's answers arrive cut in the middle."""
+
+    async def fetch(self, url, **options):
+        answer = await super().fetch(url, **options)
+        return FetchResponse(answer.status, answer.url, answer.text[: len(answer.text) // 2])
+
+
+class GatewayTab(PortalTab):
+    """A proxy in front of the app answers every request with its own error page."""
+
+    async def fetch(self, url, **options):
+        self.requests.append({"url": url, **options})
+        return FetchResponse(502, f"http://{self.host}{url}", "<html>Bad Gateway</html>")
+
+
+def tab_token(tab: PortalTab) -> str:
+    return parse_tab_page(run(tab.html())).csrf_token
+
+
+def csrf_reads(tab: PortalTab) -> int:
+    return sum("csrf-token" in e for e in tab.evaluated)
+
+
+def motor(portal: insly_portal.InslyPortal, index: int = 0):
+    return [p for p in portal.policies if p.line == "motor" and portal.code_of(p)][index]
+
+
+def _listed(portal: insly_portal.InslyPortal, fake, **extra) -> ListedPolicy:
+    return ListedPolicy(number=fake.number, insurer=portal.code_of(fake), ref=fake.extra["policy_id"], **extra)
 
 
 def test_context_of_a_logged_in_tab():
-    context = run(InslyAdapter(FakeTab()).context())
+    context = run(InslyAdapter(PortalTab(insly_portal.InslyPortal())).context())
     assert (context.app_id, context.user, context.identity) == ("insly", "Anna Nowak", None)
     assert context.description == "Logged in to INSLY at Agencja Kowalski (agencja-kowalski.insly.com) as Anna Nowak."
 
 
 def test_context_of_the_login_page_is_not_logged_in():
     with pytest.raises(NotLoggedIn) as caught:
-        run(InslyAdapter(FakeTab(page_html="tab_login.html")).context())
+        run(InslyAdapter(PortalTab(insly_portal.InslyPortal(), logged_in=False)).context())
     assert caught.value.message == (
         "The INSLY tab at agencja-kowalski.insly.com is not logged in. Log in to Insly in that tab and run the "
         "command again."
@@ -535,155 +553,180 @@ def test_context_of_the_login_page_is_not_logged_in():
 
 def test_context_without_token_stops():
     with pytest.raises(EnvironmentProblem, match="no CSRF token"):
-        run(InslyAdapter(FakeTab(page_html="tab_no_meta.html")).context())
+        run(InslyAdapter(NoMetaTab(insly_portal.InslyPortal())).context())
 
 
 def test_list_requests_every_page_with_the_json_filter_and_headers():
-    tab = FakeTab({("POST", LIST, 1): (200, "list_page1.json"), ("POST", LIST, 2): (200, "list_page2.json")})
-    items = run(collect(InslyAdapter(tab).list_policies(date(2026, 11, 1), date(2026, 11, 16))))
+    portal = insly_portal.InslyPortal(count=60)
+    tab = PortalTab(portal)
+    items = run(collect(InslyAdapter(tab).list_policies(NOV1, NOV16)))
     assert len(items) == 60
-    assert [r["body"] for r in tab.requests] == [
+    assert [json.loads(r["body"]) for r in tab.requests] == [
         {"filter": {"issue_date_from": "01.11.2026", "issue_date_to": "16.11.2026"}, "page": page, "per_page": 50}
         for page in (1, 2)
     ]
+    token = tab_token(tab)
     assert all(
-        r["headers"] == {"Accept": "application/json", "Content-Type": "application/json", "X-CSRF-Token": TOKEN}
+        r["headers"] == {"Accept": "application/json", "Content-Type": "application/json", "X-CSRF-Token": token}
         and r["method"] == "POST" and r["url"] == LIST
         for r in tab.requests
     )
-    assert tab.evaluations == 1
+    assert csrf_reads(tab) == 1
+
+
+class ScriptlessTab(PortalTab):
+    """A tab whose scripts read nothing: whatever the adapter knows of the token comes from the page."""
+
+    async def evaluate(self, expression, arg=None):
+        self.evaluated.append(expression)
 
 
 def test_token_read_by_context_is_the_one_sent():
-    tab = FakeTab({("POST", LIST, 1): (200, "list_empty.json")}, token=None)
+    tab = ScriptlessTab(insly_portal.InslyPortal())
     adapter = InslyAdapter(tab)
-    context_token = parse_tab_page(text("tab_dashboard.html")).csrf_token
     run(adapter.context())
-    assert run(collect(adapter.list_policies(date(2026, 11, 1), date(2026, 11, 1)))) == []
-    assert tab.requests[0]["headers"]["X-CSRF-Token"] == context_token and tab.evaluations == 0
+    assert run(collect(adapter.list_policies(date(2026, 10, 1), date(2026, 10, 1)))) == []
+    assert tab.requests[0]["headers"]["X-CSRF-Token"] == tab_token(tab) and tab.evaluated == []
 
 
 def test_missing_token_in_the_tab_stops_before_any_request():
-    tab = FakeTab(token=None)
+    tab = NoMetaTab(insly_portal.InslyPortal())
     with pytest.raises(EnvironmentProblem, match="Reload the Insly tab"):
-        run(collect(InslyAdapter(tab).list_policies(date(2026, 11, 1), date(2026, 11, 16))))
+        run(collect(InslyAdapter(tab).list_policies(NOV1, NOV16)))
     assert tab.requests == []
 
 
 def test_empty_window_asks_one_page_only():
-    tab = FakeTab({("POST", LIST, 1): (200, "list_empty.json")})
-    assert run(collect(InslyAdapter(tab).list_policies(date(2026, 11, 1), date(2026, 11, 16)))) == []
+    tab = PortalTab(insly_portal.InslyPortal())
+    assert run(collect(InslyAdapter(tab).list_policies(date(2026, 10, 1), date(2026, 10, 16)))) == []
     assert len(tab.requests) == 1
 
 
 def test_419_on_the_list_asks_to_log_in_and_reload():
-    tab = FakeTab({("POST", LIST, "*"): (419, "error_419.json")})
+    portal = insly_portal.InslyPortal()
+    tab = PortalTab(portal)
+    portal.expire_all()
     with pytest.raises(NotLoggedIn) as caught:
-        run(collect(InslyAdapter(tab).list_policies(date(2026, 11, 1), date(2026, 11, 16))))
+        run(collect(InslyAdapter(tab).list_policies(NOV1, NOV16)))
     assert '"CSRF token mismatch."' in caught.value.message
     assert "Log in to Insly, reload the Insly tab" in caught.value.message
 
 
 def test_422_on_the_list_stops_with_the_app_message():
-    tab = FakeTab({("POST", LIST, "*"): (422, "error_422.json")})
+    tab = TamperedTab(insly_portal.InslyPortal())
     with pytest.raises(EnvironmentProblem) as caught:
-        run(collect(InslyAdapter(tab).list_policies(date(2026, 11, 1), date(2026, 11, 16))))
+        run(collect(InslyAdapter(tab).list_policies(NOV1, NOV16)))
     assert not isinstance(caught.value, NotLoggedIn)
     assert "HTTP 422" in caught.value.message and "The given data was invalid." in caught.value.message
 
 
 def test_unreadable_list_stops_the_import():
-    tab = FakeTab({("POST", LIST, "*"): (200, "detail_truncated.json")})
+    tab = CutShortTab(insly_portal.InslyPortal())
     with pytest.raises(EnvironmentProblem, match="could not be read"):
-        run(collect(InslyAdapter(tab).list_policies(date(2026, 11, 1), date(2026, 11, 16))))
-
-
-def _listed(number="908012345678", ref=184467, **extra) -> ListedPolicy:
-    return ListedPolicy(number=number, insurer="WARTA", ref=ref, **extra)
+        run(collect(InslyAdapter(tab).list_policies(NOV1, NOV16)))
 
 
 def test_read_policy_gets_the_detail_with_headers():
-    tab = FakeTab({("GET", "/api/policy/184467", None): (200, "detail_spec_person.json")})
-    policy = run(InslyAdapter(tab).read_policy(_listed()))
-    assert policy.id == "WARTA:908012345678"
+    portal = insly_portal.InslyPortal()
+    fake = motor(portal)
+    tab = PortalTab(portal)
+    policy = run(InslyAdapter(tab).read_policy(_listed(portal, fake)))
+    assert policy.id == portal.key_of(fake)
     (request,) = tab.requests
     assert request["method"] == "GET" and request["body"] is None
-    assert request["headers"] == {"Accept": "application/json", "X-CSRF-Token": TOKEN}
+    assert request["url"] == f"/api/policy/{fake.extra['policy_id']}"
+    assert request["headers"] == {"Accept": "application/json", "X-CSRF-Token": tab_token(tab)}
 
 
 def test_read_policy_401_stops_the_import():
-    tab = FakeTab({("GET", "/api/policy/184467", None): (401, "error_401.json")})
+    portal = insly_portal.InslyPortal()
+    tab = PortalTab(portal)
+    portal.expire_all()
     with pytest.raises(NotLoggedIn) as caught:
-        run(InslyAdapter(tab).read_policy(_listed()))
+        run(InslyAdapter(tab).read_policy(_listed(portal, motor(portal))))
     assert '"Unauthenticated."' in caught.value.message and "reload the Insly tab" in caught.value.message
 
 
 def test_read_policy_500_is_red_with_the_app_message():
-    tab = FakeTab({("GET", "/api/policy/184467", None): (500, "error_500.json")})
+    portal = insly_portal.InslyPortal()
+    fake = motor(portal)
+    portal.fail = {fake.number}
     with pytest.raises(PolicyError) as caught:
-        run(InslyAdapter(tab).read_policy(_listed()))
+        run(InslyAdapter(PortalTab(portal)).read_policy(_listed(portal, fake)))
     assert type(caught.value) is PolicyError
-    assert caught.value.reason == 'Insly failed to read policy 908012345678: the app answered HTTP 500 "Server Error".'
+    assert caught.value.reason == f'Insly failed to read policy {fake.number}: the app answered HTTP 500 "Server Error".'
 
 
 def test_read_policy_404_is_not_found():
-    tab = FakeTab({("GET", "/api/policy/184467", None): (404, "error_404.json")})
+    portal = insly_portal.InslyPortal()
+    item = ListedPolicy(number="908012345678", insurer="WARTA", ref=999999999)
     with pytest.raises(PolicyNotFound, match="Policy not found"):
-        run(InslyAdapter(tab).read_policy(_listed()))
+        run(InslyAdapter(PortalTab(portal)).read_policy(item))
 
 
 def test_read_policy_garbage_is_a_parse_error():
-    tab = FakeTab({("GET", "/api/policy/184467", None): (200, "detail_truncated.json")})
+    portal = insly_portal.InslyPortal()
+    fake = motor(portal)
+    portal.garbage = {fake.number}
     with pytest.raises(ParseError):
-        run(InslyAdapter(tab).read_policy(_listed()))
+        run(InslyAdapter(PortalTab(portal)).read_policy(_listed(portal, fake)))
 
 
 def test_read_policy_of_another_number_is_a_parse_error():
-    tab = FakeTab({("GET", "/api/policy/184467", None): (200, "detail_spec_company.json")})
-    with pytest.raises(ParseError, match="ZD/2026/118834"):
-        run(InslyAdapter(tab).read_policy(_listed()))
+    portal = insly_portal.InslyPortal()
+    asked, shown = motor(portal, 0), motor(portal, 1)
+    item = ListedPolicy(number=asked.number, insurer=portal.code_of(asked), ref=shown.extra["policy_id"])
+    with pytest.raises(ParseError, match=shown.number):
+        run(InslyAdapter(PortalTab(portal)).read_policy(item))
 
 
 def test_skipped_and_red_items_are_never_fetched():
-    tab = FakeTab()
+    portal = insly_portal.InslyPortal()
+    fake = motor(portal)
+    tab = PortalTab(portal)
     with pytest.raises(OutOfScope, match="product_group life"):
-        run(InslyAdapter(tab).read_policy(_listed(skip_reason="product_group life")))
+        run(InslyAdapter(tab).read_policy(_listed(portal, fake, skip_reason="product_group life")))
     with pytest.raises(PolicyError, match="not known"):
-        run(InslyAdapter(tab).read_policy(_listed(error="The insurer name 'X' is not known.")))
+        run(InslyAdapter(tab).read_policy(_listed(portal, fake, error="The insurer name 'X' is not known.")))
     with pytest.raises(ParseError):
-        run(InslyAdapter(tab).read_policy(_listed(ref="184467")))
+        run(InslyAdapter(tab).read_policy(ListedPolicy(number=fake.number, insurer="WARTA", ref="184467")))
     assert tab.requests == []
 
 
 def test_lookup_returns_every_insurer_of_a_shared_number():
-    tab = FakeTab({("POST", LIST, 1): (200, "list_lookup_shared.json")})
-    items = run(InslyAdapter(tab).lookup("MT/2026/149142"))
-    assert [i.key for i in items] == ["ERGO_HESTIA:MT/2026/149142", "MTU:MT/2026/149142"]
-    assert tab.requests[0]["body"] == {"filter": {"policy_no": "MT/2026/149142"}, "page": 1, "per_page": 50}
+    portal = insly_portal.InslyPortal()
+    first, second = portal.special["shared_number"]
+    tab = PortalTab(portal)
+    items = run(InslyAdapter(tab).lookup(first.number))
+    assert sorted(i.key for i in items) == sorted([portal.key_of(first), portal.key_of(second)])
+    assert json.loads(tab.requests[0]["body"]) == {"filter": {"policy_no": first.number}, "page": 1, "per_page": 50}
 
 
 def test_lookup_keeps_out_of_scope_items_with_their_reason():
-    tab = FakeTab({("POST", LIST, 1): (200, "list_mixed.json"), ("POST", LIST, "*"): (200, "list_empty.json")})
-    (item,) = run(InslyAdapter(tab).lookup("ZD/2026/118833"))
+    portal = insly_portal.InslyPortal()
+    fake = next(p for p in portal.policies if p.line == "property")
+    (item,) = run(InslyAdapter(PortalTab(portal)).lookup(fake.number))
     assert item.skip_reason == "product_group property"
 
 
 def test_lookup_without_items_is_not_found():
-    tab = FakeTab({("POST", LIST, 1): (200, "list_empty.json")})
     with pytest.raises(PolicyNotFound, match="no policy number NOPE-1"):
-        run(InslyAdapter(tab).lookup("NOPE-1"))
+        run(InslyAdapter(PortalTab(insly_portal.InslyPortal())).lookup("NOPE-1"))
 
 
 def test_lookup_419_stops():
-    tab = FakeTab({("POST", LIST, 1): (419, "error_419.json")})
+    portal = insly_portal.InslyPortal()
+    tab = PortalTab(portal)
+    portal.expire_all()
     with pytest.raises(NotLoggedIn):
-        run(InslyAdapter(tab).lookup("908012345678"))
+        run(InslyAdapter(tab).lookup(motor(portal).number))
 
 
 def test_a_failure_without_message_is_described_as_such():
-    tab = FakeTab({("GET", "/api/policy/184467", None): (502, "<html>Bad Gateway</html>")})
+    portal = insly_portal.InslyPortal()
+    fake = motor(portal)
     with pytest.raises(PolicyError) as caught:
-        run(InslyAdapter(tab).read_policy(_listed()))
+        run(InslyAdapter(GatewayTab(portal)).read_policy(_listed(portal, fake)))
     assert caught.value.reason == (
-        "Insly failed to read policy 908012345678: the app answered HTTP 502 without a message."
+        f"Insly failed to read policy {fake.number}: the app answered HTTP 502 without a message."
     )

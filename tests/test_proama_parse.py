@@ -7,7 +7,7 @@ import asyncio
 import json
 from datetime import date
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
@@ -35,6 +35,8 @@ from a21import.insurers.proama import (
     parse_vehicle,
 )
 from a21import.model import Client, Coverage, Installment, ListedPolicy, Vehicle
+from tests.fixtures.inprocess import PortalTab
+from tests.fixtures.proama_portal import API, AUTH_KEY, ProamaPortal
 
 DATA = Path(__file__).resolve().parent / "data" / "proama"
 
@@ -292,31 +294,33 @@ def test_lookup_without_the_flag_is_a_parse_error():
         parse_lookup("5600123456", detail)
 
 
-# -- the reader against a fake tab -----------------------------------------------------------------
-class FakeTab:
-    """Answers in-page fetches from a dict of routes; records every request with its headers."""
+# -- the reader over the fixture portal, in-process -----------------------------------------------
+class ProAgentTab(PortalTab):
+    """ProAgent's tab: its login script keeps the API's answer in sessionStorage, which the adapter reads."""
 
-    host = "proagent.proama.pl"
-    url = "http://proagent.proama.pl/"
-
-    def __init__(self, routes: dict[str, tuple[int, str]], auth: str | None = None):
-        self.routes = routes
-        self.auth = text("auth.json") if auth is None else auth
-        self.requests: list[tuple[str, dict]] = []
-        self.storage_reads = 0
-
-    async def fetch(self, url, *, method="GET", headers=None, body=None):
-        self.requests.append((url, dict(headers or {})))
-        status, body_text = self.routes.get(url, (404, text("error_404.json")))
-        return FetchResponse(status, "http://proagent.proama.pl" + url, body_text)
+    def log_in(self):
+        # What the login page's script does: POST the fields as JSON, keep the answer, go to the shell.
+        answer = self._open(f"{API}/sesja", method="POST", json=self.portal.LOGIN_FIELDS)
+        assert answer.status_code == 200
+        self.session_storage[AUTH_KEY] = answer.get_data(as_text=True)
+        self.url = f"http://{self.host}/"
 
     async def evaluate(self, expression, arg=None):
-        assert arg == "proagent.auth"
-        self.storage_reads += 1
-        return {"auth": self.auth, "agent": "Anna Nowak"}
+        self.evaluated.append(expression)
+        assert arg == AUTH_KEY and "sessionStorage" in expression
+        return {"auth": self.session_storage.get(arg), "agent": None}  # no script rendered the shell
 
-    async def html(self):
-        return ""
+
+class Rewriting(ProAgentTab):
+    """The adapter's requests and the app's answers changed on the way, to meet what the app can answer."""
+
+    def __init__(self, portal, *, url=lambda u: u, answer=lambda t: t):
+        self.rewrite_url, self.rewrite_answer = url, answer
+        super().__init__(portal)
+
+    async def fetch(self, url, **options):
+        answer = await super().fetch(self.rewrite_url(url), **options)
+        return FetchResponse(answer.status, answer.url, self.rewrite_answer(answer.text))
 
 
 LIST = "/agent-api/v1/polisy?dataOd=2026-11-01&dataDo=2026-11-16&limit=25"
@@ -330,46 +334,59 @@ async def collect(adapter, first=date(2026, 11, 1), last=date(2026, 11, 16)):
     return [item async for item in adapter.list_policies(first, last)]
 
 
+def individual(portal: ProamaPortal, company: bool | None = None) -> str:
+    return next(n for n in portal.numbers if portal.details[n]["klientIndywidualny"]
+                and (company is None or (portal.details[n]["ubezpieczajacy"]["typ"] == "FIRMA") == company))
+
+
 def test_listing_follows_the_percent_encoded_cursor_with_the_bearer_token():
-    cursor = "+/8or4Q5/Ad7Im8iOjE4LCJrIjoxfQ=="
-    tab = FakeTab({
-        LIST: (200, text("list_first_page.json")),
-        LIST + "&kursor=%2B%2F8or4Q5%2FAd7Im8iOjE4LCJrIjoxfQ%3D%3D": (200, text("list_last_page.json")),
-    })
+    portal = ProamaPortal(count=40)
+    tab = ProAgentTab(portal)
     items = run(collect(ProamaAdapter(tab)))
-    assert [i.number for i in items] == ["5600123456", "5600123501", "5600123777", "5600200001", "5600300003"]
-    assert parse_qs(urlsplit(tab.requests[1][0]).query)["kursor"] == [cursor]
-    for _url, headers in tab.requests:
-        assert headers == {"Authorization": "Bearer cGEtNGY3YjE5ZDI", "Accept": "application/json"}
-    assert tab.storage_reads == 1
+    assert [i.number for i in items] == portal.numbers
+    urls = [r["url"] for r in tab.requests]
+    assert urls[0] == LIST and len(urls) > 1
+    cursor = parse_qs(urlsplit(urls[1]).query)["kursor"][0]
+    assert cursor.startswith("+/") and cursor.endswith("=")
+    assert urls[1] == LIST + "&kursor=" + quote(cursor, safe="")
+    token = json.loads(tab.session_storage[AUTH_KEY])["accessToken"]
+    for request in tab.requests:
+        assert request["headers"] == {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    assert len(tab.evaluated) == 1
 
 
 def test_listing_stops_on_a_repeated_cursor():
-    page = json.dumps({"pozycje": [], "nastepnyKursor": "abc="})
-    tab = FakeTab({LIST: (200, page), LIST + "&kursor=abc%3D": (200, page)})
+    tab = Rewriting(ProamaPortal(count=40), url=lambda u: u.split("&kursor=")[0])  # the first page, again
     with pytest.raises(EnvironmentProblem, match="same cursor"):
         run(collect(ProamaAdapter(tab)))
 
 
-@pytest.mark.parametrize("status, body, words", [
-    (200, "{not json", "not valid JSON"),
-    (200, '{"pozycje": []}', "documented shape"),
-    (400, '{"kod":"NIEPRAWIDLOWY_KURSOR","komunikat":"Nieprawidłowy kursor."}', "Nieprawidłowy kursor"),
-    (400, '{"kod":"NIEPRAWIDLOWE_PARAMETRY","komunikat":"Nieprawidłowe parametry zapytania."}', "parametry"),
+def without_cursor(text_: str) -> str:
+    return json.dumps({"pozycje": json.loads(text_)["pozycje"]})
+
+
+@pytest.mark.parametrize("url, answer, words", [
+    (None, lambda t: t[: len(t) // 2], "not valid JSON"),
+    (None, without_cursor, "documented shape"),
+    (lambda u: u + "&kursor=AAAA", None, "Nieprawidłowy kursor"),
+    (lambda u: u.replace("limit=25", "limit=500"), None, "parametry"),
 ])
-def test_unreadable_list_stops_the_import(status, body, words):
+def test_unreadable_list_stops_the_import(url, answer, words):
+    tab = Rewriting(ProamaPortal(count=10), url=url or (lambda u: u), answer=answer or (lambda t: t))
     with pytest.raises(EnvironmentProblem, match=words):
-        run(collect(ProamaAdapter(FakeTab({LIST: (status, body)}))))
+        run(collect(ProamaAdapter(tab)))
 
 
 def test_listing_with_expired_token_is_not_logged_in():
-    tab = FakeTab({LIST: (401, text("error_401.json"))})
+    portal = ProamaPortal(count=10)
+    tab = ProAgentTab(portal)
+    portal.expire_all()
     with pytest.raises(NotLoggedIn, match="Sesja wygasła"):
         run(collect(ProamaAdapter(tab)))
 
 
 def test_tab_without_token_is_not_logged_in_before_any_request():
-    tab = FakeTab({}, auth="")
+    tab = ProAgentTab(ProamaPortal(count=10), logged_in=False)
     adapter = ProamaAdapter(tab)
     with pytest.raises(NotLoggedIn):
         run(adapter.context())
@@ -379,72 +396,79 @@ def test_tab_without_token_is_not_logged_in_before_any_request():
 
 
 def test_context_names_the_agent():
-    context = run(ProamaAdapter(FakeTab({})).context())
+    context = run(ProamaAdapter(ProAgentTab(ProamaPortal(count=1))).context())
     assert (context.app_id, context.user, context.identity) == ("proama", "Anna Nowak", None)
     assert context.description == "Logged in to Proama ProAgent as Anna Nowak (agent PA-004512)."
 
 
 def test_read_policy_fetches_detail_then_schedule():
-    tab = FakeTab({
-        "/agent-api/v1/polisy/5600123456": (200, text("detail_person.json")),
-        "/agent-api/v1/polisy/5600123456/harmonogram": (200, text("harmonogram_person.json")),
-    })
-    item = ListedPolicy(number="5600123456", insurer="PROAMA", ref={"numer": "5600123456"})
+    portal = ProamaPortal(count=10)
+    number = individual(portal)
+    tab = ProAgentTab(portal)
+    item = ListedPolicy(number=number, insurer="PROAMA", ref={"numer": number})
     policy = run(ProamaAdapter(tab).read_policy(item))
-    assert policy.premium_gr == 123456
-    assert [url for url, _ in tab.requests] == ["/agent-api/v1/polisy/5600123456", "/agent-api/v1/polisy/5600123456/harmonogram"]
+    assert policy.premium_gr == portal.details[number]["skladkaGr"]
+    assert [r["url"] for r in tab.requests] == [f"/agent-api/v1/polisy/{number}", f"/agent-api/v1/polisy/{number}/harmonogram"]
 
 
 @pytest.mark.parametrize(
-    "detail, schedule, error, words",
+    "fault, error, words",
     [
-        ((502, "error_502.json"), None, PolicyError, "System polisowy nie odpowiada"),
-        ((200, "detail_person.json"), (502, "error_502.json"), PolicyError, "System polisowy nie odpowiada"),
-        ((404, "error_404.json"), None, PolicyNotFound, "5600123456"),
-        ((200, "detail_person.json"), (401, "error_401.json"), NotLoggedIn, "Log in"),
-        ((200, "detail_truncated.json"), None, ParseError, "JSON"),
-        ((200, "detail_company_not_individual.json"), None, OutOfScope, "klientIndywidualny false"),
-        ((200, "detail_person.json"), (200, "harmonogram_bad_status.json"), PolicyError, "CZESCIOWO_OPLACONA"),
+        ("fail", PolicyError, "System polisowy nie odpowiada"),
+        ("fail_schedule", PolicyError, "System polisowy nie odpowiada"),
+        ("missing", PolicyNotFound, "5600000000"),
+        ("expired_schedule", NotLoggedIn, "Log in"),
+        ("garbage", ParseError, "JSON"),
+        ("not_individual", OutOfScope, "klientIndywidualny false"),
+        ("bad_status", PolicyError, "CZESCIOWO_OPLACONA"),
     ],
 )
-def test_read_policy_failures(detail, schedule, error, words):
-    routes = {"/agent-api/v1/polisy/5600123456": (detail[0], text(detail[1]))}
-    if schedule:
-        routes["/agent-api/v1/polisy/5600123456/harmonogram"] = (schedule[0], text(schedule[1]))
-    item = ListedPolicy(number="5600123456", insurer="PROAMA", ref={"numer": "5600123456"})
+def test_read_policy_failures(fault, error, words):
+    portal = ProamaPortal(count=10, expire_after=1 if fault == "expired_schedule" else None)
+    number = individual(portal)
+    if fault in ("fail", "fail_schedule", "garbage"):
+        setattr(portal, fault, {number})
+    elif fault == "missing":
+        number = "5600000000"
+        assert number not in portal.details
+    elif fault == "not_individual":
+        number = next(n for n in portal.numbers if not portal.details[n]["klientIndywidualny"])
+    elif fault == "bad_status":
+        portal.schedules[number]["raty"][0]["status"] = "CZESCIOWO_OPLACONA"
+    item = ListedPolicy(number=number, insurer="PROAMA", ref={"numer": number})
     with pytest.raises(error, match=words):
-        run(ProamaAdapter(FakeTab(routes)).read_policy(item))
+        run(ProamaAdapter(ProAgentTab(portal)).read_policy(item))
 
 
 def test_lookup_reads_the_detail_once():
-    tab = FakeTab({
-        "/agent-api/v1/polisy/5600123777": (200, text("detail_company_individual.json")),
-        "/agent-api/v1/polisy/5600123777/harmonogram": (200, json.dumps({"numer": "5600123777", "raty": [
-            {"nr": 1, "termin": "2026-11-04", "kwotaGr": 12345, "status": "OPLACONA"}]})),
-    })
+    portal = ProamaPortal(count=20)
+    number = individual(portal, company=True)
+    tab = ProAgentTab(portal)
     adapter = ProamaAdapter(tab)
-    [item] = run(adapter.lookup("5600123777"))
+    [item] = run(adapter.lookup(number))
     policy = run(adapter.read_policy(item))
     assert policy.holder.kind == "company"
-    assert [url for url, _ in tab.requests] == ["/agent-api/v1/polisy/5600123777", "/agent-api/v1/polisy/5600123777/harmonogram"]
+    assert [r["url"] for r in tab.requests] == [f"/agent-api/v1/polisy/{number}", f"/agent-api/v1/polisy/{number}/harmonogram"]
 
 
 def test_lookup_not_found_and_failing():
-    with pytest.raises(PolicyNotFound, match="5600123456"):
-        run(ProamaAdapter(FakeTab({})).lookup("5600123456"))
-    tab = FakeTab({"/agent-api/v1/polisy/5600123456": (502, text("error_502.json"))})
-    [item] = run(ProamaAdapter(tab).lookup("5600123456"))
+    portal = ProamaPortal(count=10)
+    with pytest.raises(PolicyNotFound, match="5600000000"):
+        run(ProamaAdapter(ProAgentTab(portal)).lookup("5600000000"))
+    number = individual(portal)
+    portal.fail = {number}
+    [item] = run(ProamaAdapter(ProAgentTab(portal)).lookup(number))
     assert item.error and "System polisowy nie odpowiada" in item.error
 
 
 @pytest.mark.parametrize("number", ["5700123456", "560012345", "56001234567", "PROAMA5600", "", "56 00123456"])
 def test_check_number_rejects_other_forms(number):
     with pytest.raises(BadInput, match="56"):
-        ProamaAdapter(FakeTab({})).check_number(number)
+        ProamaAdapter(ProAgentTab(ProamaPortal(count=1), logged_in=False)).check_number(number)
 
 
 def test_check_number_accepts_the_app_form():
-    assert ProamaAdapter(FakeTab({})).check_number(" 5600123456 ") == "5600123456"
+    assert ProamaAdapter(ProAgentTab(ProamaPortal(count=1), logged_in=False)).check_number(" 5600123456 ") == "5600123456"
 
 
 def test_host():

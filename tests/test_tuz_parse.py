@@ -20,6 +20,7 @@ from a21import.insurers import tuz
 from a21import.insurers.base import FetchResponse
 from a21import.model import Client, Coverage, Installment, ListedPolicy, Vehicle
 from tests.conftest import DATA
+from tests.fixtures.inprocess import PortalTab
 from tests.fixtures.tuz_portal import TuzPortal
 
 FILES = DATA / "tuz"
@@ -313,31 +314,7 @@ def test_error_page_message():
     assert tuz.parse_error_page(page("list_spec.html")) is None
 
 
-# -- the reader on a fake tab ----------------------------------------------------------------------
-
-
-class FakeTab:
-    """Answers in-page fetches from saved pages: {path+query: (status, final path, file or text)}."""
-
-    host = "sobol-agencyjny.tuz.pl"
-    url = "http://sobol-agencyjny.tuz.pl/insured/contracts"
-
-    def __init__(self, answers: dict[str, tuple[int, str, str]], html: str = ""):
-        self.answers = answers
-        self.fetched: list[str] = []
-        self._html = html
-
-    async def fetch(self, url, *, method="GET", headers=None, body=None):
-        self.fetched.append(url)
-        status, final, body_name = self.answers[url]
-        text = page(body_name) if body_name.endswith(".html") else body_name
-        return FetchResponse(status, f"http://{self.host}{final}", text)
-
-    async def evaluate(self, expression, arg=None):  # pragma: no cover - not used by this adapter
-        raise AssertionError("the TUZ adapter reads pages, it runs no scripts")
-
-    async def html(self):
-        return self._html
+# -- the reader over the fixture portal, in-process -----------------------------------------------
 
 
 def run(coro):
@@ -349,49 +326,51 @@ async def collect(adapter, first, last):
 
 
 LIST = "/insured/contracts?date_from=2026-11-01&date_to=2026-11-16&page={}"
+NOV1, NOV16 = date(2026, 11, 1), date(2026, 11, 16)
 
 
 def test_list_policies_follows_next_until_it_is_gone():
-    tab = FakeTab({
-        LIST.format(1): (200, "/insured/contracts", "list_spec.html"),
-        LIST.format(2): (200, "/insured/contracts", "list_last_page.html"),
-    })
-    items = run(collect(tuz.TuzAdapter(tab), date(2026, 11, 1), date(2026, 11, 16)))
-    assert [item.number for item in items] == ["KOS1234567", "MIE0004521", "TUR0000012"]
-    assert tab.fetched == [LIST.format(1), LIST.format(2)]
+    portal = TuzPortal(count=60)
+    tab = PortalTab(portal)
+    items = run(collect(tuz.TuzAdapter(tab), NOV1, NOV16))
+    assert [item.number for item in items] == [p.number for p in portal.policies]
+    assert tab.fetched == [LIST.format(1), LIST.format(2), LIST.format(3)]
 
 
 def test_list_policies_stops_on_the_login_page():
-    tab = FakeTab({
-        LIST.format(1): (200, "/insured/contracts", "list_spec.html"),
-        LIST.format(2): (200, "/login", "login.html"),
-    })
+    tab = PortalTab(TuzPortal(count=60, expire_after=1))
     with pytest.raises(NotLoggedIn, match="session has expired"):
-        run(collect(tuz.TuzAdapter(tab), date(2026, 11, 1), date(2026, 11, 16)))
+        run(collect(tuz.TuzAdapter(tab), NOV1, NOV16))
+    assert len(tab.fetched) == 2
+
+
+class ReversedRange(PortalTab):
+    """Sends the window's ends swapped, so the app refuses the range."""
+
+    async def fetch(self, url, **options):
+        return await super().fetch(url.replace("date_from=2026-11-01", "date_from=2026-11-17"), **options)
 
 
 def test_list_policies_refused_range_stops_the_import():
-    tab = FakeTab({LIST.format(1): (200, "/insured/contracts", "list_bad_range.html")})
     with pytest.raises(EnvironmentProblem, match="Nieprawidłowy zakres dat."):
-        run(collect(tuz.TuzAdapter(tab), date(2026, 11, 1), date(2026, 11, 16)))
+        run(collect(tuz.TuzAdapter(ReversedRange(TuzPortal(count=5))), NOV1, NOV16))
 
 
 def test_lookup_and_read():
-    tab = FakeTab({
-        "/insured/contracts?number=KOS1234567": (200, "/insured/contracts", "list_spec.html"),
-        "/insured/contracts/48213": (200, "/insured/contracts/48213", "detail_kos_person.html"),
-    })
-    adapter = tuz.TuzAdapter(tab)
-    (item,) = run(adapter.lookup("KOS1234567"))
-    assert item.ref == "48213"
+    portal = TuzPortal(count=10)
+    fake = portal.policies[4]
+    adapter = tuz.TuzAdapter(PortalTab(portal))
+    (item,) = run(adapter.lookup(fake.number))
+    assert item.ref == fake.extra["tuz"].data_id
     policy = run(adapter.read_policy(item))
-    assert policy.id == "TUZ:KOS1234567"
+    assert policy.id == f"TUZ:{fake.number}"
 
 
 def test_lookup_not_found():
-    tab = FakeTab({"/insured/contracts?number=KOS7654321": (200, "/insured/contracts", "list_no_results.html")})
+    portal = TuzPortal(count=10)
+    assert "KOS7654321" not in portal.by_number
     with pytest.raises(PolicyNotFound, match="no policy with the number KOS7654321"):
-        run(tuz.TuzAdapter(tab).lookup("KOS7654321"))
+        run(tuz.TuzAdapter(PortalTab(portal)).lookup("KOS7654321"))
 
 
 def item_with(ref: str, number: str = "KOS1234567") -> ListedPolicy:
@@ -399,29 +378,41 @@ def item_with(ref: str, number: str = "KOS1234567") -> ListedPolicy:
 
 
 @pytest.mark.parametrize(
-    "answer, error, message",
+    "fault, error, message",
     [
-        ((500, "/insured/contracts/7", "error_500.html"), PolicyError,
-         r"failed to show policy KOS1234567 \(HTTP 500\) with the message: Wystąpił nieoczekiwany błąd"),
-        ((404, "/insured/contracts/7", "error_404.html"), PolicyNotFound, "Nie znaleziono umowy."),
-        ((200, "/login", "login.html"), NotLoggedIn, "session has expired"),
-        ((200, "/insured/contracts/7", "detail_truncated.html"), ParseError, "cut short"),
-        ((200, "/insured/contracts/7", "detail_mie_company.html"), ParseError, "shows the policy MIE0004521 instead"),
+        ("fail", PolicyError, r"failed to show policy \S+ \(HTTP 500\) with the message: Wystąpił nieoczekiwany błąd"),
+        ("missing", PolicyNotFound, "Nie znaleziono umowy."),
+        ("expired", NotLoggedIn, "session has expired"),
+        ("garbage", ParseError, "cut short"),
+        ("other", ParseError, r"shows the policy \S+ instead"),
     ],
 )
-def test_read_policy_answers(answer, error, message):
-    tab = FakeTab({"/insured/contracts/7": answer})
+def test_read_policy_answers(fault, error, message):
+    portal = TuzPortal(count=5)
+    fake, other = portal.policies[:2]
+    tab = PortalTab(portal)
+    item = item_with(fake.extra["tuz"].data_id, fake.number)
+    if fault in ("fail", "garbage"):
+        setattr(portal, fault, {fake.number})
+    elif fault == "missing":
+        item = item_with("1", fake.number)
+    elif fault == "expired":
+        portal.expire_all()
+    else:
+        item = item_with(other.extra["tuz"].data_id, fake.number)
     with pytest.raises(error, match=message):
-        run(tuz.TuzAdapter(tab).read_policy(item_with("7")))
+        run(tuz.TuzAdapter(tab).read_policy(item))
 
 
 def test_detail_id_is_quoted():
-    tab = FakeTab({"/insured/contracts/a%2Fb%3F1": (200, "/insured/contracts/a%2Fb%3F1", "detail_kos_person.html")})
-    assert run(tuz.TuzAdapter(tab).read_policy(item_with("a/b?1"))).number == "KOS1234567"
+    tab = PortalTab(TuzPortal(count=5))
+    with pytest.raises(PolicyNotFound):
+        run(tuz.TuzAdapter(tab).read_policy(item_with("a/b?1")))
+    assert tab.fetched == ["/insured/contracts/a%2Fb%3F1"]
 
 
 def test_context_reads_the_tab():
-    assert run(tuz.TuzAdapter(FakeTab({}, html=page("list_spec.html"))).context()).user == "Jan Kowalski"
+    assert run(tuz.TuzAdapter(PortalTab(TuzPortal(count=1))).context()).user == "Jan Kowalski"
 
 
 # -- the portal and the parse functions agree on every generated policy ---------------------------

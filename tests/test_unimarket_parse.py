@@ -38,6 +38,7 @@ from a21import.insurers.unimarket import (
     response_json,
 )
 from a21import.model import Client, Coverage, Installment, ListedPolicy, Policy, Vehicle
+from tests.fixtures.inprocess import PortalTab
 from tests.fixtures.unimarket_portal import INSURER_NAMES, UnimarketPortal, cursor_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -174,13 +175,7 @@ def test_login_page_or_shell_without_user_is_not_logged_in(page):
 
 
 def test_context_sentence():
-    class ShellTab:
-        host = "unimarket.unilink.pl"
-
-        async def html(self):
-            return text("shell.html")
-
-    context = asyncio.run(UnimarketAdapter(ShellTab()).context())
+    context = asyncio.run(UnimarketAdapter(PortalTab(UnimarketPortal(count=1))).context())
     assert (context.app_id, context.user, context.identity) == ("unimarket", "a.nowak", None)
     assert context.description == "Logged in to UNILINK UniMarket as a.nowak."
 
@@ -447,27 +442,6 @@ def test_garbage_and_non_json_answers():
 
 
 # -- the adapter's flow, over the fixture portal in-process ------------------------------------------
-class PortalTab:
-    """A Tab whose in-page fetch goes straight to the portal's WSGI app, with the login's cookie."""
-
-    host = "unimarket.unilink.pl"
-    url = "http://unimarket.unilink.pl/"
-
-    def __init__(self, portal: UnimarketPortal, *, log_in: bool = True):
-        self.client = WsgiClient(portal._wsgi)
-        if log_in:
-            self.client.post("/login", data={"login": "a.nowak", "password": "x"})
-        self.requests: list[dict] = []
-
-    async def fetch(self, url, *, method="GET", headers=None, body=None):
-        self.requests.append({"url": url, "method": method, "headers": headers, "body": body})
-        response = self.client.open(url, method=method, headers=headers or {}, data=body)
-        return FetchResponse(response.status_code, f"http://{self.host}{url}", response.get_data(as_text=True))
-
-    async def html(self):
-        return self.client.get("/", follow_redirects=True).get_data(as_text=True)
-
-
 async def _collect(adapter, date_from, date_to):
     return [item async for item in adapter.list_policies(date_from, date_to)]
 
@@ -549,7 +523,7 @@ def test_expired_session_on_either_operation():
 def test_not_logged_in_tab():
     portal = UnimarketPortal()
     with pytest.raises(NotLoggedIn, match="not logged in"):
-        asyncio.run(UnimarketAdapter(PortalTab(portal, log_in=False)).context())
+        asyncio.run(UnimarketAdapter(PortalTab(portal, logged_in=False)).context())
 
 
 # -- the fixture portal keeps to the spec ------------------------------------------------------------

@@ -4,11 +4,10 @@ adapter's reading flow against the fixture portal through a plain-HTTP stand-in 
 from __future__ import annotations
 
 import asyncio
-import http.client
 import json
 from datetime import date
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -43,6 +42,7 @@ from a21import.insurers.warta import (
     zycie_error,
 )
 from a21import.model import Client, Coverage, Installment, Vehicle
+from tests.fixtures.inprocess import PortalTab, login
 from tests.fixtures.warta_portal import WartaPortal
 
 DATA = Path(__file__).parent / "data" / "warta"
@@ -404,53 +404,7 @@ def test_neither_format_is_bad_input(number):
             check_warta_number(number, section)
 
 
-# == the reader against the fixture portal, through plain HTTP ================================
-
-
-class HttpTab:
-    """The `Tab` the adapter reads, over plain HTTP to the fixture portal with one session cookie."""
-
-    def __init__(self, portal: WartaPortal, host: str, cookie: str | None, page: str):
-        self.portal, self.host, self.cookie = portal, host, cookie
-        self.url = portal.url(page, host=host)
-        self._page = self._get(page)[2]
-
-    def _get(self, path: str) -> tuple[int, str, str]:
-        for _ in range(5):
-            conn = http.client.HTTPConnection("127.0.0.1", self.portal.port, timeout=10)
-            headers = {"Host": f"{self.host}:{self.portal.port}"}
-            if self.cookie:
-                headers["Cookie"] = self.cookie
-            conn.request("GET", path, headers=headers)
-            response = conn.getresponse()
-            body = response.read().decode("utf-8")
-            if response.status in (301, 302, 303):
-                path = urljoin(path, response.getheader("Location"))
-                continue
-            return response.status, path, body
-        raise AssertionError("too many redirects")
-
-    async def fetch(self, url, *, method="GET", headers=None, body=None):
-        status, path, text_ = await asyncio.to_thread(self._get, url)
-        return FetchResponse(status, self.portal.url(path, host=self.host), text_)
-
-    async def evaluate(self, expression, arg=None):
-        return None  # no JavaScript here: the adapter falls back to the page's script text
-
-    async def html(self):
-        return self._page
-
-
-def log_in(portal: WartaPortal, host: str, page: str) -> HttpTab:
-    fields = portal.login_fields_for(host)
-    conn = http.client.HTTPConnection("127.0.0.1", portal.port, timeout=10)
-    conn.request("POST", "/login", body="&".join(f"{k}={v}" for k, v in fields.items()),
-                 headers={"Host": f"{host}:{portal.port}", "Content-Type": "application/x-www-form-urlencoded"})
-    response = conn.getresponse()
-    response.read()
-    assert response.status == 302
-    cookie = response.getheader("Set-Cookie").split(";")[0]
-    return HttpTab(portal, host, cookie, page)
+# == the reader against the fixture portal, in-process =====================================
 
 
 async def collect(adapter, first=date(2026, 11, 1), last=date(2026, 11, 16)):
@@ -458,69 +412,70 @@ async def collect(adapter, first=date(2026, 11, 1), last=date(2026, 11, 16)):
 
 
 def test_reader_majatek_against_the_portal():
-    with WartaPortal(count=57) as portal:
-        tab = log_in(portal, "eagent.warta.pl", "/view360/")
-        adapter = WartaAdapter(tab, "majatek")
-        context = asyncio.run(adapter.context())
-        assert (context.identity, context.identity_label, context.user) == ("MAJATEK", "Majątek (eAgent)", "Anna Nowak")
-        assert "A00005152001" in context.description
-        items = asyncio.run(collect(adapter))
-        assert [i.number for i in items] == [p.number for p in portal.majatek_policies]
-        lists = [path for _, host, path in portal.log if "/policies?" in path]
-        assert [p.split("offset=")[1] for p in lists] == ["0&limit=50", "50&limit=50"]
-        for item, fake in zip(items[:8], portal.majatek_policies):
-            policy = asyncio.run(adapter.read_policy(item))
-            assert policy.premium_gr == fake.premium_gr and policy.holder.name == fake.holder.name
-            assert [i.amount_gr for i in policy.installments] == [i.amount_gr for i in fake.installments]
-        found = asyncio.run(adapter.lookup(portal.majatek_policies[5].number))
-        assert asyncio.run(adapter.read_policy(found[0])).number == portal.majatek_policies[5].number
-        with pytest.raises(PolicyNotFound):
-            asyncio.run(adapter.lookup("908000000000"))
+    portal = WartaPortal(count=57)
+    tab = login(portal, host="eagent.warta.pl", page="/view360/")
+    adapter = WartaAdapter(tab, "majatek")
+    context = asyncio.run(adapter.context())
+    assert (context.identity, context.identity_label, context.user) == ("MAJATEK", "Majątek (eAgent)", "Anna Nowak")
+    assert "A00005152001" in context.description
+    items = asyncio.run(collect(adapter))
+    assert [i.number for i in items] == [p.number for p in portal.majatek_policies]
+    lists = [path for _, host, path in portal.log if "/policies?" in path]
+    assert [p.split("offset=")[1] for p in lists] == ["0&limit=50", "50&limit=50"]
+    for item, fake in zip(items[:8], portal.majatek_policies):
+        policy = asyncio.run(adapter.read_policy(item))
+        assert policy.premium_gr == fake.premium_gr and policy.holder.name == fake.holder.name
+        assert [i.amount_gr for i in policy.installments] == [i.amount_gr for i in fake.installments]
+    found = asyncio.run(adapter.lookup(portal.majatek_policies[5].number))
+    assert asyncio.run(adapter.read_policy(found[0])).number == portal.majatek_policies[5].number
+    with pytest.raises(PolicyNotFound):
+        asyncio.run(adapter.lookup("908000000000"))
 
 
 def test_reader_zycie_against_the_portal():
-    with WartaPortal(count=45) as portal:
-        tab = log_in(portal, "eplatforma.warta.pl", "/start")
-        adapter = WartaAdapter(tab, "zycie")
-        context = asyncio.run(adapter.context())
-        assert (context.identity, context.identity_label) == ("ZYCIE", "Życie (ePlatforma)")
-        items = asyncio.run(collect(adapter))
-        assert [i.number for i in items] == [p.number for p in portal.zycie_policies]
-        assert len([1 for _, _, path in portal.log if path.startswith("/polisy/lista")]) == 3
-        for item, fake in zip(items, portal.zycie_policies):
-            policy = asyncio.run(adapter.read_policy(item))
-            assert policy.premium_gr == fake.premium_gr
-            assert sum(i.amount_gr for i in policy.installments) == fake.premium_gr
-            insured = fake.extra["insured"]
-            if insured.pesel is None and fake.holder.kind == "person" and insured.name == fake.holder.name:
-                assert policy.insured is policy.holder and policy.holder.pesel == fake.holder.pesel
-            else:
-                assert (policy.insured.name, policy.insured.pesel) == (insured.name, insured.pesel)
-        with pytest.raises(PolicyNotFound):
-            asyncio.run(adapter.lookup("8000000000"))
+    portal = WartaPortal(count=45)
+    tab = login(portal, host="eplatforma.warta.pl", page="/start")
+    adapter = WartaAdapter(tab, "zycie")
+    context = asyncio.run(adapter.context())
+    assert (context.identity, context.identity_label) == ("ZYCIE", "Życie (ePlatforma)")
+    items = asyncio.run(collect(adapter))
+    assert [i.number for i in items] == [p.number for p in portal.zycie_policies]
+    assert len([1 for _, _, path in portal.log if path.startswith("/polisy/lista")]) == 3
+    for item, fake in zip(items, portal.zycie_policies):
+        policy = asyncio.run(adapter.read_policy(item))
+        assert policy.premium_gr == fake.premium_gr
+        assert sum(i.amount_gr for i in policy.installments) == fake.premium_gr
+        insured = fake.extra["insured"]
+        if insured.pesel is None and fake.holder.kind == "person" and insured.name == fake.holder.name:
+            assert policy.insured is policy.holder and policy.holder.pesel == fake.holder.pesel
+        else:
+            assert (policy.insured.name, policy.insured.pesel) == (insured.name, insured.pesel)
+    with pytest.raises(PolicyNotFound):
+        asyncio.run(adapter.lookup("8000000000"))
 
 
 def test_reader_zycie_without_rights():
-    with WartaPortal(count=5, no_rights=True) as portal:
-        adapter = WartaAdapter(log_in(portal, "eplatforma.warta.pl", "/start"), "zycie")
-        with pytest.raises(NoRights, match="no access to TUnŻ"):
-            asyncio.run(adapter.context())
-        with pytest.raises(NoRights):
-            asyncio.run(collect(adapter))
+    portal = WartaPortal(count=5, no_rights=True)
+    adapter = WartaAdapter(login(portal, host="eplatforma.warta.pl", page="/start"), "zycie")
+    with pytest.raises(NoRights, match="no access to TUnŻ"):
+        asyncio.run(adapter.context())
+    with pytest.raises(NoRights):
+        asyncio.run(collect(adapter))
 
 
 def test_reader_refuses_the_other_sections_tab():
-    with WartaPortal(count=5) as portal:
-        adapter = WartaAdapter(log_in(portal, "eagent.warta.pl", "/view360/"), "zycie")
-        with pytest.raises(WrongIdentity, match="eplatforma.warta.pl"):
-            asyncio.run(adapter.context())
+    portal = WartaPortal(count=5)
+    adapter = WartaAdapter(login(portal, host="eagent.warta.pl", page="/view360/"), "zycie")
+    with pytest.raises(WrongIdentity, match="eplatforma.warta.pl"):
+        asyncio.run(adapter.context())
 
 
 def test_portal_hosts_have_separate_sessions():
-    with WartaPortal(count=5) as portal:
-        eagent = log_in(portal, "eagent.warta.pl", "/view360/")
-        # The eAgent cookie is not an ePlatforma session, even under the other cookie name.
-        sid = eagent.cookie.split("=")[1]
-        status, path, _ = HttpTab(portal, "eplatforma.warta.pl", f"EPLSESSIONID={sid}", "/login")._get("/start")
-        assert path == "/login"
-        assert urlsplit(portal.section("zycie").login_url).hostname == "eplatforma.warta.pl"
+    portal = WartaPortal(count=5)
+    eagent = login(portal, host="eagent.warta.pl", page="/view360/")
+    # The eAgent cookie is not an ePlatforma session, even under the other cookie name.
+    eplatforma = PortalTab(portal, host="eplatforma.warta.pl", logged_in=False)
+    eplatforma.client.set_cookie("EPLSESSIONID", eagent.cookie("JSESSIONID"), domain="eplatforma.warta.pl")
+    answer = asyncio.run(eplatforma.fetch("/start"))
+    assert urlsplit(answer.url).path == "/login"
+    assert urlsplit(portal.section("zycie").login_url).hostname == "eplatforma.warta.pl"

@@ -366,3 +366,27 @@ def test_a_port_in_use_is_a_sentence_not_a_traceback():
             bind(taken.getsockname()[1])
     finally:
         taken.close()
+
+
+def test_the_pages_reads_beside_an_import_keep_its_locks(tmp_path):
+    """`a21import ui` opens the database many times in one process while an import's connection stays open.
+    Opening must never close a descriptor of the file outside SQLite (that drops every POSIX lock the process
+    holds), or another program (Datasette, a script) deletes the WAL under the import: "disk I/O error"."""
+    import subprocess
+    import sys
+
+    from a21import import queries
+
+    path = tmp_path / "agent21.db"
+    importing = database.open_db(path)
+    database.save_policy(importing, make_policy("909000000001"))
+    importing.conn.execute("SELECT count(*) FROM policies").fetchall()
+    queries.open_existing(path).conn.close()  # the page reads while the import goes on
+    database.open_db(path).conn.close()  # another job starting
+    subprocess.run([sys.executable, "-c", f"import sqlite3; c = sqlite3.connect({str(path)!r}); "
+                    "c.execute('SELECT count(*) FROM policies').fetchall(); c.close()"], check=True)
+    database.save_policy(importing, make_policy("909000000002"))
+    again = database.open_db(path)
+    assert again.conn.execute("SELECT count(*) FROM policies").fetchone()[0] == 2
+    again.conn.close()
+    importing.conn.close()

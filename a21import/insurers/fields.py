@@ -9,20 +9,15 @@ builders below read those maps, so an adapter keeps only what is particular to i
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, NoReturn
 
-from a21import.errors import NotLoggedIn, PageChanged, ParseError
-from a21import.formats import (
-    clean_registration,
-    clean_vin,
-    empty_to_none,
-    iso_date,
-    json_number_to_gr,
-)
+from a21import.errors import EnvironmentProblem, NotLoggedIn, PageChanged, ParseError, PolicyError
+from a21import.formats import clean_registration, clean_vin, empty_to_none, iso_date, json_number_to_gr
 from a21import.i18n import N_, _
 from a21import.model import Client, Coverage, Installment, Policy, Vehicle
 
@@ -255,6 +250,33 @@ def app_said(message: str | None) -> str:
     return " " + _("The app said: {message}").format(message=sentence(text)) if text else ""
 
 
+def error_values(answer: Any, *keys: Key) -> tuple[str | None, ...]:
+    """The text at each of `keys` (a key or a path) of an app's JSON error object, as its portal file declares
+    them; None for each that is not text, and for all when `answer` (JSON text, or what was parsed from it)
+    is not a JSON object."""
+    if isinstance(answer, str | bytes):
+        try:
+            answer = json.loads(answer)
+        except ValueError:
+            answer = None
+    values = []
+    for key in keys:
+        value = answer
+        for part in _path(key):
+            value = value.get(part) if isinstance(value, dict) else None
+        values.append(value if isinstance(value, str) else None)
+    return tuple(values)
+
+
+def answer_failure(about_policy: bool, policy_sentence: str, list_sentence: str,
+                   **values: Any) -> PolicyError | EnvironmentProblem:
+    """A failed answer of the app, as one of two whole sentences (untranslated N_): about one policy it makes
+    that policy red (PolicyError), about the policy list it stops the import (EnvironmentProblem)."""
+    if about_policy:
+        return PolicyError(_(policy_sentence).format(**values))
+    return EnvironmentProblem(_(list_sentence).format(**values))
+
+
 def not_logged_in(app: str, host: str) -> NotLoggedIn:
     """The tab of `app` on `host` shows no session (never logged in, or expired)."""
     return NotLoggedIn(_(
@@ -334,6 +356,28 @@ def build_installments(entries: Iterator[Reader], keys: FieldMap, *, first: int 
             paid=_read(r, keys["paid"], r.flag),
         ))
     return tuple(result)
+
+
+# A policy's parts as most JSON apps nest them: an object or a list at a key of the policy, each named
+# in messages by the policy's number ("the vehicle of policy 123", "installment 2 of policy 123").
+def vehicle_at(r: Reader, key: Key, keys: FieldMap, number: str, *, required: bool = False) -> Vehicle | None:
+    """The vehicle object at `key` (it may be absent unless `required`), read by `keys` (see build_vehicle)."""
+    block = _("the vehicle of policy {number}").format(number=number)
+    return build_vehicle(r.obj(key, block) if required else r.optional_obj(key, block), keys)
+
+
+def coverages_at(r: Reader, key: Key, keys: FieldMap, number: str, *,
+                 entry: str = N_("coverage {position} of policy {number}"), allow_empty: bool = False,
+                 ) -> tuple[Coverage, ...]:
+    """The coverages listed at `key`, each named `entry` (untranslated N_), read by `keys`."""
+    return build_coverages(r.objects(key, entry, number=number, allow_empty=allow_empty), keys)
+
+
+def installments_at(r: Reader, key: Key, keys: FieldMap, number: str, *, allow_empty: bool = False,
+                    first: int | None = 1) -> tuple[Installment, ...]:
+    """The installments listed at `key`, read by `keys` (see build_installments)."""
+    entries = r.objects(key, N_("installment {position} of policy {number}"), number=number, allow_empty=allow_empty)
+    return build_installments(entries, keys, first=first)
 
 
 # What a policy's own fields are read as; the adapter gives the rest (number, insurer, parts, ...).

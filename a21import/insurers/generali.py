@@ -12,7 +12,6 @@ again and the request retried once; a second 403 stops the import.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -22,17 +21,10 @@ from urllib.parse import unquote
 
 from selectolax.lexbor import LexborHTMLParser
 
-from a21import.errors import (
-    BadInput,
-    EnvironmentProblem,
-    NotLoggedIn,
-    OutOfScope,
-    ParseError,
-    PolicyError,
-    PolicyNotFound,
-)
+from a21import.errors import (BadInput, EnvironmentProblem, NotLoggedIn, OutOfScope, ParseError, PolicyError,
+                              PolicyNotFound)
 from a21import.formats import iso_date, json_number_to_gr
-from a21import.i18n import N_, _
+from a21import.i18n import _
 from a21import.insurers import fields
 from a21import.insurers.base import Adapter, FetchResponse, Tab
 from a21import.model import AppContext, Client, ListedPolicy, Policy
@@ -112,12 +104,8 @@ def parse_shell(html: str) -> tuple[str, str | None]:
 
 def parse_error_message(text: str) -> str | None:
     """The `message` of the app's Spring error body, or None when the body is not that shape."""
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return None
-    message = data.get("message") if isinstance(data, dict) else None
-    return message if isinstance(message, str) and message.strip() else None
+    message = fields.error_values(text, "message")[0]
+    return message if message and message.strip() else None
 
 
 # `block` names (translated) say which part of the answer is read: "policy …", "the vehicle of policy …".
@@ -220,14 +208,9 @@ def parse_policy(data: Any) -> Policy:
         product_line=PRODUCT_LINES[line_code], currency=currency,
         holder=lambda: parse_holder(
             r.obj("policyholder", _("the policyholder of policy {number}").format(number=number)), number),
-        vehicle=lambda: fields.build_vehicle(
-            r.optional_obj("vehicle", _("the vehicle of policy {number}").format(number=number)), VEHICLE_KEYS),
-        installments=lambda: fields.build_installments(r.objects(
-            "paymentSchedule", N_("installment {position} of policy {number}"), number=number, allow_empty=True),
-            INSTALLMENT_KEYS),
-        coverages=lambda: fields.build_coverages(r.objects(
-            "coverages", N_("coverage {position} of policy {number}"), number=number, allow_empty=True),
-            COVERAGE_KEYS),
+        vehicle=lambda: fields.vehicle_at(r, "vehicle", VEHICLE_KEYS, number),
+        installments=lambda: fields.installments_at(r, "paymentSchedule", INSTALLMENT_KEYS, number, allow_empty=True),
+        coverages=lambda: fields.coverages_at(r, "coverages", COVERAGE_KEYS, number, allow_empty=True),
     )
 
 

@@ -15,38 +15,15 @@ from typing import Any
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from selectolax.lexbor import LexborNode as Node
 
-from a21import.errors import (
-    BadInput,
-    EnvironmentProblem,
-    NotLoggedIn,
-    PageChanged,
-    ParseError,
-    PolicyError,
-    PolicyNotFound,
-    WrongIdentity,
-)
-from a21import.formats import (
-    digits_or_none,
-    empty_to_none,
-    fmt_pl_date,
-    optional_pl_amount_to_gr,
-    pl_amount_to_gr,
-    pl_date,
-    split_address,
-)
+from a21import.errors import (BadInput, EnvironmentProblem, NotLoggedIn, PageChanged, ParseError, PolicyError,
+                              PolicyNotFound, WrongIdentity)
+from a21import.formats import (digits_or_none, empty_to_none, fmt_pl_date, optional_pl_amount_to_gr, pl_amount_to_gr,
+                               pl_date, split_address)
 from a21import.i18n import N_, _
 from a21import.insurers import fields
 from a21import.insurers.base import Adapter, FetchResponse
 from a21import.insurers.html import row_readers, row_values
-from a21import.model import (
-    AppContext,
-    Client,
-    Coverage,
-    Installment,
-    ListedPolicy,
-    Policy,
-    Vehicle,
-)
+from a21import.model import AppContext, Client, Coverage, Installment, ListedPolicy, Policy, Vehicle
 
 HOST = "ihestia.ergohestia.pl"
 SEARCH_PATH = "/polisy/szukaj"

@@ -15,13 +15,7 @@ from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
-from a21import.errors import (
-    BadInput,
-    NotLoggedIn,
-    ParseError,
-    PolicyError,
-    PolicyNotFound,
-)
+from a21import.errors import BadInput, NotLoggedIn, ParseError, PolicyError, PolicyNotFound
 from a21import.formats import decimal_to_gr, empty_to_none, iso_date
 from a21import.i18n import N_, _
 from a21import.insurers import fields
@@ -149,13 +143,7 @@ def insurer_code(name: object, number: str) -> str:
 
 def parse_error(text: str) -> tuple[str, str] | None:
     """`{"blad":{"kod":…,"komunikat":…}}` → (kod, komunikat); None when the text is no such body."""
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return None
-    if not isinstance(data, dict):
-        return None
-    return _error_of(data.get(KEY_ERROR))
+    return _error_of(text)
 
 
 def parse_list(text: str) -> tuple[list[ListedPolicy], bool]:
@@ -182,7 +170,7 @@ def parse_list_record(record: object, position: int = 1) -> ListedPolicy:
         )
     name = record.get("towarzystwo")
     code = fields.insurer_code(INSURERS, name)
-    failure = _error_of(record.get(KEY_ERROR))
+    failure = _error_of(record)
     if failure is None and record.get(KEY_ERROR) is not None:
         failure = ("?", _("the record's 'blad' has no kod and komunikat."))
     if failure is not None:
@@ -231,7 +219,7 @@ def parse_policy(record: dict[str, Any]) -> Policy:
     or ParseError (anything not in the documented shape)."""
     number = HIPERIO.read(_("the policy record"), record).text("numer")
     r = HIPERIO.read(_("the record of policy {number}").format(number=number), record)
-    failure = _error_of(record.get(KEY_ERROR))
+    failure = _error_of(record)
     if failure is not None:
         raise PolicyError(_(MSG_APP_FAILED).format(number=number, message=failure[1], code=failure[0]))
     insurer = insurer_code(record.get("towarzystwo"), number)
@@ -246,12 +234,10 @@ def parse_policy(record: dict[str, Any]) -> Policy:
         currency=currency,
         holder=lambda: parse_holder(
             r.obj("ubezpieczajacy", _("the policyholder of policy {number}").format(number=number))),
-        vehicle=lambda: fields.build_vehicle(r.obj("pojazd", _("the vehicle of policy {number}").format(number=number)),
-                                     VEHICLE_KEYS),
-        coverages=lambda: fields.build_coverages(
-            r.objects("ryzyka", N_("risk {position} of policy {number}"), number=number), COVERAGE_KEYS),
-        installments=lambda: fields.build_installments(
-            r.objects("raty", N_("installment {position} of policy {number}"), number=number), INSTALLMENT_KEYS),
+        vehicle=lambda: fields.vehicle_at(r, "pojazd", VEHICLE_KEYS, number, required=True),
+        coverages=lambda: fields.coverages_at(r, "ryzyka", COVERAGE_KEYS, number,
+                                              entry=N_("risk {position} of policy {number}")),
+        installments=lambda: fields.installments_at(r, "raty", INSTALLMENT_KEYS, number),
     )
 
 
@@ -294,13 +280,10 @@ def _load_json(text: str, what: str) -> dict[str, Any]:
     return data
 
 
-def _error_of(value: object) -> tuple[str, str] | None:
-    if not isinstance(value, dict):
-        return None
-    code, message = value.get(KEY_ERROR_CODE), value.get(KEY_ERROR_MESSAGE)
-    if not isinstance(code, str) or not isinstance(message, str):
-        return None
-    return code, fields.sentence(message)
+def _error_of(answer: str | dict[str, Any]) -> tuple[str, str] | None:
+    """(kod, komunikat) of the answer's (or record's) `blad`; None unless both are text."""
+    code, message = fields.error_values(answer, (KEY_ERROR, KEY_ERROR_CODE), (KEY_ERROR, KEY_ERROR_MESSAGE))
+    return None if code is None or message is None else (code, fields.sentence(message))
 
 
 # -- the reader ------------------------------------------------------------------------------------

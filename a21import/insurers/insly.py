@@ -18,15 +18,8 @@ from typing import Any, ClassVar
 
 from selectolax.lexbor import LexborHTMLParser
 
-from a21import.errors import (
-    BadInput,
-    EnvironmentProblem,
-    NotLoggedIn,
-    OutOfScope,
-    ParseError,
-    PolicyError,
-    PolicyNotFound,
-)
+from a21import.errors import (BadInput, EnvironmentProblem, NotLoggedIn, OutOfScope, ParseError, PolicyError,
+                              PolicyNotFound)
 from a21import.formats import decimal_to_gr, empty_to_none, fmt_pl_date, pl_date
 from a21import.i18n import N_, _
 from a21import.insurers import fields
@@ -168,12 +161,7 @@ def parse_tab_page(html: str) -> TabPage:
 
 def parse_message(text: str) -> str | None:
     """The `message` of an Insly error body (`{"message":"Server Error"}`), None if there is none."""
-    try:
-        body = json.loads(text)
-    except (ValueError, TypeError):
-        return None
-    message = body.get("message") if isinstance(body, dict) else None
-    return message if isinstance(message, str) else None
+    return fields.error_values(text, "message")[0]
 
 
 def describe_answer(response: FetchResponse) -> str:
@@ -262,13 +250,9 @@ def parse_policy(text: str) -> Policy:
         r, POLICY_KEYS, number=number, insurer=code, source_app=APP_ID, source_system=SOURCE_SYSTEM,
         product_line=MOTOR, currency=currency,
         holder=lambda: parse_customer(r.obj("customer", _("the customer of policy {number}").format(number=number))),
-        vehicle=lambda: fields.build_vehicle(
-            r.optional_obj("vehicle", _("the vehicle of policy {number}").format(number=number)), VEHICLE_KEYS),
-        coverages=lambda: fields.build_coverages(
-            r.objects("coverages", N_("coverage {position} of policy {number}"), number=number), COVERAGE_KEYS),
-        installments=lambda: fields.build_installments(
-            r.objects("installments", N_("installment {position} of policy {number}"), number=number),
-            INSTALLMENT_KEYS),
+        vehicle=lambda: fields.vehicle_at(r, "vehicle", VEHICLE_KEYS, number),
+        coverages=lambda: fields.coverages_at(r, "coverages", COVERAGE_KEYS, number),
+        installments=lambda: fields.installments_at(r, "installments", INSTALLMENT_KEYS, number),
     )
 
 

@@ -14,15 +14,8 @@ from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any, NoReturn
 
-from a21import.errors import (
-    BadInput,
-    EnvironmentProblem,
-    NotLoggedIn,
-    OutOfScope,
-    ParseError,
-    PolicyError,
-    PolicyNotFound,
-)
+from a21import.errors import (BadInput, EnvironmentProblem, NotLoggedIn, OutOfScope, ParseError, PolicyError,
+                              PolicyNotFound)
 from a21import.formats import empty_to_none, grosze_int, iso_date
 from a21import.i18n import N_, _
 from a21import.insurers import fields
@@ -120,14 +113,8 @@ def parse_auth(text: str | None) -> tuple[str, dict]:
 
 def parse_error(text: str) -> tuple[str | None, str | None]:
     """An error body `{"kod": ..., "komunikat": ...}` → (kod, komunikat); (None, None) if it is not one."""
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return None, None
-    if not isinstance(data, dict):
-        return None, None
-    kod, komunikat = data.get("kod"), data.get("komunikat")
-    return (kod if isinstance(kod, str) else None), (komunikat if isinstance(komunikat, str) else None)
+    kod, komunikat = fields.error_values(text, "kod", "komunikat")
+    return kod, komunikat
 
 
 # `block` names (translated) say which part of the answer is read: "vehicle (pojazd)", "risk 2 (ryzyka)".

@@ -20,14 +20,7 @@ from typing import Any, ClassVar
 
 from selectolax.lexbor import LexborHTMLParser
 
-from a21import.errors import (
-    BadInput,
-    EnvironmentProblem,
-    NotLoggedIn,
-    ParseError,
-    PolicyError,
-    PolicyNotFound,
-)
+from a21import.errors import BadInput, EnvironmentProblem, NotLoggedIn, ParseError, PolicyError, PolicyNotFound
 from a21import.formats import fmt_pl_date, pl_amount_to_gr, pl_date
 from a21import.i18n import N_, _
 from a21import.insurers import fields
@@ -293,12 +286,10 @@ def parse_policy_state(state: dict[str, Any], source_system: str, number: str | 
         product_line=line, currency=currency,
         holder=lambda: parse_client(
             r.obj("ubezpieczajacy", _("the policyholder of policy {number}").format(number=found))),
-        vehicle=lambda: fields.build_vehicle(
-            r.optional_obj("pojazd", _("the vehicle of policy {number}").format(number=found)), VEHICLE_KEYS),
-        installments=lambda: fields.build_installments(
-            r.objects("raty", N_("installment {position} of policy {number}"), number=found), INSTALLMENT_KEYS),
-        coverages=lambda: fields.build_coverages(
-            r.objects("ryzyka", N_("risk {position} of policy {number}"), number=found), COVERAGE_KEYS),
+        vehicle=lambda: fields.vehicle_at(r, "pojazd", VEHICLE_KEYS, found),
+        installments=lambda: fields.installments_at(r, "raty", INSTALLMENT_KEYS, found),
+        coverages=lambda: fields.coverages_at(r, "ryzyka", COVERAGE_KEYS, found,
+                                              entry=N_("risk {position} of policy {number}")),
     )
 
 
@@ -393,14 +384,11 @@ class Skaner2Adapter(Adapter):
         if state is not None:
             return state
         if response.status >= 500:
-            where, path, status = self._where, response.path, response.status
-            if policy_page:
-                raise PolicyError(_("{where} answered {path} with HTTP {status} and no data.").format(
-                    where=where, path=path, status=status))
-            raise EnvironmentProblem(_(
-                "{where} answered {path} with HTTP {status} and no data. Check that the app works in the browser "
-                "and run the command again."
-            ).format(where=where, path=path, status=status))
+            raise fields.answer_failure(
+                policy_page, N_("{where} answered {path} with HTTP {status} and no data."),
+                N_("{where} answered {path} with HTTP {status} and no data. Check that the app works in the browser "
+                   "and run the command again."),
+                where=self._where, path=response.path, status=response.status)
         raise NotLoggedIn(_(
             "{where} answered with its login page: the session has expired. Log in again in the tab of "
             "{host} and run the command again; the policies imported so far are kept."

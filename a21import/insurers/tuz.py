@@ -14,32 +14,13 @@ from typing import ClassVar
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from a21import.errors import (
-    BadInput,
-    EnvironmentProblem,
-    NotLoggedIn,
-    ParseError,
-    PolicyError,
-    PolicyNotFound,
-)
-from a21import.formats import (
-    digits_or_none,
-    iso_date,
-    optional_pl_amount_to_gr,
-    pl_amount_to_gr,
-)
+from a21import.errors import BadInput, EnvironmentProblem, NotLoggedIn, ParseError, PolicyError, PolicyNotFound
+from a21import.formats import digits_or_none, iso_date, optional_pl_amount_to_gr, pl_amount_to_gr
 from a21import.i18n import N_, _
 from a21import.insurers import fields
 from a21import.insurers.base import Adapter, FetchResponse
 from a21import.insurers.html import Table, row_readers
-from a21import.model import (
-    AppContext,
-    Client,
-    Coverage,
-    Installment,
-    ListedPolicy,
-    Policy,
-)
+from a21import.model import AppContext, Client, Coverage, Installment, ListedPolicy, Policy
 
 APP_ID = "tuz"
 TITLE = "TUZ SOBOL"

@@ -14,14 +14,7 @@ from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser
 
-from a21import.errors import (
-    BadInput,
-    EnvironmentProblem,
-    NotLoggedIn,
-    ParseError,
-    PolicyError,
-    PolicyNotFound,
-)
+from a21import.errors import BadInput, EnvironmentProblem, NotLoggedIn, ParseError, PolicyError, PolicyNotFound
 from a21import.formats import decimal_to_gr, iso_date, warsaw_date
 from a21import.i18n import N_, _
 from a21import.insurers import fields
@@ -330,15 +323,12 @@ def parse_policy_answer(answer: Any, number: str) -> dict[str, Any]:
             ).format(number=number, message=message))
     if errors:
         code, message = errors[0]
-        if code:
-            raise PolicyError(_(
-                "UniMarket answered the request for policy {number} with the error {code} "
-                "(the app answered: {message})."
-            ).format(number=number, code=code, message=message))
-        raise PolicyError(_(
-            "UniMarket answered the request for policy {number} with the error without a code "
-            "(the app answered: {message})."
-        ).format(number=number, message=message))
+        raise PolicyError(fields.quoting(
+            N_("UniMarket answered the request for policy {number} with the error {code} "
+               "(the app answered: {message})."),
+            N_("UniMarket answered the request for policy {number} with the error without a code "
+               "(the app answered: {message})."),
+            quote="code", number=number, code=code, message=message))
     data = answer.get("data")
     node = data.get("policy") if isinstance(data, dict) else None
     if node is None and isinstance(data, dict) and "policy" in data:
@@ -394,13 +384,9 @@ def parse_policy(node: dict[str, Any], number: str) -> Policy:
         source_system=SOURCE_SYSTEM, product_line=line, currency=CURRENCY,
         premium_gr=lambda: money_to_gr(node.get("premium"), _("premium"), number),
         holder=lambda: parse_party(r.obj("holder", _("the holder of policy {number}").format(number=number))),
-        vehicle=lambda: fields.build_vehicle(
-            r.optional_obj("vehicle", _("the vehicle of policy {number}").format(number=number)), VEHICLE_KEYS),
-        coverages=lambda: fields.build_coverages(
-            r.objects("coverages", N_("coverage {position} of policy {number}"), number=number), coverage_keys),
-        installments=lambda: fields.build_installments(
-            r.objects("installments", N_("installment {position} of policy {number}"), number=number),
-            installment_keys, first=None),
+        vehicle=lambda: fields.vehicle_at(r, "vehicle", VEHICLE_KEYS, number),
+        coverages=lambda: fields.coverages_at(r, "coverages", coverage_keys, number),
+        installments=lambda: fields.installments_at(r, "installments", installment_keys, number, first=None),
     )
 
 

@@ -14,19 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
-from a21import.errors import (
-    EnvironmentProblem,
-    ParseError,
-    PolicyError,
-    PolicyNotFound,
-    WrongIdentity,
-)
-from a21import.formats import (
-    decimal_to_gr,
-    digits_or_none,
-    empty_to_none,
-    optional_decimal_to_gr,
-)
+from a21import.errors import EnvironmentProblem, ParseError, PolicyError, PolicyNotFound, WrongIdentity
+from a21import.formats import decimal_to_gr, digits_or_none, empty_to_none, optional_decimal_to_gr
 from a21import.i18n import N_, _
 from a21import.insurers import fields
 from a21import.insurers.base import Section, SectionReader
@@ -141,14 +130,7 @@ def majatek_error(status: int, path: str, text: str, *, number: str | None = Non
         return not_logged_in()
     if status == 200:
         return None
-    code, message = None, None
-    try:
-        body = json.loads(text)
-    except ValueError:
-        body = None
-    if isinstance(body, dict):
-        code = body.get("errorCode") if isinstance(body.get("errorCode"), str) else None
-        message = body.get("message") if isinstance(body.get("message"), str) else None
+    code, message = fields.error_values(text, "errorCode", "message")
     said = fields.app_said(message)
     if status == 401 or code == ERROR_SESSION_EXPIRED:
         return not_logged_in()
@@ -164,13 +146,11 @@ def majatek_error(status: int, path: str, text: str, *, number: str | None = Non
     if number and (status >= 500 or code == ERROR_BACKEND):
         return PolicyError(_("Warta eAgent could not give policy {number} (HTTP {status}).{said}").format(
             number=number, status=status, said=said))
-    if number:
-        return PolicyError(_("Warta eAgent answered HTTP {status} for policy {number}.{said}").format(
-            status=status, number=number, said=said))
-    return EnvironmentProblem(_(
-        "Warta eAgent answered HTTP {status} for the policy list.{said} Check that eAgent works in the browser "
-        "and run the command again."
-    ).format(status=status, said=said))
+    return fields.answer_failure(
+        bool(number), N_("Warta eAgent answered HTTP {status} for policy {number}.{said}"),
+        N_("Warta eAgent answered HTTP {status} for the policy list.{said} Check that eAgent works in the browser "
+           "and run the command again."),
+        status=status, number=number, said=said)
 
 
 def parse_majatek_list(data: Any) -> tuple[list[ListedPolicy], int]:

@@ -14,21 +14,8 @@ from typing import TYPE_CHECKING, Any
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from selectolax.lexbor import LexborNode as Node
 
-from a21import.errors import (
-    EnvironmentProblem,
-    NoRights,
-    PageChanged,
-    ParseError,
-    PolicyError,
-    PolicyNotFound,
-)
-from a21import.formats import (
-    digits_or_none,
-    fmt_pl_date,
-    optional_pl_amount_to_gr,
-    pl_amount_to_gr,
-    pl_date,
-)
+from a21import.errors import EnvironmentProblem, NoRights, PageChanged, ParseError, PolicyError, PolicyNotFound
+from a21import.formats import digits_or_none, fmt_pl_date, optional_pl_amount_to_gr, pl_amount_to_gr, pl_date
 from a21import.i18n import N_, _
 from a21import.insurers import fields
 from a21import.insurers.base import Section, SectionReader

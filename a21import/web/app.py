@@ -30,9 +30,9 @@ from a21import import i18n, insurers
 from a21import.errors import A21Error, BadInput
 from a21import.i18n import _
 from a21import.importer import Options, check_options
-from a21import.model import INSURERS
+from a21import.model import INSURERS, insurer_name
 from a21import.periods import parse_period, today_in_poland
-from a21import.web.display import FILTERS, insurer_name
+from a21import.web.display import FILTERS
 from a21import.web.jobs import JobSpec, Jobs
 from a21import.web.security import Guard, Keys
 from a21import.web import texts

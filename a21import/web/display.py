@@ -9,21 +9,9 @@ from a21import import insurers
 from a21import.formats import fmt_pl_date, money
 from a21import.i18n import _
 from a21import.importer import Row
+from a21import.model import insurer_name
 from a21import.statuses import label as status_label
 from a21import.ui import STYLES
-
-# The insurers as people name them (model.INSURERS holds the codes the database stores).
-INSURER_NAMES = {
-    "ERGO_HESTIA": "ERGO Hestia", "MTU": "MTU", "YCD": "YCD", "GENERALI": "Generali", "PROAMA": "Proama",
-    "TUZ": "TUZ", "WARTA": "Warta", "WARTA_ZYCIE": "Warta Życie", "PZU": "PZU", "PZU_ZYCIE": "PZU Życie",
-    "ALLIANZ": "Allianz", "LINK4": "LINK4", "UNIQA": "UNIQA", "COMPENSA": "Compensa", "INTERRISK": "InterRisk",
-    "WIENER": "Wiener", "TRASTI": "Trasti", "BALCIA": "Balcia", "BEESAFE": "Beesafe", "GOTHAER": "Gothaer",
-    "AVIVA": "Aviva", "HDI": "HDI", "EUROINS": "Euroins", "SALTUS": "Saltus", "BENEFIA": "Benefia", "AXA": "AXA",
-}
-
-
-def insurer_name(code: str | None) -> str:
-    return INSURER_NAMES.get(code or "", code or "")
 
 
 def app_title(app_id: str | None) -> str:

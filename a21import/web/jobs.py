@@ -146,6 +146,8 @@ class Job:
         except A21Error as exc:
             problem = exc
             self.summary = getattr(exc, "summary", None)
+            if exc.__cause__ is not None:  # what the sentence stands for (a database's own error), for the log
+                log.warning("Cause: %s: %s", type(exc.__cause__).__name__, exc.__cause__)
         except asyncio.CancelledError:  # stopped before the importer had a list to mark as not read
             problem = Interrupted(_("Stopped before anything was read, as you asked."))
         except Exception as exc:  # a bug: a sentence on the page and the log, never a dead page

@@ -103,7 +103,8 @@ class Guard:
 
         async def secured_send(message):
             if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", []) if not k.lower().startswith(b"access-control-")]
+                headers = [(k, v) for k, v in message.get("headers", [])
+                           if not k.lower().startswith(b"access-control-")]
                 message = {**message, "headers": headers + list(HEADERS)}
             await send(message)
 
@@ -184,5 +185,6 @@ def _same_origin(scope, host: str) -> bool:
 async def _plain(send, status: int, text: str) -> None:
     body = text.encode()
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]})
+                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                            (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})

@@ -5,6 +5,7 @@ system's default browser when no debugging browser answers."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 import sys
@@ -63,6 +64,16 @@ def open_page(url: str, cdp: str) -> str:
         return ""
 
 
+def _server_log_to_file() -> None:
+    """The server's own messages (a request that failed, a shutdown that waited) go to a21import's log file,
+    masked as the importer's are: the terminal shows sentences, never a traceback."""
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.asgi"):
+        logger = logging.getLogger(name)
+        logger.handlers = list(log.handlers) or [logging.NullHandler()]
+        logger.propagate = False
+        logger.setLevel(logging.WARNING)
+
+
 def serve(settings: Settings, *, port: int = 0, open_browser: bool = True, say=print) -> None:
     """Runs until Ctrl-C (KeyboardInterrupt reaches the caller after a clean shutdown)."""
     import uvicorn
@@ -71,8 +82,9 @@ def serve(settings: Settings, *, port: int = 0, open_browser: bool = True, say=p
     sock = bind(port)
     keys.port = sock.getsockname()[1]
     app = create_app(settings, keys)
-    config = uvicorn.Config(app, log_level="warning", access_log=False, loop="asyncio", lifespan="off",
+    config = uvicorn.Config(app, log_config=None, access_log=False, loop="asyncio", lifespan="off",
                             timeout_graceful_shutdown=5, server_header=False, date_header=False)
+    _server_log_to_file()
 
     class Server(uvicorn.Server):
         def handle_exit(self, sig, frame) -> None:

@@ -19,7 +19,8 @@ MESSAGES = {
     "apps_hint": N_("This list looks at the browser again every few seconds: log in or switch the identity in the "
                     "app's tab and it changes here."),
     "no_app_open": N_("No tab of a supported app is open in the browser. Open one of them in the browser and log in."),
-    "looking": N_("Looking at the browser's tabs…"), "supported_apps": N_("Supported apps:"), "logged_in": N_("Logged in."), "not_logged_in": N_("Not logged in."),
+    "looking": N_("Looking at the browser's tabs…"), "supported_apps": N_("Supported apps:"),
+    "logged_in": N_("Logged in."), "not_logged_in": N_("Not logged in."),
     "tab_problem": N_("Problem."), "section": N_("Section"), "identity": N_("Identity"),
     "import_from_tab": N_("Import a period from this tab"),
     # import
