@@ -14,15 +14,6 @@ from a21import.statuses import label as status_label
 from a21import.ui import STYLES
 
 
-def app_title(app_id: str | None) -> str:
-    if not app_id:
-        return ""
-    try:
-        return insurers.get(app_id).title
-    except Exception:  # an app no longer supported: its code is all there is
-        return app_id
-
-
 def pl_date(value: date | str | None) -> str:
     if not value:
         return ""
@@ -49,5 +40,5 @@ def row_document(row: Row) -> dict:
     }
 
 
-FILTERS = {"money": money, "pl_date": pl_date, "insurer": insurer_name, "app_title": app_title,
+FILTERS = {"money": money, "pl_date": pl_date, "insurer": insurer_name, "app_title": insurers.title,
            "status": status_label}
