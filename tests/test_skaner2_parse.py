@@ -37,7 +37,9 @@ from a21import.insurers.skaner2 import (
 from a21import.model import INSURERS as CANONICAL_INSURERS
 from a21import.model import Client, Coverage, Installment, ListedPolicy, Vehicle
 from tests.conftest import DATA
+from tests.fixtures.inprocess import PortalTab
 from tests.fixtures.skaner2_portal import (
+    AGENTS,
     ARRANT,
     PROFI,
     PUNKTA,
@@ -419,133 +421,129 @@ def test_hosts_and_sources():
     assert not Skaner2Adapter.matches_host("skaner2.punkta.pl.evil.com")
 
 
-class FakeTab:
-    """Answers in-page fetches with saved pages, recording the URLs asked for."""
+class CutShortTab(PortalTab):
+    """The app's pages arrive cut in the middle."""
 
-    def __init__(self, host: str, pages: dict[str, tuple[int, str]] | None = None, dom: str = ""):
-        self.host = host
-        self.url = f"http://{host}/polisy"
-        self.pages = pages or {}
-        self.dom = dom
-        self.asked: list[str] = []
+    async def fetch(self, url, **options):
+        answer = await super().fetch(url, **options)
+        return FetchResponse(answer.status, answer.url, answer.text[: len(answer.text) // 2])
 
-    async def fetch(self, url, *, method="GET", headers=None, body=None):
-        self.asked.append(url)
-        status, name = self.pages[url]
-        return FetchResponse(status=status, url=f"http://{self.host}{url}", text=read(name))
 
-    async def evaluate(self, expression, arg=None):  # pragma: no cover - not used by this adapter
-        raise AssertionError("evaluate is not used")
+class GatewayTab(PortalTab):
+    """A proxy in front of the app answers with its own error page, which holds no app state."""
 
-    async def html(self):
-        return self.dom
+    async def fetch(self, url, **options):
+        self.requests.append({"url": url, **options})
+        return FetchResponse(502, f"http://{self.host}{url}", "<html><body><h1>502 Bad Gateway</h1></body></html>")
+
+
+def unlogged(host: str = PUNKTA) -> PortalTab:
+    return PortalTab(Skaner2Portal(count=5), host=host, logged_in=False)
 
 
 @pytest.mark.parametrize("number", ["PL/2026/0012345", "KR-558120", "1", "A" * 40, "ŁÓDŹ-1/2"])
 def test_good_numbers(number):
-    adapter = Skaner2Adapter(FakeTab("skaner2.punkta.pl"))
+    adapter = Skaner2Adapter(unlogged())
     assert adapter.check_number(f" {number} ") == number
 
 
 @pytest.mark.parametrize("number", ["", " ", "A" * 41, "PL 2026", "PL_2026", "PL.2026", "12;DROP", "<b>"])
 def test_bad_numbers(number):
-    adapter = Skaner2Adapter(FakeTab("skaner2.punkta.pl"))
+    adapter = Skaner2Adapter(unlogged())
     with pytest.raises(BadInput, match="letters, digits, slashes and hyphens"):
         adapter.check_number(number)
 
 
 def test_context_reads_the_agent_and_the_network():
-    adapter = Skaner2Adapter(FakeTab("skaner2.arrant.pl", dom=read("list_spec.html")))
+    adapter = Skaner2Adapter(PortalTab(Skaner2Portal(count=5), host=ARRANT))
     context = asyncio.run(adapter.context())
-    assert (context.app_id, context.user, context.identity) == ("skaner2", "Anna Nowak", None)
-    assert context.description == "Logged in to Skaner2 of ARRANT (skaner2.arrant.pl) as Anna Nowak."
+    agent = AGENTS[ARRANT]
+    assert (context.app_id, context.user, context.identity) == ("skaner2", agent, None)
+    assert context.description == f"Logged in to Skaner2 of ARRANT (skaner2.arrant.pl) as {agent}."
 
 
 def test_context_of_the_login_page_is_not_logged_in():
-    adapter = Skaner2Adapter(FakeTab("skaner2.profi.pl", dom=read("login_page.html")))
+    adapter = Skaner2Adapter(unlogged(PROFI))
     with pytest.raises(NotLoggedIn, match="PROFI"):
         asyncio.run(adapter.context())
 
 
 def test_look_up_encodes_the_number_and_reads_several():
-    tab = FakeTab("skaner2.punkta.pl", {"/polisy?numer=KR-558120": (200, "lookup_several.html")})
-    items = asyncio.run(Skaner2Adapter(tab).lookup("KR-558120"))
-    assert [i.key for i in items] == ["UNIQA:KR-558120", "ERGO_HESTIA:KR-558120"]
-    tab = FakeTab("skaner2.punkta.pl", {"/polisy?numer=PL%2F2026%2F0012345": (200, "list_spec.html")})
-    items = asyncio.run(Skaner2Adapter(tab).lookup("PL/2026/0012345"))
-    assert [i.key for i in items] == ["WARTA:PL/2026/0012345"]
+    portal = Skaner2Portal(count=40)
+    tab = PortalTab(portal, host=PUNKTA)
+    number = portal.duplicate_numbers(PUNKTA)[0]
+    items = asyncio.run(Skaner2Adapter(tab).lookup(number))
+    assert [(i.number, i.ref) for i in items] == [(p.number, p.extra["id"]) for p in portal.find(number)]
+    assert len(items) >= 2 and len({i.key for i in items}) == len(items)
+    slashed = next(p.number for p in portal.policies[PUNKTA] if "/" in p.number and len(portal.find(p.number)) == 1)
+    [item] = asyncio.run(Skaner2Adapter(tab).lookup(slashed))
+    assert item.number == slashed
+    assert tab.fetched[-1] == "/polisy?numer=" + quote(slashed, safe="")
 
 
 def test_look_up_without_match_is_not_found():
-    tab = FakeTab("skaner2.punkta.pl", {"/polisy?numer=X-1": (200, "list_empty.html")})
     with pytest.raises(PolicyNotFound, match="X-1"):
-        asyncio.run(Skaner2Adapter(tab).lookup("X-1"))
+        asyncio.run(Skaner2Adapter(PortalTab(Skaner2Portal(count=5))).lookup("X-1"))
 
 
 def test_expired_session_is_the_login_page_at_any_url():
-    tab = FakeTab("skaner2.punkta.pl", {"/polisy?numer=X-1": (200, "login_page.html"),
-                                        "/polisy/abc": (200, "login_page.html")})
-    adapter = Skaner2Adapter(tab)
+    portal = Skaner2Portal(count=5)
+    adapter = Skaner2Adapter(PortalTab(portal))
+    portal.expire_all()
     with pytest.raises(NotLoggedIn, match="session has expired"):
         asyncio.run(adapter.lookup("X-1"))
-    item = ListedPolicy(number="X-1", insurer="PZU", ref="abc")
+    item = ListedPolicy(number="X-1", insurer="PZU", ref=portal.policies[PUNKTA][0].extra["id"])
     with pytest.raises(NotLoggedIn):
         asyncio.run(adapter.read_policy(item))
 
 
 def test_read_policy_takes_source_system_from_the_host():
-    tab = FakeTab("skaner2.profi.pl", {"/polisy/7c9e6679-7425-40de-944b-e07fc1f90ae7": (200, "detail_person_motor.html")})
-    item = ListedPolicy(number="PL/2026/0012345", insurer="WARTA", ref="7c9e6679-7425-40de-944b-e07fc1f90ae7")
+    portal = Skaner2Portal(count=20)
+    tab = PortalTab(portal, host=PROFI)
+    [item] = asyncio.run(Skaner2Adapter(tab).lookup(portal.shared_numbers(PUNKTA, PROFI)[0]))
     policy = asyncio.run(Skaner2Adapter(tab).read_policy(item))
-    assert (policy.id, policy.source_system) == ("WARTA:PL/2026/0012345", "PROFI")
+    assert (policy.id, policy.source_system) == (item.key, "PROFI")
 
 
 def test_garbage_detail_is_a_parse_error_of_that_policy():
-    tab = FakeTab("skaner2.punkta.pl", {"/polisy/x": (200, "detail_garbage.html")})
+    portal = Skaner2Portal(count=5)
+    fake = portal.policies[PUNKTA][0]
+    portal.garbage = {fake.number}
+    item = ListedPolicy(number=fake.number, insurer="WARTA", ref=fake.extra["id"])
     with pytest.raises(ParseError):
-        asyncio.run(Skaner2Adapter(tab).read_policy(ListedPolicy(number="PL/2026/0012345", insurer="WARTA", ref="x")))
+        asyncio.run(Skaner2Adapter(PortalTab(portal)).read_policy(item))
+
+
+async def _listing(adapter, first=date(2026, 11, 1), last=date(2026, 11, 16)):
+    return [item async for item in adapter.list_policies(first, last)]
 
 
 def test_listing_reads_every_page():
-    pages = {
-        f"/polisy?od=01.11.2026&do=16.11.2026&strona={n}": (200, name)
-        for n, name in ((1, "list_spec.html"), (2, "lookup_several.html"), (3, "list_raw.html"))
-    }
-    tab = FakeTab("skaner2.punkta.pl", pages)
-
-    async def collect():
-        return [item async for item in Skaner2Adapter(tab).list_policies(date(2026, 11, 1), date(2026, 11, 16))]
-
-    items = asyncio.run(collect())
-    assert tab.asked == list(pages)
-    assert [i.number for i in items] == [
-        "PL/2026/0012345", "KR-558120", "KR-558120", "KR-558120", "123456789012", "PZ/1/2026", "TR-9"]
+    portal = Skaner2Portal(count=70)
+    tab = PortalTab(portal)
+    items = asyncio.run(_listing(Skaner2Adapter(tab)))
+    pages = -(-len(portal.policies[PUNKTA]) // 30)
+    assert pages >= 3
+    assert tab.fetched == [f"/polisy?od=01.11.2026&do=16.11.2026&strona={n}" for n in range(1, pages + 1)]
+    assert [i.number for i in items] == [p.number for p in portal.policies[PUNKTA]]
 
 
 def test_listing_of_an_empty_window_asks_once():
-    tab = FakeTab("skaner2.punkta.pl", {"/polisy?od=01.11.2026&do=01.11.2026&strona=1": (200, "list_empty.html")})
-
-    async def collect():
-        return [item async for item in Skaner2Adapter(tab).list_policies(date(2026, 11, 1), date(2026, 11, 1))]
-
-    assert asyncio.run(collect()) == []
-    assert len(tab.asked) == 1
+    tab = PortalTab(Skaner2Portal(count=5))
+    assert asyncio.run(_listing(Skaner2Adapter(tab), date(2026, 10, 1), date(2026, 10, 1))) == []
+    assert tab.fetched == ["/polisy?od=01.10.2026&do=01.10.2026&strona=1"]
 
 
 def test_broken_list_page_stops_the_listing():
-    tab = FakeTab("skaner2.punkta.pl", {"/polisy?od=01.11.2026&do=16.11.2026&strona=1": (200, "detail_garbage.html")})
-
-    async def collect():
-        return [item async for item in Skaner2Adapter(tab).list_policies(date(2026, 11, 1), date(2026, 11, 16))]
-
     with pytest.raises(EnvironmentProblem, match="could not be read"):
-        asyncio.run(collect())
+        asyncio.run(_listing(Skaner2Adapter(CutShortTab(Skaner2Portal(count=5)))))
 
 
 def test_server_error_without_state_is_not_mistaken_for_a_logout():
-    tab = FakeTab("skaner2.punkta.pl", {"/polisy/x": (502, "page_without_state.html")})
+    portal = Skaner2Portal(count=5)
+    item = ListedPolicy(number="A-1", insurer="PZU", ref=portal.policies[PUNKTA][0].extra["id"])
     with pytest.raises(PolicyError, match="HTTP 502"):
-        asyncio.run(Skaner2Adapter(tab).read_policy(ListedPolicy(number="A-1", insurer="PZU", ref="x")))
+        asyncio.run(Skaner2Adapter(GatewayTab(portal)).read_policy(item))
 
 
 def test_module_constants_match_the_spec():
