@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar
 from urllib.parse import quote, urlencode, urlsplit
 
-from a21import import capture
+from a21import import capture, ctrl_c
 from a21import.errors import ParseError, PolicyError
 from a21import.i18n import _
 from a21import.model import AppContext, ListedPolicy, Policy
@@ -96,8 +96,12 @@ class Adapter(ABC):
     ) -> FetchResponse:
         """`self.tab.fetch` within the pacer's limit: 429 (and 503 unless `throttle_503` is False) slows
         down and sends the request again; after a few tries it raises Throttled."""
+        def send() -> Awaitable[FetchResponse]:
+            ctrl_c.check()  # after Ctrl-C no request leaves, not even one that waited for the pacer
+            return self.tab.fetch(url, method=method, headers=headers, body=body)
+
         response = await self.pacer.send(
-            lambda: self.tab.fetch(url, method=method, headers=headers, body=body),
+            send,
             throttle_503=self.throttle_503 if throttle_503 is None else throttle_503,
             what=f"{urlsplit(url).path} ({self.title})",
         )
