@@ -14,8 +14,30 @@ from a21import import i18n
 i18n.setup(argv=sys.argv[1:])  # before Typer and Click build any text: help texts are translated too
 import typer
 
-from a21import.i18n import _
+from a21import.i18n import N_, _
 from a21import.insurers import ADAPTERS  # the registry alone: no adapter is imported for --help
+
+# Typer writes each parameter's type in --help as <str>, <path>, <int range>: in the user's language.
+_TYPE_LABELS = {"<str>": N_("<text>"), "<list[str]>": N_("<text>…"), "<path>": N_("<path>"), "<int>": N_("<number>"),
+                "<int range>": N_("<number>")}
+
+
+def _translate_type_labels() -> None:
+    import typer.core
+
+    parameter = getattr(typer.core, "_TyperParameter", None)
+    original = getattr(parameter, "display_type", None)
+    if original is None:  # another Typer: its own labels stay
+        return
+
+    def display_type(self, ctx):
+        shown = original(self, ctx)
+        return _(_TYPE_LABELS[shown]) if shown in _TYPE_LABELS else shown
+
+    parameter.display_type = display_type
+
+
+_translate_type_labels()
 
 
 def _lazy(name: str):
@@ -346,7 +368,8 @@ def apps_command(
 # -- the stored policies (issue 7) --
 SearchArgument = Annotated[str | None, typer.Argument(
     help=_("Text to look for in the policy number, the client's name, PESEL, NIP or REGON, the registration or "
-           "the VIN; any case, Polish letters as you type them."), show_default=False)]
+           "the VIN; in any case, with or without Polish letters (lukasz finds Łukasz)."), show_default=False,
+    metavar=_("SEARCH"))]
 InsurerFilter = Annotated[str | None, typer.Option(
     "--insurer", help=_("Only this insurer's policies: its code, e.g. ERGO_HESTIA, WARTA, TUZ."))]
 AppFilter = Annotated[str | None, typer.Option(

@@ -481,11 +481,11 @@ async def run_refresh_due(options: Options, ui: UI, days: int) -> Summary:
         groups.setdefault(_refresh_target(policy), []).append(row)
     if not rows:
         ui.note(_("No stored policy has an unpaid installment due by {date}; nothing to refresh.").format(
-            date=due_by.isoformat()))
+            date=fmt_pl_date(due_by)))
         return Summary(rows)
     ui.note(ngettext("{n} stored policy has an unpaid installment due by {date}.",
                      "{n} stored policies have an unpaid installment due by {date}.", len(rows)).format(
-        n=len(rows), date=due_by.isoformat()))
+        n=len(rows), date=fmt_pl_date(due_by)))
     async with attach(options.cdp) as browser:
         def reader(wanted: Options):
             async def connected() -> _Refresher:

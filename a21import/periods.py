@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from a21import.errors import BadInput, ParseError
-from a21import.formats import WARSAW, user_date
+from a21import.formats import WARSAW, fmt_pl_date, user_date
 from a21import.i18n import _
 
 WINDOW_DAYS = 16
@@ -32,14 +32,14 @@ def parse_period(date_from: str, date_to: str, *, today: date | None = None) -> 
         raise BadInput(_("--to: {reason}").format(reason=exc.reason)) from exc
     if start > today:
         raise BadInput(_("--from {start} is later than today ({today}); no policy can be issued then.").format(
-            start=start.isoformat(), today=today.isoformat()))
+            start=fmt_pl_date(start), today=fmt_pl_date(today)))
     if start > end:
         raise BadInput(_("--from {start} is after --to {end}. Give the earlier date as --from.").format(
-            start=start.isoformat(), end=end.isoformat()))
+            start=fmt_pl_date(start), end=fmt_pl_date(end)))
     note = None
     if end > today:
         note = _("--to {end} is later than today, so the period ends today, {today}.").format(
-            end=end.isoformat(), today=today.isoformat())
+            end=fmt_pl_date(end), today=fmt_pl_date(today))
         end = today
     return start, end, note
 

@@ -110,7 +110,7 @@ def test_period_checks():
     today = date(2026, 11, 28)
     assert parse_period("01.11.2026", "2026-12-31", today=today) == (
         date(2026, 11, 1), date(2026, 11, 28),
-        "--to 2026-12-31 is later than today, so the period ends today, 2026-11-28.")
+        "--to 31.12.2026 is later than today, so the period ends today, 28.11.2026.")
     for args in (("2026-11-20", "2026-11-01"), ("2026-11-29", "2026-11-30"), ("x", "2026-11-01"), ("2026-11-01", "")):
         with pytest.raises(BadInput):
             parse_period(*args, today=today)

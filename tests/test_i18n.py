@@ -114,9 +114,9 @@ def test_the_cli_speaks_polish_when_asked(tmp_path):
     english = _cli(*later)
     assert english.returncode == 2 and "is later than today" in english.stderr
     polish = _cli(*later, "--lang", "pl")
-    assert polish.returncode == 2 and "jest późniejsze niż dziś" in polish.stderr
+    assert polish.returncode == 2 and "jest późniejsza niż dziś" in polish.stderr
     by_locale = _cli(*later, LANG="pl_PL.UTF-8")
-    assert "jest późniejsze niż dziś" in by_locale.stderr
+    assert "jest późniejsza niż dziś" in by_locale.stderr
     overridden = _cli(*later, "--lang", "en", LANG="pl_PL.UTF-8")
     assert "is later than today" in overridden.stderr
     help_text = _cli("--lang", "pl", "period", "--help")
