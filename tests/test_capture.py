@@ -237,23 +237,21 @@ def test_the_replay_tab_answers_in_order_and_repeats_the_last():
 
 
 def test_json_and_html_adapters_name_the_missing_key_label_or_field():
-    from a21import.insurers import tuz, warta
+    from a21import.insurers import tuz, warta_majatek, warta_zycie
 
     with pytest.raises(PageChanged) as raised:
-        warta._text({"other": 1}, "policyNumber", "a policy list row")
+        warta_majatek.EAGENT.read("a policy list row", {"other": 1}).text("policyNumber")
     assert raised.value.reason.startswith("Warta eAgent sent a policy list row without the key 'policyNumber'. "
                                           "The page of Warta eAgent has changed or is not supported.")
     with pytest.raises(ParseError) as raised:  # there, but empty: the data, not the page
-        warta._text({"policyNumber": " "}, "policyNumber", "a policy list row")
+        warta_majatek.EAGENT.read("a policy list row", {"policyNumber": " "}).text("policyNumber")
     assert not isinstance(raised.value, PageChanged)
     with pytest.raises(PageChanged) as raised:
-        warta._required({"Numer polisy": "1"}, "Ubezpieczający", "a policy")
+        warta_zycie.EPLATFORMA.read("a policy", {"Numer polisy": "1"}).text("Ubezpieczający")
     assert raised.value.missing == "Ubezpieczający" and "Warta ePlatforma has changed" in raised.value.reason
     with pytest.raises(PageChanged) as raised:
-        warta._dl_values(LexborHTMLParser("<p>Przerwa</p>"), "dl#dane", "its policy data")
+        warta_zycie.labels(LexborHTMLParser("<p>Przerwa</p>"), "dl#dane", "its policy data")
     assert raised.value.missing == "dl#dane"
-    fields = tuz._Fields.__new__(tuz._Fields)
-    fields.name, fields.values = "Dane polisy", {}
     with pytest.raises(PageChanged) as raised:
-        fields.required("Numer polisy")
+        tuz.SOBOL.read("Dane polisy", {}).text("Numer polisy")
     assert (raised.value.app, raised.value.block) == ("TUZ SOBOL", "Dane polisy")

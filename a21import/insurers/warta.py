@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import date
-from typing import Any
 
 from a21import.errors import BadInput, ParseError, WrongIdentity
 from a21import.i18n import _
@@ -71,17 +70,6 @@ def check_warta_number(number: str, section: str) -> str:
 
 
 # tests/test_capture.py reaches the strict readers by these older names.
-def _text(data: Any, key: str, what: str) -> str:
-    return warta_majatek.EAGENT.read(what, data).text(key)
-
-
-def _required(values: dict[str, str | None], label: str, what: str) -> str:
-    return warta_zycie.EPLATFORMA.read(what, values).text(label)
-
-
-_dl_values = warta_zycie.labels
-
-
 class WartaAdapter(Adapter):
     """Picks the section's reader (by `--source`, else the tab's host) and hands every request to it."""
 
