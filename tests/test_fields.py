@@ -176,3 +176,23 @@ def test_build_policy_reads_its_own_fields_before_the_parts():
     assert "'skladka' cannot be read" in reason(lambda: fields.build_policy(
         read(data), POLICY_KEYS, number="7", insurer="PZU", source_app="t", source_system=None,
         product_line="motor", holder=holder))
+
+
+def test_error_values_read_an_apps_error_object_by_its_declared_keys():
+    from a21import.insurers.fields import error_values
+
+    answer = '{"blad": {"kod": "E42", "komunikat": "Nie znaleziono"}, "kod": 7}'
+    assert error_values(answer, ("blad", "kod"), ("blad", "komunikat")) == ("E42", "Nie znaleziono")
+    assert error_values(answer, "kod", ("blad", "brak")) == (None, None)  # not text, absent
+    assert error_values("<html>", "kod") == (None,) and error_values("[1, 2]", "kod") == (None,)
+    assert error_values({"message": "x"}, "message") == ("x",)  # already parsed
+
+
+def test_an_answer_failure_is_red_for_a_policy_and_stops_a_list():
+    from a21import.errors import EnvironmentProblem, PolicyError
+    from a21import.insurers.fields import answer_failure
+
+    policy = answer_failure(True, "Policy {number}: {message}", "List: {message}", number="1", message="m")
+    listing = answer_failure(False, "Policy {number}: {message}", "List: {message}", number="1", message="m")
+    assert type(policy) is PolicyError and policy.reason == "Policy 1: m"
+    assert isinstance(listing, EnvironmentProblem) and listing.message == "List: m"
