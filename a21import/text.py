@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from typing import Any
 
 # Whole escape sequences go, not only their ESC: CSI (7- and 8-bit), OSC (window titles, OSC 8
@@ -68,7 +69,5 @@ _UNFOLDED = str.maketrans({"ł": "l", "ß": "ss", "đ": "d", "ø": "o"})
 def fold(value: str) -> str:
     """For searching: case and Polish letters folded (`Łukasz Wójcik` → `lukasz wojcik`); the stored
     text keeps its letters. `ł` has no decomposition in Unicode, so it is mapped by hand."""
-    import unicodedata
-
     decomposed = unicodedata.normalize("NFKD", value.casefold().translate(_UNFOLDED))
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))

@@ -14,8 +14,19 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from a21import import insurers
 from a21import.console import SafeConsole
-from a21import.fit import CUT, FOLD, TWO, WHOLE, WORDS, Column, FittedTable, uniform, when_uniform
+from a21import.fit import (
+    CUT,
+    FOLD,
+    TWO,
+    WHOLE,
+    WORDS,
+    Column,
+    FittedTable,
+    uniform,
+    when_uniform,
+)
 from a21import.formats import ONE_INSURER, WARSAW, money
 from a21import.i18n import N_, _, ngettext
 from a21import.model import insurer_name
@@ -23,7 +34,6 @@ from a21import.queries import DueRow, PolicyDetail, PolicyRow
 from a21import.statuses import is_ended
 from a21import.statuses import label as status_label
 from a21import.text import json_dumps
-
 
 
 def console(width: int | None = None) -> Console:
@@ -123,12 +133,6 @@ PRODUCT_LINE_LABELS = {"motor": N_("motor"), "property": N_("property"), "life":
                        "other": N_("other")}
 
 
-def app_title(app_id: str | None) -> str:
-    from a21import import insurers
-
-    return insurers.title(app_id)
-
-
 def local_time(stamp: str | None) -> str:
     """An ISO time stamp (UTC) as Warsaw's clock shows it: `28.11.2026 11:11`."""
     if not stamp:
@@ -202,7 +206,7 @@ def _installment_state(paid: bool, days_left: int) -> Text:
 
 def detail_view(detail: PolicyDetail, *, today: date) -> Group:
     policy = detail.policy
-    app = app_title(policy.source_app) + (f" ({detail.source_system})" if detail.source_system else "")
+    app = insurers.title(policy.source_app) + (f" ({detail.source_system})" if detail.source_system else "")
     line = _(PRODUCT_LINE_LABELS[policy.product_line]) if policy.product_line in PRODUCT_LINE_LABELS else None
     product = f"{policy.product or ''} ({line})" if line else policy.product
     parts: list[Any] = [
