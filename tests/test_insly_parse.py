@@ -22,7 +22,6 @@ from a21import.errors import (
     PolicyError,
     PolicyNotFound,
 )
-from a21import.insurers.base import FetchResponse
 from a21import.insurers.insly import (
     INSURER_CODES,
     InslyAdapter,
@@ -42,7 +41,7 @@ from a21import.model import (
     Vehicle,
 )
 from tests.fixtures import insly_portal
-from tests.fixtures.inprocess import PortalTab
+from tests.fixtures.inprocess import CutShortTab, GatewayTab, PortalTab
 
 DATA = Path(__file__).resolve().parent / "data" / "insly"
 HOST = "agencja-kowalski.insly.com"
@@ -502,22 +501,6 @@ class TamperedTab(PortalTab):
         if body is not None:
             body = json.dumps({**json.loads(body), "per_page": 500})
         return await super().fetch(url, body=body, **options)
-
-
-class CutShortTab(PortalTab):
-    """The app's answers arrive cut in the middle."""
-
-    async def fetch(self, url, **options):
-        answer = await super().fetch(url, **options)
-        return FetchResponse(answer.status, answer.url, answer.text[: len(answer.text) // 2])
-
-
-class GatewayTab(PortalTab):
-    """A proxy in front of the app answers every request with its own error page."""
-
-    async def fetch(self, url, **options):
-        self.requests.append({"url": url, **options})
-        return FetchResponse(502, f"http://{self.host}{url}", "<html>Bad Gateway</html>")
 
 
 def tab_token(tab: PortalTab) -> str:

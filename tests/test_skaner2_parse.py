@@ -21,7 +21,6 @@ from a21import.errors import (
     PolicyNotFound,
 )
 from a21import.insurers import skaner2
-from a21import.insurers.base import FetchResponse
 from a21import.insurers.skaner2 import (
     INSURERS,
     PRODUCT_LINES,
@@ -37,7 +36,7 @@ from a21import.insurers.skaner2 import (
 from a21import.model import INSURERS as CANONICAL_INSURERS
 from a21import.model import Client, Coverage, Installment, ListedPolicy, Vehicle
 from tests.conftest import DATA
-from tests.fixtures.inprocess import PortalTab
+from tests.fixtures.inprocess import CutShortTab, GatewayTab, PortalTab
 from tests.fixtures.skaner2_portal import (
     AGENTS,
     ARRANT,
@@ -419,22 +418,6 @@ def test_hosts_and_sources():
     assert Skaner2Adapter.matches_host("skaner2.arrant.pl")
     assert not Skaner2Adapter.matches_host("punkta.pl")
     assert not Skaner2Adapter.matches_host("skaner2.punkta.pl.evil.com")
-
-
-class CutShortTab(PortalTab):
-    """The app's pages arrive cut in the middle."""
-
-    async def fetch(self, url, **options):
-        answer = await super().fetch(url, **options)
-        return FetchResponse(answer.status, answer.url, answer.text[: len(answer.text) // 2])
-
-
-class GatewayTab(PortalTab):
-    """A proxy in front of the app answers with its own error page, which holds no app state."""
-
-    async def fetch(self, url, **options):
-        self.requests.append({"url": url, **options})
-        return FetchResponse(502, f"http://{self.host}{url}", "<html><body><h1>502 Bad Gateway</h1></body></html>")
 
 
 def unlogged(host: str = PUNKTA) -> PortalTab:
