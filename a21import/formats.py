@@ -81,19 +81,11 @@ def json_number_to_gr(value: object) -> int:
     return int(amount)
 
 
-def optional_json_number_to_gr(value: object) -> int | None:
-    return None if value is None else json_number_to_gr(value)
-
-
 def grosze_int(value: object) -> int:
     """An amount that the app already gives in integer grosze."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise ParseError(_("The amount in grosze {value!r} is not a whole number.").format(value=value))
     return value
-
-
-def optional_grosze_int(value: object) -> int | None:
-    return None if value is None else grosze_int(value)
 
 
 def _make_date(year: str, month: str, day: str, text: str) -> date:

@@ -43,14 +43,6 @@ def clean(value: str, *, lines: bool = False) -> str:
     return _BREAKS.sub(" ", text)
 
 
-def clean_optional(value: str | None) -> str | None:
-    return None if value is None else clean(value)
-
-
-def is_clean(value: str) -> bool:
-    return clean(value) == value
-
-
 def shorten(value: str, limit: int) -> str:
     """At most `limit` characters, the cut marked with …."""
     return value if len(value) <= limit else value[: max(0, limit - 1)] + "…"
