@@ -307,9 +307,9 @@ class ListedPolicy:
         # Only shown and compared: cut, never refused (the detail read refuses what it would store).
         _clean_texts(self, ("number", "insurer", "product", "holder_name"))
         _clean_texts(self, ("skip_reason", "error"), cut=MAX_MESSAGE)
-        premium = self.premium_gr
-        if premium is not None and (isinstance(premium, bool) or not isinstance(premium, int)
-                                    or not 0 <= premium <= MAX_AMOUNT_GR):
+        try:
+            check_amount(self.premium_gr, "premium_gr", optional=True)
+        except ParseError:  # a listed row is only shown: no amount, and the row is red
             _set(self, "premium_gr", None)
             if self.error is None:
                 _set(self, "error", _("The app lists an amount for this policy that no policy has; it was not "
