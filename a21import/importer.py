@@ -37,7 +37,7 @@ from a21import.importlock import one_import_at_a_time
 from a21import.i18n import _, ngettext
 from a21import.insurers.base import Adapter
 from a21import.logs import log
-from a21import.model import AppContext, ListedPolicy, insurer_name
+from a21import.model import AppContext, ListedPolicy, insurer_name, policy_name
 from a21import.periods import today_in_poland, windows
 from a21import.text import clean, shorten
 from a21import.queries import check_days
@@ -406,17 +406,18 @@ async def run_refresh(options: Options, ui: UI, number: str) -> Summary:
                       choices, "--app")
         stored = [row for row in stored if row["id"] == chosen]
     policy = stored[0]
+    named = policy_name(policy["number"], policy["insurer"])
     app_id, source, identity = _refresh_target(policy)
     if options.app is not None and options.app != app_id:
         raise BadInput(_("The policy {policy} came from {app}, not from {wanted}. Leave --app out to refresh it "
-                         "from where it came from.").format(policy=_named(policy), app=app_id, wanted=options.app))
+                         "from where it came from.").format(policy=named, app=app_id, wanted=options.app))
     if options.source is not None and source is not None and options.source != source:
         raise BadInput(_("The policy {policy} came from source {source}, not {wanted}. Leave --source out to "
-                         "refresh it from where it came from.").format(policy=_named(policy), source=source,
+                         "refresh it from where it came from.").format(policy=named, source=source,
                                                                         wanted=options.source))
     if options.identity is not None and identity is not None and options.identity != identity:
         raise BadInput(_("The policy {policy} belongs to {identity}, not {wanted}.").format(
-            policy=_named(policy), identity=identity, wanted=options.identity))
+            policy=named, identity=identity, wanted=options.identity))
     options.app, options.source, options.identity = app_id, source, identity
     check_options(options)
     async with attach(options.cdp) as browser:
@@ -429,11 +430,6 @@ async def run_refresh(options: Options, ui: UI, number: str) -> Summary:
 def _capture_mode(adapter: Adapter) -> str:
     """How a replay reads the policy again: a refresh looks its number up first."""
     return "refresh" if isinstance(adapter, _Refresher) else "read"
-
-
-def _named(policy: dict) -> str:
-    """A stored policy as people name it: `909123456789 (ERGO Hestia)`."""
-    return f"{policy['number']} ({insurer_name(policy['insurer'])})"
 
 
 def _refresh_target(policy: dict) -> tuple[str, str | None, str | None]:
@@ -456,7 +452,7 @@ class _Refresher:
         found = [hit for hit in await self.adapter.lookup(item.number) if hit.key == item.key]
         if not found:
             raise PolicyError(_("{app} no longer finds the policy {policy}.").format(
-                app=self.adapter.title, policy=f"{item.number} ({insurer_name(item.insurer)})"))
+                app=self.adapter.title, policy=policy_name(item.number, item.insurer)))
         if found[0].skip_reason:
             raise PolicyError(_("Not imported: {reason}").format(reason=found[0].skip_reason))
         return await self.adapter.read_policy(found[0])

@@ -43,6 +43,12 @@ def insurer_name(code: str | None) -> str:
     return INSURER_NAMES.get(code or "", code or "")
 
 
+def policy_name(number: str, insurer: str | None) -> str:
+    """A policy as people name it: `909123456789 (ERGO Hestia)`, never an internal id."""
+    name = insurer_name(insurer)
+    return f"{number} ({name})" if name else number
+
+
 CLIENT_FIELDS = ("kind", "name", "pesel", "nip", "regon", "street", "postal_code", "city", "phone", "email")
 
 _CHECKERS = {"pesel": stdnum_pesel, "nip": stdnum_nip, "regon": stdnum_regon}

@@ -26,7 +26,7 @@ from a21import.fit import (CUT, FOLD, NARROWEST, TWO, WHOLE, Column, cell_lines,
 from a21import.formats import ONE_INSURER, fmt_pl_date, money
 from a21import.i18n import N_, _, ngettext
 from a21import.importer import Row, State, Summary
-from a21import.model import AppContext, insurer_name
+from a21import.model import AppContext, insurer_name, policy_name
 
 STYLES = {
     State.MARKED: (N_("marked"), "cyan"),
@@ -66,12 +66,6 @@ def _interruptible() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
-
-
-def _policy_name(row: Row) -> str:
-    """`909123456789 (ERGO Hestia)`: the number and the insurer's name, never an internal id."""
-    name = insurer_name(row.item.insurer)
-    return f"{row.item.number} ({name})" if name else row.item.number
 
 
 def retry_command(summary: Summary, rows: list[Row]) -> str:
@@ -336,7 +330,8 @@ class RichUI:
                 n=len(failed)), style="red"))
             for row in failed:
                 # Folded under its own indent, so that the next policy's line stands out.
-                self.console.print(Text(textwrap.fill(f"{_policy_name(row)}: {row.reason}", self.console.width - 1,
+                named = policy_name(row.item.number, row.item.insurer)
+                self.console.print(Text(textwrap.fill(f"{named}: {row.reason}", self.console.width - 1,
                                                       initial_indent="  ", subsequent_indent="    ",
                                                       break_on_hyphens=False), style="red"))
                 if summary.retry:
@@ -357,7 +352,7 @@ class RichUI:
         for row in summary.rows:
             if row.state is State.SKIPPED:
                 self.console.print(Text("  " + _("{policy}: left out, {reason}").format(
-                    policy=_policy_name(row), reason=row.reason), style="yellow"))
+                    policy=policy_name(row.item.number, row.item.insurer), reason=row.reason), style="yellow"))
 
 
 class JsonUI:
