@@ -7,16 +7,22 @@ then one bundle is written into DIR, scrubbed of personal data first (a21import/
 user (folder 0700, file 0600, never through a symbolic link). `a21import capture show` tells what a bundle
 holds; `a21import capture replay` runs the same adapter on its answers, offline (capture_replay.py).
 
-A bundle is a zip: `bundle.json` (app, versions, what was read, the reason, where in a21import it was
-raised, and each request: kind, method, path with query, status, content type, body file) and the bodies
-under `answers/`. A folder of the same layout is read too, so a field report can be unpacked into a test.
+A row the list itself marks red (`ListedPolicy.error`) gets a bundle too (`listed`): the list's answers up to
+it. What the parse had made when a policy turned red (the policy, its clients and vehicle in the traceback's
+frames, the listed rows) tells the scrubber which values are personal wherever they stand.
+
+A bundle is a zip: `bundle.json` (app, versions, what was read with the adapter's `ref` as tagged JSON
+(`ref_data`), the reason, where in a21import it was raised, and each request: kind, method, path with query,
+status, content type, body file) and the bodies under `answers/`. A folder of the same layout is read too, so a field report can be unpacked into a test.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import io
 import json
+import math
 import os
 import re
 import sys
@@ -26,8 +32,9 @@ import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields, is_dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -57,6 +64,7 @@ class Exchange:
 class Recording:
     def __init__(self) -> None:
         self.exchanges: list[Exchange] = []
+        self.listed: list[Any] = []  # the rows a list read gave so far (with --capture): their personal values
 
     @property
     def last_path(self) -> str | None:
@@ -165,20 +173,127 @@ def drift_reason(detail: str, *, app: str | None, path: str | None) -> tuple[str
     return " ".join(parts), path
 
 
+# -- the adapter's handle of a listed policy (`ref`), kept as data ---------------------------------------
+_TAGS = ("$date", "$datetime", "$tuple", "$set", "$decimal", "$dict", "$dataclass")
+MAX_REF_DEPTH = 40
+
+
+def ref_data(value: Any, depth: int = 0) -> Any:
+    """An adapter's `ref` as JSON data that `ref_value` turns back into the same value: plain JSON as it is,
+    dates, tuples, sets, decimals, dicts with other keys and a21import's dataclasses (a Policy) tagged.
+    Raises TypeError for anything else (the bundle then keeps no ref)."""
+    if depth > MAX_REF_DEPTH:
+        raise TypeError("nested too deep")
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise TypeError("not a finite number")
+        return value
+    if isinstance(value, datetime):
+        return {"$datetime": value.isoformat()}
+    if isinstance(value, date):
+        return {"$date": value.isoformat()}
+    if isinstance(value, Decimal):
+        return {"$decimal": str(value)}
+    if isinstance(value, list):
+        return [ref_data(v, depth + 1) for v in value]
+    if isinstance(value, tuple):
+        return {"$tuple": [ref_data(v, depth + 1) for v in value]}
+    if isinstance(value, (set, frozenset)):
+        return {"$set": sorted((ref_data(v, depth + 1) for v in value), key=repr)}
+    if isinstance(value, dict):
+        if all(isinstance(k, str) and k not in _TAGS for k in value):
+            return {k: ref_data(v, depth + 1) for k, v in value.items()}
+        return {"$dict": [[ref_data(k, depth + 1), ref_data(v, depth + 1)] for k, v in value.items()]}
+    if is_dataclass(value) and not isinstance(value, type) and type(value).__module__.startswith("a21import."):
+        kind = type(value)
+        return {"$dataclass": f"{kind.__module__}:{kind.__qualname__}",
+                "fields": {f.name: ref_data(getattr(value, f.name), depth + 1) for f in fields(value) if f.init}}
+    raise TypeError(f"a ref of type {type(value).__name__} is not kept")
+
+
+def ref_value(data: Any, depth: int = 0) -> Any:
+    """The `ref` of `ref_data` again. A bundle is untrusted: only a21import's own dataclasses are made."""
+    if depth > MAX_REF_DEPTH:
+        raise ValueError("nested too deep")
+    if isinstance(data, list):
+        return [ref_value(v, depth + 1) for v in data]
+    if not isinstance(data, dict):
+        return data
+    if len(data) == 1 and next(iter(data)) in _TAGS:
+        tag, inner = next(iter(data.items()))
+        if tag == "$date":
+            return date.fromisoformat(inner)
+        if tag == "$datetime":
+            return datetime.fromisoformat(inner)
+        if tag == "$decimal":
+            return Decimal(inner)
+        if tag == "$tuple":
+            return tuple(ref_value(v, depth + 1) for v in inner)
+        if tag == "$set":
+            return frozenset(ref_value(v, depth + 1) for v in inner)
+        if tag == "$dict":
+            return {ref_value(k, depth + 1): ref_value(v, depth + 1) for k, v in inner}
+    if set(data) == {"$dataclass", "fields"}:
+        module, _sep, name = str(data["$dataclass"]).partition(":")
+        kind = getattr(importlib.import_module(module), name, None) if module.startswith("a21import.") else None
+        if not (isinstance(kind, type) and is_dataclass(kind)):
+            raise ValueError(f"no dataclass {data['$dataclass']} in a21import")
+        return kind(**{k: ref_value(v, depth + 1) for k, v in dict(data["fields"]).items()})
+    return {k: ref_value(v, depth + 1) for k, v in data.items()}
+
+
 # -- writing a bundle --------------------------------------------------------------------------------
 def item_data(item: Any) -> dict[str, Any] | None:
-    """A listed policy as the bundle keeps it; its `ref` only when it is plain data."""
+    """A listed policy as the bundle keeps it, its `ref` as `ref_data` (None when it cannot be kept)."""
     if item is None:
         return None
     data = {name: getattr(item, name) for name in ("number", "insurer", "product", "holder_name", "issue_date",
                                                      "premium_gr", "skip_reason", "error")}
     data["issue_date"] = data["issue_date"].isoformat() if isinstance(data["issue_date"], date) else None
     try:
-        json.dumps(item.ref)
-        data["ref"] = item.ref
+        data["ref"] = ref_data(item.ref)
+        json.dumps(data["ref"])
     except (TypeError, ValueError):
         data["ref"] = None
     return data
+
+
+def listed(adapter: Any, item: Any, taken: Recording, *, mode: str,
+           window: tuple[date, date] | None = None) -> Path | None:
+    """One row of a list (or a look-up) as it is read, with --capture: its personal values are remembered for
+    the bundles of this list, and a row the list itself marks red (`error`) gets a bundle of its own, holding
+    the answers read up to it (the one that carried it last)."""
+    if _target.get() is None:
+        return None
+    taken.listed.append(item)
+    if not item.error:
+        return None
+    upto = Recording()
+    upto.exchanges, upto.listed = list(taken.exchanges), list(taken.listed)
+    return failed(adapter, item, None, upto, mode=mode, reason=item.error, window=window)
+
+
+def known_values(exc: BaseException | None) -> list[Any]:
+    """What the parse had made when `exc` was raised: the policies, clients, vehicles and listed rows in the
+    local variables of a21import's frames of its traceback (and of the exceptions it came from)."""
+    from a21import.model import Client, ListedPolicy, Policy, Vehicle
+
+    kinds = (Policy, Client, Vehicle, ListedPolicy)
+    found: list[Any] = []
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        tb = exc.__traceback__
+        while tb is not None:
+            if Path(tb.tb_frame.f_code.co_filename).resolve().is_relative_to(_PACKAGE):
+                for value in tb.tb_frame.f_locals.values():
+                    values = value if isinstance(value, (list, tuple)) and len(value) < 10_000 else [value]
+                    found += [v for v in values if isinstance(v, kinds)]
+            tb = tb.tb_next
+        exc = exc.__cause__ or exc.__context__
+    return found
 
 
 def where(exc: BaseException) -> list[str]:
@@ -202,10 +317,11 @@ def adapter_version(adapter: Any) -> str:
         return "unknown"
 
 
-def failed(adapter: Any, item: Any, exc: BaseException, taken: Recording, *, mode: str, reason: str | None = None,
-           window: tuple[date, date] | None = None) -> Path | None:
+def failed(adapter: Any, item: Any, exc: BaseException | None, taken: Recording, *, mode: str,
+           reason: str | None = None, window: tuple[date, date] | None = None) -> Path | None:
     """Writes the bundle of a red policy (or an unreadable list) when --capture is set; returns its path.
-    A bundle that cannot be written is told in the log: the import goes on."""
+    `exc` None: the list itself marked the row red (`reason`). A bundle that cannot be written is told in the
+    log: the import goes on."""
     folder = _target.get()
     if folder is None:
         return None
@@ -225,8 +341,8 @@ def failed(adapter: Any, item: Any, exc: BaseException, taken: Recording, *, mod
     return path
 
 
-def build(adapter: Any, item: Any, exc: BaseException, taken: Recording, *, mode: str, reason: str | None = None,
-          window: tuple[date, date] | None = None) -> dict[str, Any]:
+def build(adapter: Any, item: Any, exc: BaseException | None, taken: Recording, *, mode: str,
+          reason: str | None = None, window: tuple[date, date] | None = None) -> dict[str, Any]:
     """The bundle, scrubbed: nothing in it is written before the scrubber has seen all of it."""
     from a21import.scrub import Scrubber
 
@@ -243,15 +359,18 @@ def build(adapter: Any, item: Any, exc: BaseException, taken: Recording, *, mode
         "item": item_data(item),
         "window": [window[0].isoformat(), window[1].isoformat()] if window else None,
         "reason": reason or getattr(exc, "reason", None) or str(exc),
-        "error": type(exc).__name__,
-        "where": where(exc),
+        "error": type(exc).__name__ if exc is not None else "ListedRed",
+        "where": where(exc) if exc is not None else [],
         "created": datetime.now().astimezone().isoformat(timespec="seconds"),
         "session": [asdict(e) for e in _sessions.get(adapter, [])],
         "requests": [asdict(e) for e in taken.exchanges],
     }
     scrubber = Scrubber(keep=[item.number] if item is not None else ())
-    if item is not None:
-        scrubber.add(item.holder_name, "party")
+    # What the parse made is personal wherever it stands, even where no label, key or shape tells.
+    for known in [item, *taken.listed, *known_values(exc)]:
+        scrubber.add_known(known)
+    if bundle["item"] is not None:
+        scrubber.find_data(bundle["item"]["ref"])  # a record the list gave: read by its keys
     for exchange in bundle["session"] + bundle["requests"]:
         if exchange["kind"] == "evaluate":
             scrubber.add_script_result(json.loads(exchange["body"]))

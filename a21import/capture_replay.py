@@ -67,9 +67,14 @@ def listed(data: dict[str, Any] | None) -> ListedPolicy | None:
     if data is None:
         return None
     issued = data.get("issue_date")
+    try:
+        ref = capture.ref_value(data.get("ref"))
+    except (ValueError, TypeError, KeyError, AttributeError, ImportError):  # a ref this version cannot make
+        ref = None
     return ListedPolicy(number=data["number"], insurer=data.get("insurer"), product=data.get("product"),
                         holder_name=data.get("holder_name"), premium_gr=data.get("premium_gr"),
-                        issue_date=date.fromisoformat(issued) if issued else None, ref=data.get("ref"))
+                        issue_date=date.fromisoformat(issued) if issued else None,
+                        ref=ref)
 
 
 @dataclass
@@ -105,12 +110,24 @@ async def replay(bundle: dict[str, Any]) -> Outcome:
         try:
             if bundle.get("session"):
                 await adapter.context()
+            if mode == "list" and item is not None:  # a row the list itself marked red: read up to it
+                first, last = (date.fromisoformat(day) for day in bundle["window"])
+                async for found in adapter.list_policies(first, last):
+                    if found.key == item.key:
+                        if found.error:
+                            return Outcome(EXIT_FAILED, found.error)
+                        return Outcome(EXIT_OK, result={"found": [listed_summary(found)]})
+                return Outcome(EXIT_FAILED, _("{app} no longer finds the policy {policy}.").format(
+                    app=adapter.title, policy=item.number))
             if mode == "list":
                 first, last = (date.fromisoformat(day) for day in bundle["window"])
                 items = [found async for found in adapter.list_policies(first, last)]
                 return Outcome(EXIT_OK, result={"listed": len(items)})
             if mode == "lookup":
                 found = await adapter.lookup(item.number)
+                red = [hit for hit in found if hit.error and hit.number == item.number]
+                if red:  # the look-up itself marks it red, as the policy command shows it
+                    return Outcome(EXIT_FAILED, red[0].error)
                 return Outcome(EXIT_OK, result={"found": [listed_summary(hit) for hit in found]})
             if mode == "refresh":
                 hits = [hit for hit in await adapter.lookup(item.number) if hit.key == item.key]

@@ -70,9 +70,10 @@ CdpOption = Annotated[
                  help=_("The browser's DevTools address (http://127.0.0.1:9222, ws://…), or chrome / msedge.")),
 ]
 DbOption = Annotated[
-    Path | None,
+    str | None,
     typer.Option("--db", envvar="A21IMPORT_DB",
-                 help=_("The SQLite database file. Default: agent21.db in your user data folder.")),
+                 help=_("The SQLite database file, or the agency's PostgreSQL address (postgresql://LOGIN@HOST/"
+                        "DATABASE). Default: agent21.db in your user data folder.")),
 ]
 AppOption = Annotated[str | None, typer.Option(
     "--app", help=_("The app to read: {apps}.").format(apps=", ".join(ADAPTERS)))]
@@ -98,15 +99,15 @@ WidthOption = Annotated[int | None, typer.Option(
                                         "when the output is not a terminal, unless COLUMNS is set."))]
 
 
-def _options(cdp: str, db: Path | None, app_id: str | None, source: str | None, identity: str | None, yes: bool,
+def _options(cdp: str, db: str | None, app_id: str | None, source: str | None, identity: str | None, yes: bool,
              allow_remote: bool, **extra):
     from a21import.browser import check_cdp
-    from a21import.db import default_path
+    from a21import.db import target
     from a21import.importer import Options
 
     address = check_cdp(cdp, allow_remote=allow_remote)
     _warn_if_remote(address)
-    return Options(cdp=address, db_path=db or default_path(), app=app_id,
+    return Options(cdp=address, db_path=target(db), app=app_id,
                    source=source, identity=identity, yes=yes, **extra)
 
 
@@ -114,6 +115,7 @@ def _run(build, job, *, json_output: bool = False, keep: tuple[str, ...] = (), w
     """Runs one command: builds options, runs the job, prints and exits with the right code."""
     from a21import import logs
     from a21import.console import SafeConsole
+    from a21import.db import shown
     from a21import.errors import EXIT_FAILED, EXIT_OK, A21Error, EnvironmentProblem, Interrupted
     from a21import.ctrl_c import INTERRUPTED_MESSAGE, stoppable
     from a21import.formats import mask_personal_ids
@@ -130,7 +132,7 @@ def _run(build, job, *, json_output: bool = False, keep: tuple[str, ...] = (), w
             options.yes = True  # a script reads the answer: nobody is there to answer prompts
         else:
             ui = RichUI(interactive=not options.yes, console=SafeConsole(width=width))
-            ui.note(_("Database: {path}").format(path=options.db_path))
+            ui.note(_("Database: {path}").format(path=shown(options.db_path)))
         summary = asyncio.run(stoppable(job(options, ui)))  # Ctrl-C from here on: exit 130 with the summary
         problem = summary.stopped
     except A21Error as exc:
@@ -385,7 +387,7 @@ def ui_command(
     def job() -> None:
         from a21import import logs
         from a21import.browser import check_cdp
-        from a21import.db import default_path
+        from a21import.db import target
         from a21import.errors import BadInput
         from a21import.importer import MAX_CONCURRENCY
         from a21import.web.app import Settings
@@ -396,7 +398,7 @@ def ui_command(
         address = check_cdp(cdp, allow_remote=allow_remote_cdp)
         _warn_if_remote(address)
         logs.setup()
-        settings = Settings(cdp=address, db_path=db or default_path(), allow_remote_cdp=allow_remote_cdp,
+        settings = Settings(cdp=address, db_path=target(db), allow_remote_cdp=allow_remote_cdp,
                             concurrency=concurrency)
         serve(settings, port=port, open_browser=not no_open, say=lambda line: typer.echo(line))
 
@@ -443,6 +445,10 @@ def capture_replay_command(bundle: BundleArgument) -> None:
         raise typer.Exit(outcome.code)
 
     _show(job)
+
+
+# -- agency mode (issue 16): cli_agency.py registers the `agency` commands here --
+from a21import import cli_agency  # noqa: E402, F401
 
 
 def main() -> None:

@@ -29,11 +29,11 @@ DaysHelp = _("How many days ahead to look, from 1 to 366.")
 OutputHelp = _("The file to write. Default: {default}.")
 
 
-def _stored_db(db: Path | None):
-    from a21import.db import default_path
+def _stored_db(db: str | None):
+    from a21import.db import target
     from a21import.queries import open_existing
 
-    return open_existing(db or default_path())
+    return open_existing(target(db))
 
 
 def _print_stored(view, db, json_text: str | None = None, width: int | None = None) -> None:
@@ -96,7 +96,7 @@ AllOption = Annotated[bool, typer.Option(
     "--all", help=_("Show cancelled, terminated and expired policies too (marked); by default they are left out."))]
 
 
-def _coming(list_name: str, days: int, insurer: str | None, app_id: str | None, db: Path | None,
+def _coming(list_name: str, days: int, insurer: str | None, app_id: str | None, db: str | None,
             json_output: bool, show_all: bool = False, width: int | None = None) -> None:
     """`renewals` and `due`: the rows `queries.<list_name>` finds within `days`, shown by `views.<list_name>_view`."""
     def job() -> None:
@@ -115,33 +115,28 @@ def _coming(list_name: str, days: int, insurer: str | None, app_id: str | None, 
     _show(job)
 
 
-@app.command("renewals", help=_("List the policies whose cover ends from today to --days ahead, the soonest first, "
-                                "with the client's phone and e-mail."))
-def renewals_command(
-    days: Annotated[int, typer.Option("--days", help=DaysHelp)] = 30,
-    insurer: InsurerFilter = None,
-    app_id: AppFilter = None,
-    db: DbOption = None,
-    show_all: AllOption = False,
-    json_output: ListJsonOption = False,
-    width: WidthOption = None,
-) -> None:
-    _coming("renewals", days, insurer, app_id, db, json_output, show_all, width)
+def _coming_command(list_name: str, default_days: int, help_text: str) -> None:
+    """Registers the command `list_name` (`renewals` or `due`): the same options, its own --days default."""
+    def command(
+        days: Annotated[int, typer.Option("--days", help=DaysHelp)] = default_days,
+        insurer: InsurerFilter = None,
+        app_id: AppFilter = None,
+        db: DbOption = None,
+        show_all: AllOption = False,
+        json_output: ListJsonOption = False,
+        width: WidthOption = None,
+    ) -> None:
+        _coming(list_name, days, insurer, app_id, db, json_output, show_all, width)
+
+    command.__name__ = f"{list_name}_command"
+    app.command(list_name, help=help_text)(command)
 
 
-@app.command("due", help=_("List the unpaid installments due within --days; overdue ones (due before today, still "
-                           "unpaid) come first, marked overdue. Paid means what the app showed at the last import; "
-                           "refresh a policy to update it."))
-def due_command(
-    days: Annotated[int, typer.Option("--days", help=DaysHelp)] = 14,
-    insurer: InsurerFilter = None,
-    app_id: AppFilter = None,
-    db: DbOption = None,
-    show_all: AllOption = False,
-    json_output: ListJsonOption = False,
-    width: WidthOption = None,
-) -> None:
-    _coming("due", days, insurer, app_id, db, json_output, show_all, width)
+_coming_command("renewals", 30, _("List the policies whose cover ends from today to --days ahead, the soonest first, "
+                                  "with the client's phone and e-mail."))
+_coming_command("due", 14, _("List the unpaid installments due within --days; overdue ones (due before today, still "
+                             "unpaid) come first, marked overdue. Paid means what the app showed at the last import; "
+                             "refresh a policy to update it."))
 
 
 @app.command("export", help=_("Export the stored policies with their client's and vehicle's columns to CSV (for "
@@ -189,10 +184,14 @@ def datasette_metadata_command(
 ) -> None:
     def job() -> None:
         from a21import.datasette import write_metadata
-        from a21import.db import default_path
+        from a21import.db import is_postgres, target
+        from a21import.errors import BadInput
         from a21import.views import console, datasette_note
 
-        database_path = db or default_path()
+        database_path = target(db)
+        if is_postgres(database_path):
+            raise BadInput(_("Datasette reads SQLite files; the agency's PostgreSQL database is read with its own "
+                             "tools (for example psql or a report tool that speaks PostgreSQL)."))
         written = write_metadata(database_path, output, force=force)
         console().print(datasette_note(database_path, written))
 

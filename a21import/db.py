@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -17,7 +18,7 @@ from typing import Any
 
 import sqlite_utils
 
-from a21import import files
+from a21import import files, pg
 from a21import.errors import BadInput, DatabaseLocked, DatabaseProblem, PolicyError
 from a21import.i18n import _, ngettext
 from a21import.logs import log
@@ -28,7 +29,9 @@ TIMEOUT_ENV = "A21IMPORT_DB_TIMEOUT"
 MAX_TIMEOUT_S = 3600.0
 
 # Table → (columns, primary key, foreign keys). Extra columns beyond DATABASE.md: clients.ids_invalid
-# (identifiers whose checksum fails, kept and flagged) and vehicles.vin_invalid.
+# (identifiers whose checksum fails, kept and flagged), vehicles.vin_invalid, and who sold and imported a
+# policy: policies.agent (`APP:ID`, the agent the app shows as logged in) and policies.imported_by (the
+# database login, or the computer's user for a SQLite file). A new column: one line here, one migration.
 SCHEMA: dict[str, tuple[dict[str, type], Any, list[tuple[str, str, str]]]] = {
     "clients": (
         {"id": str, "kind": str, "name": str, "pesel": str, "nip": str, "regon": str, "street": str,
@@ -46,7 +49,7 @@ SCHEMA: dict[str, tuple[dict[str, type], Any, list[tuple[str, str, str]]]] = {
         {"id": str, "number": str, "insurer": str, "source_app": str, "source_system": str,
          "product_line": str, "product": str, "status": str, "issue_date": str, "start_date": str,
          "end_date": str, "premium_gr": int, "currency": str, "holder_id": str, "vehicle_id": str,
-         "insured_id": str, "imported_at": str},
+         "insured_id": str, "imported_at": str, "agent": str, "imported_by": str},
         "id",
         [("holder_id", "clients", "id"), ("vehicle_id", "vehicles", "id"), ("insured_id", "clients", "id")],
     ),
@@ -61,7 +64,8 @@ SCHEMA: dict[str, tuple[dict[str, type], Any, list[tuple[str, str, str]]]] = {
         [("policy_id", "policies", "id")],
     ),
 }
-INDEXES = (("policies", ["number"]), ("policies", ["issue_date"]), ("installments", ["due_date"]))
+INDEXES = (("policies", ["number"]), ("policies", ["issue_date"]), ("policies", ["end_date"]),
+           ("policies", ["agent"]), ("installments", ["due_date"]))
 
 
 def default_path() -> Path:
@@ -105,6 +109,25 @@ def _write_transaction(db: sqlite_utils.Database) -> Iterator[None]:
         raise
 
 
+def target(value: str | os.PathLike[str] | None) -> Path | str:
+    """What --db (or A21IMPORT_DB) names: a PostgreSQL address (agency mode) or a SQLite file; None: the default
+    file."""
+    if value is None:
+        return default_path()
+    if pg.is_url(value):
+        return pg.check_url(str(value))
+    return Path(value)
+
+
+def is_postgres(value: object) -> bool:
+    return pg.is_url(value) or isinstance(value, pg.PgDatabase)
+
+
+def shown(value: str | os.PathLike[str]) -> str:
+    """The database as it may be shown and logged (a password in an address hidden)."""
+    return pg.redact(value) if pg.is_url(value) else str(value)
+
+
 def open_db(path: str | os.PathLike[str], *, read_only: bool = False) -> sqlite_utils.Database:
     """Opens (creating it private to the user: file 0600) and shapes the database. Refuses, touching
     nothing, a file that is not SQLite and a path that is a symbolic link; an existing file readable by
@@ -115,6 +138,8 @@ def open_db(path: str | os.PathLike[str], *, read_only: bool = False) -> sqlite_
     WAL or written, so it works while an import holds the write lock and on a file or folder the user
     cannot write; a database without a21import's tables is a sentence telling to import first."""
     timeout = busy_timeout_s()
+    if pg.is_url(path):
+        return _open_pg(str(path), read_only=read_only, timeout=timeout)
     path = Path(path).expanduser()
     if path.is_symlink():
         raise BadInput(_(
@@ -152,6 +177,19 @@ def open_db(path: str | os.PathLike[str], *, read_only: bool = False) -> sqlite_
         conn.execute("PRAGMA synchronous=NORMAL")
         with _write_transaction(db):  # two imports starting at once shape a new file one after the other
             ensure_schema(db)
+    return db
+
+
+def _open_pg(url: str, *, read_only: bool, timeout: float) -> pg.PgDatabase:
+    """The agency's store: the owner's (or admin's) first use applies missing migrations; a sub-agent's never."""
+    from a21import import migrations
+
+    db = pg.connect(url, read_only=read_only, timeout_s=timeout)
+    try:
+        migrations.check_pg_version(db, may_migrate=not read_only and db.allowed_agents() is None)
+    except BaseException:
+        db.close()
+        raise
     return db
 
 
@@ -267,7 +305,12 @@ def _plural_count(seconds: float) -> int:
 
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
-    """Creates what is missing; running it again changes nothing."""
+    """Creates what is missing (migrations.py: SQLite's versions 1 and 2 are this); running it again changes
+    nothing. A file shaped by a newer a21import is refused, untouched."""
+    from a21import.migrations import SCHEMA_VERSION, check_not_newer
+
+    version = db.conn.execute("PRAGMA user_version").fetchone()[0]
+    check_not_newer(db, version)
     for name, (columns, pk, foreign_keys) in SCHEMA.items():
         table = db[name]
         if not table.exists():
@@ -278,61 +321,152 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
                 table.add_column(column, kind)
     for name, columns in INDEXES:
         db[name].create_index(columns, if_not_exists=True)
+    if version < SCHEMA_VERSION:
+        db.conn.execute(f"PRAGMA user_version = {int(SCHEMA_VERSION)}")
 
 
 def _label(db: sqlite_utils.Database) -> str:
     return getattr(db, "label", "in use")
 
 
-def save_policy(db: sqlite_utils.Database, policy: Policy, *, now: datetime | None = None) -> str:
-    """Upserts the policy and everything that belongs to it, all or nothing. Returns policies.id."""
+def save_policy(db: sqlite_utils.Database | pg.PgDatabase, policy: Policy, *, agent: str | None = None,
+                now: datetime | None = None) -> str:
+    """Upserts the policy and everything that belongs to it, all or nothing. Returns policies.id.
+
+    `agent`: who sold it (`APP:ID`, what the app shows as logged in). In the agency's store a sub-agent's
+    login stores only its own agents' policies: another agent's is refused here with a reason (and by the
+    database's row-level security in any case)."""
     codes = [c.code for c in policy.coverages]
     duplicate = next((c for c in codes if codes.count(c) > 1), None)
     if duplicate is not None:
         raise PolicyError(_("The app lists the risk {risk} twice on policy {number}.").format(
             risk=duplicate, number=policy.number))
     imported_at = (now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
-    with translate_errors(_label(db), _timeout(db)), _write_transaction(db):
-        _upsert(db, "clients", policy.holder.row())
-        if policy.insured is not None and policy.insured.id != policy.holder.id:
-            _upsert(db, "clients", policy.insured.row())
-        if policy.vehicle is not None and policy.vehicle.id is not None:
-            _upsert(db, "vehicles", policy.vehicle.row())
-        _upsert(db, "policies", policy.row(imported_at))
-        db.conn.execute("DELETE FROM installments WHERE policy_id = ?", [policy.id])
-        db.conn.execute("DELETE FROM coverages WHERE policy_id = ?", [policy.id])
-        _insert(db, "installments", [i.row(policy.id) for i in policy.installments])
-        _insert(db, "coverages", [c.row(policy.id) for c in policy.coverages])
+    clients = {policy.holder.id: policy.holder}
+    if policy.insured is not None:
+        clients.setdefault(policy.insured.id, policy.insured)
+    vehicle = policy.vehicle.row() if policy.vehicle is not None and policy.vehicle.id is not None else None
+    save_rows(db, policy.row(imported_at, agent=agent, imported_by=importing_user(db)),
+              [client.row() for client in clients.values()], vehicle,
+              [i.row(policy.id) for i in policy.installments], [c.row(policy.id) for c in policy.coverages])
     return policy.id
 
 
-def _upsert(db: sqlite_utils.Database, table: str, row: dict[str, Any]) -> None:
-    """Inserts the row, or updates only the columns it carries (DATABASE.md: a client's source
-    updates only the fields it carries). Plain SQL: sqlite-utils' upsert inspects the table at every
-    call, which cost more than the write itself. Column names come from SCHEMA, never from an app."""
-    columns = [column for column in row if column in SCHEMA[table][0]]
-    names = ", ".join(columns)
+def save_rows(db: sqlite_utils.Database | pg.PgDatabase, policy: dict[str, Any], clients: list[dict[str, Any]],
+              vehicle: dict[str, Any] | None, installments: list[dict[str, Any]],
+              coverages: list[dict[str, Any]]) -> None:
+    """The one write path (save_policy, and `agency push` from a SQLite file's rows): the policies row, the rows of
+    its clients (only the fields each carries are updated), its vehicle, installments and coverages (replaced
+    whole), all or nothing. In the agency's store a sub-agent's login is refused another agent's policy here."""
+    if isinstance(db, pg.PgDatabase):
+        _check_agent(db, policy.get("agent"))
+    clients = sorted(clients, key=lambda client: client["id"])
+    for attempt in range(WRITE_ATTEMPTS):
+        try:
+            with translate_errors(_label(db), _timeout(db)), _transaction(db):
+                _write(db, policy, clients, vehicle, installments, coverages)
+            return
+        except Exception as exc:  # two sub-agents writing the same clients at once: the later one tries again
+            if not _conflict(exc) or attempt == WRITE_ATTEMPTS - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+WRITE_ATTEMPTS = 5
+
+
+def _conflict(exc: Exception) -> bool:
+    return type(exc).__name__ in ("DeadlockDetected", "SerializationFailure")
+
+
+def _check_agent(db: pg.PgDatabase, agent: str | None) -> None:
+    allowed = db.allowed_agents()
+    if allowed is None:
+        return
+    if agent is None:
+        raise PolicyError(_("The app does not show which agent is logged in, so the agency's database cannot store "
+                            "this policy under one of your agents; it was not stored."))
+    if agent not in allowed:
+        raise PolicyError(_("The app shows this policy under the agent {agent}, who is not one of yours in the "
+                            "agency's database ({yours}); it was not stored. Log in to the app as your own agent, "
+                            "or ask the agency owner to add {agent} to your login.").format(
+            agent=agent, yours=", ".join(sorted(allowed)) or "—"))
+
+
+def importing_user(db: Any) -> str | None:
+    """Who imports: the database login (agency), else the computer's user."""
+    if isinstance(db, pg.PgDatabase):
+        return db.user
+    try:
+        import getpass
+
+        return getpass.getuser()
+    except (OSError, KeyError, ImportError):
+        return None
+
+
+def _write(db: Any, policy: dict[str, Any], clients: list[dict[str, Any]], vehicle: dict[str, Any] | None,
+           installments: list[dict[str, Any]], coverages: list[dict[str, Any]]) -> None:
+    """The writes of one policy, in an order that is the same for everyone (no deadlock between two imports):
+    the policy's lock (PostgreSQL), the policy, its clients (by id) and vehicle with the fields each carries,
+    then its installments and coverages replaced whole. The policy comes first: in the agency's store a
+    sub-agent may write only the clients and vehicles of its own policies (foreign keys checked at commit)."""
+    if isinstance(db, pg.PgDatabase):
+        db.execute("SELECT pg_advisory_xact_lock(hashtextextended(?, 2121))", [policy["id"]])
+    _upsert(db, "policies", policy)
+    for client in clients:
+        _upsert(db, "clients", client)
+    if vehicle:
+        _upsert(db, "vehicles", vehicle)
+    _execute(db, "DELETE FROM installments WHERE policy_id = ?", [policy["id"]])
+    _execute(db, "DELETE FROM coverages WHERE policy_id = ?", [policy["id"]])
+    _insert(db, "installments", installments)
+    _insert(db, "coverages", coverages)
+
+
+@contextmanager
+def _transaction(db: Any) -> Iterator[None]:
+    if isinstance(db, pg.PgDatabase):
+        with db.transaction():
+            yield
+    else:
+        with _write_transaction(db):
+            yield
+
+
+def _execute(db: Any, sql: str, params: list[Any]) -> None:
+    (db if isinstance(db, pg.PgDatabase) else db.conn).execute(sql, params)
+
+
+def _upsert(db: Any, table: str, row: dict[str, Any]) -> None:
+    """Inserts the row, or updates the columns it carries. Plain SQL: sqlite-utils' upsert inspects the table
+    at every call, which cost more than the write itself."""
+    columns = [column for column in row if column in SCHEMA[table][0]]  # never a name from an app
     updates = ", ".join(f"{column} = excluded.{column}" for column in columns if column != "id")
-    db.conn.execute(
-        f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))}) "
-        f"ON CONFLICT(id) DO {f'UPDATE SET {updates}' if updates else 'NOTHING'}",
-        [row[column] for column in columns],
-    )
+    _execute(db, f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+                 f"ON CONFLICT (id) DO {f'UPDATE SET {updates}' if updates else 'NOTHING'}",
+             [row[column] for column in columns])
 
 
-def _insert(db: sqlite_utils.Database, table: str, rows: list[dict[str, Any]]) -> None:
+def _insert(db: Any, table: str, rows: list[dict[str, Any]]) -> None:
     """Inserts the rows (made by the model's `row()`), in the columns of SCHEMA."""
     columns = list(SCHEMA[table][0])
-    db.conn.executemany(
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-        [[row[column] for column in columns] for row in rows],
-    )
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    values = [[row[column] for column in columns] for row in rows]
+    if isinstance(db, pg.PgDatabase):
+        db.executemany(sql, values)
+    else:
+        db.conn.executemany(sql, values)
 
 
 @contextmanager
 def short_lock_waits(db: sqlite_utils.Database, seconds: float = 0.1) -> Iterator[None]:
     """While an import runs: a write meets another program's lock for at most `seconds`, then raises
     DatabaseLocked, so that the caller waits on its event loop (Ctrl-C and reads go on meanwhile)."""
+    if isinstance(db, pg.PgDatabase):  # its lock_timeout is set once, at connect
+        yield
+        return
     db.conn.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
     try:
         yield
@@ -356,11 +490,12 @@ def policies_with_unpaid(db: sqlite_utils.Database, due_by: str) -> list[dict[st
     included, soonest first; with the holder's name."""
     with translate_errors(_label(db), _timeout(db)):
         return list(db.query(
-            """SELECT p.*, c.name AS holder_name, MIN(i.due_date) AS first_unpaid
+            """SELECT p.*, c.name AS holder_name,
+                      (SELECT MIN(n.due_date) FROM installments n
+                        WHERE n.policy_id = p.id AND n.paid = 0 AND n.due_date <= ?) AS first_unpaid
                  FROM policies p
-                 JOIN installments i ON i.policy_id = p.id AND i.paid = 0 AND i.due_date <= ?
                  LEFT JOIN clients c ON c.id = p.holder_id
-                GROUP BY p.id
+                WHERE EXISTS (SELECT 1 FROM installments n WHERE n.policy_id = p.id AND n.paid = 0 AND n.due_date <= ?)
                 ORDER BY first_unpaid, p.id""",
-            [due_by],
+            [due_by, due_by],
         ))

@@ -167,7 +167,7 @@ async def import_rows(adapter: Adapter, db: sqlite_utils.Database, rows: list[Ro
                 row.state, row.reason = State.NOT_READ, _("Not read: the import stopped before this policy.")
                 ui.row_changed(row)
                 return
-            await _save(db, policy)
+            await _save(db, policy, adapter.agent)
             # A green row shows what was stored (a look-up by number may have listed little more than it).
             row.item = ListedPolicy(number=policy.number, insurer=policy.insurer, product=policy.product,
                                     holder_name=policy.holder.name, issue_date=policy.issue_date,
@@ -198,14 +198,14 @@ async def import_rows(adapter: Adapter, db: sqlite_utils.Database, rows: list[Ro
     return stop[0] if stop else None
 
 
-async def _save(db: sqlite_utils.Database, policy) -> None:
+async def _save(db: sqlite_utils.Database, policy, agent: str | None) -> None:
     """Writes one policy; while another program holds the database locked, waits on the event loop
     (up to the database's busy timeout), so that Ctrl-C stops the import at once."""
     deadline = asyncio.get_running_loop().time() + getattr(db, "busy_timeout_s", database.BUSY_TIMEOUT_S)
     while True:
         ctrl_c.check()  # read, but Ctrl-C was pressed meanwhile: not written
         try:
-            database.save_policy(db, policy)
+            database.save_policy(db, policy, agent=agent)
             return
         except DatabaseLocked:
             if asyncio.get_running_loop().time() >= deadline:
@@ -310,6 +310,7 @@ async def run_period(options: Options, ui: UI, start: date, end: date) -> Summar
                                 continue
                             seen.add(item.key)
                             rows.append(_row(len(rows) + 1, item, stored, options, overwrite=False))
+                            capture.listed(adapter, item, taken, mode="list", window=(first, last))
                 except PolicyError as exc:  # without the whole list nothing can be chosen: stop cleanly
                     capture.failed(adapter, None, exc, taken, mode="list", window=(first, last))
                     raise EnvironmentProblem(_(
@@ -382,6 +383,8 @@ async def _looked_up(adapter: Adapter, number: str, options: Options, *, first: 
         log.warning("%s: %s failed: %s", adapter.app_id, row.item.key, row.reason)
         return [row]
     rows = [_row(i, item, set(), options, overwrite=True) for i, item in enumerate(items, first)]
+    for item in items:  # a look-up that marks the policy red: its bundle (with --capture)
+        capture.listed(adapter, item, taken, mode="lookup")
     for row in rows:
         if row.state is State.SKIPPED:  # asked for by number, but outside the import's scope: a failure
             row.state = State.FAILED

@@ -68,7 +68,14 @@ def holder(path: Path) -> str:
 
 @asynccontextmanager
 async def one_import_at_a_time(db_path: Path, note: Callable[[str], None]) -> AsyncIterator[None]:
-    """Holds the database's import lock for the block; waits (saying why, once) while another run has it."""
+    """Holds the database's import lock for the block; waits (saying why, once) while another run has it.
+    The agency's PostgreSQL store takes no such lock: sub-agents import at the same time by design, and each
+    policy's write is serialised in the database itself (db.save_policy)."""
+    from a21import.pg import is_url
+
+    if is_url(db_path):
+        yield
+        return
     path = lock_path(Path(db_path))
     try:
         fd = _open(path)

@@ -8,6 +8,7 @@ Each object's `row()` is its database row, keyed by the columns of db.SCHEMA (th
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -62,6 +63,7 @@ MAX_NUMBER = 64  # a policy number, stored and put into the apps' URLs
 MAX_SHOWN = 200  # a listed row's texts are only shown: cut, not refused
 MAX_MESSAGE = 1000  # a sentence that may quote the app
 MAX_AMOUNT_GR = 10**15  # 10 000 000 000 000 zł
+MAX_AGENT = 100  # the agent's number, login or name in an agent id `APP:ID` (longer: no agent id)
 FIRST_YEAR, LAST_YEAR = 1886, 2200  # a vehicle's production year
 
 
@@ -106,6 +108,23 @@ def _clean_texts(obj: Any, names: tuple[str, ...], *, refuse: int | None = None,
                                "so this policy was not imported.").format(
                 field=_label(name), length=len(value), limit=refuse))
         _set(obj, name, shorten(value, cut))
+
+
+# Runs of spaces, tabs, line breaks and the no-break spaces a page may put between a name's words: one space.
+_AGENT_SPACES = re.compile("[ \t\r\n\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
+
+
+def agent_id(app_id: str, raw: Any) -> str | None:
+    """The agent identifier `APP:ID` of who is logged in: `app_id` (lower case) and the agent's number, login
+    or name as the app shows it (`hestia:0412345`, `tuz:Jan Kowalski`). None when the app shows none, or shows
+    something that cannot be one: not text, longer than MAX_AGENT characters, or holding characters other than
+    printable text (controls, bidirectional marks) — such text is never stored, not even cleaned."""
+    if not isinstance(raw, str) or not isinstance(app_id, str):
+        return None
+    app, shown = app_id.strip().lower(), _AGENT_SPACES.sub(" ", raw).strip(" ")
+    if not app or not shown or len(shown) > MAX_AGENT or not (app + shown).isprintable():
+        return None
+    return f"{app}:{shown}"
 
 
 def check_amount(value: Any, name: str, *, optional: bool = False) -> None:
@@ -275,8 +294,9 @@ class Policy:
     def id(self) -> str:
         return f"{self.insurer}:{self.number}"
 
-    def row(self, imported_at: str) -> dict[str, Any]:
-        """The policies row; its clients, vehicle, installments and coverages have rows of their own."""
+    def row(self, imported_at: str, *, agent: str | None = None, imported_by: str | None = None) -> dict[str, Any]:
+        """The policies row; its clients, vehicle, installments and coverages have rows of their own.
+        `agent`: who sold it (APP:ID, as the app showed it); `imported_by`: the database login or computer user."""
         return {
             "id": self.id, "number": self.number, "insurer": self.insurer, "source_app": self.source_app,
             "source_system": self.source_system, "product_line": self.product_line, "product": self.product,
@@ -287,6 +307,8 @@ class Policy:
             "vehicle_id": self.vehicle.id if self.vehicle is not None else None,
             "insured_id": self.insured.id if self.insured is not None else None,
             "imported_at": imported_at,
+            "agent": agent,
+            "imported_by": imported_by,
         }
 
 
@@ -333,6 +355,8 @@ class AppContext:
 
     `identity` is the code the user must confirm (Hestia: ERGO_HESTIA/MTU/YCD; Warta: MAJATEK/ZYCIE),
     None for apps without one. `description` is one whole sentence for the confirmation prompt.
+    `agent` is who is logged in as an agent id `APP:ID` (see agent_id); a value that is not one made by
+    agent_id for this app (other app, control characters, too long) is dropped: None.
     """
 
     app_id: str
@@ -340,7 +364,12 @@ class AppContext:
     description: str
     identity: str | None = None
     identity_label: str | None = None
+    agent: str | None = None
 
     def __post_init__(self) -> None:
-        _clean_texts(self, ("app_id", "user", "identity", "identity_label"))
+        if self.agent is not None:
+            app, _colon, shown = self.agent.partition(":") if isinstance(self.agent, str) else ("", "", "")
+            if not isinstance(self.app_id, str) or app != self.app_id or agent_id(app, shown) != self.agent:
+                _set(self, "agent", None)
+        _clean_texts(self, ("app_id", "user", "identity", "identity_label", "agent"))
         _clean_texts(self, ("description",), cut=MAX_MESSAGE)

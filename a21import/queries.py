@@ -29,7 +29,9 @@ MAX_DAYS = 366  # a year ahead (and a leap day): beyond that a renewal or due li
 
 def open_existing(path: str | os.PathLike[str]) -> sqlite_utils.Database:
     """Opens, read-only, a database that must already exist: a read-only command never creates,
-    shapes or changes one (see `db.open_db`)."""
+    shapes or changes one (see `db.open_db`). The agency's store brings a21_fold with its schema."""
+    if database.is_postgres(path):
+        return database.open_db(path, read_only=True)
     path = Path(path).expanduser()
     if not path.exists() and not path.is_symlink():  # a link, even a dangling one, is refused by open_db
         raise DatabaseProblem(_(
@@ -215,6 +217,8 @@ class PolicyDetail:
     vehicle: dict[str, Any] | None
     coverages: list[CoverageRow] = field(default_factory=list)
     installments: list[InstallmentRow] = field(default_factory=list)
+    agent: str | None = None  # who sold it: APP:ID as the app showed it when imported
+    imported_by: str | None = None  # the database login, or the computer's user
 
 
 def policy_details(db: sqlite_utils.Database, number: str, insurer: str | None = None) -> list[PolicyDetail]:
@@ -265,7 +269,7 @@ def _detail(db: sqlite_utils.Database, row: dict[str, Any]) -> PolicyDetail:
         policy=summary, source_system=row["source_system"], imported_at=row["imported_at"],
         holder=_one(db, "clients", row["holder_id"]) or {"id": row["holder_id"]},
         insured=insured, vehicle=_one(db, "vehicles", row["vehicle_id"]),
-        coverages=coverages, installments=installments,
+        coverages=coverages, installments=installments, agent=row.get("agent"), imported_by=row.get("imported_by"),
     )
 
 

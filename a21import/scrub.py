@@ -3,8 +3,10 @@
 Two passes over every text of a bundle (answers, request paths, the reason, the listed row):
 1. find what is personal: by structure (table columns, `th`/`td` and `dt`/`dd` pairs, form fields and JSON keys
    whose label or key names a person's data, read from the decoded page, so entities and `\\u` escapes do not
-   hide it), by shape with a checksum (PESEL, NIP, REGON, IBAN/NRB, e-mail, phone, VIN, postal code, JWT), and
-   the values a caller knows (the listed holder's name);
+   hide it; `"key": "value"` pairs of JSON cut short or inside a script too), by shape with a checksum (PESEL,
+   NIP, REGON, IBAN/NRB, e-mail, phone, VIN, postal code, JWT), and the values the parse made (`add_known`: the
+   holder's and insured's name, address, identifiers, phone and e-mail, the vehicle's plate and VIN, the listed
+   holder's name), which no label or shape needs to point at;
 2. replace each found value, wherever and however it is written (raw, HTML entities, JSON escapes, URL
    encoding, any case), by a fake of the same shape, the same fake for the same value in the whole bundle, with
    valid check digits, so that the adapter's parse takes the same path on the scrubbed answers.
@@ -15,6 +17,7 @@ replaced. The fakes come from small invented lists (never real people); the rand
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import random
@@ -55,6 +58,7 @@ KEY_WORDS = {
     "imie": "token", "nazwisko": "token", "fullname": "person", "phone": "phone", "telefon": "phone",
     "mobile": "phone", "tel": "phone", "email": "email", "mail": "email", "vin": "vin",
     "registration": "registration", "plate": "registration", "rejestracyjny": "registration",
+    "rejestracja": "registration",
     "birthdate": "birth", "dateofbirth": "birth", "dataurodzenia": "birth", "dob": "birth", "iban": "iban",
     "nrb": "iban", "account": "iban", "rachunek": "iban", "street": "street", "ulica": "street",
     "city": "city", "miasto": "city", "miejscowosc": "city", "postalcode": "postal", "zipcode": "postal",
@@ -78,6 +82,13 @@ PL_IBAN = re.compile(r"(?<![A-Za-z0-9])PL ?\d{2}(?: ?\d{4}){6}(?![0-9])")
 VIN = re.compile(r"(?<![A-Za-z0-9])[A-HJ-NPR-Z0-9]{17}(?![A-Za-z0-9])")
 POSTAL = re.compile(r"(?<![\d\-])\d{2}-\d{3}(?![\d\-])")
 JWT = re.compile(r"eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*")
+JSON_PAIR = re.compile(r'"([A-Za-z_][\w\-]{0,60})"\s*:\s*"((?:[^"\\]|\\.){1,200})"')
+# The fields of a model's Client and the kind of each (its name is a person's or a company's).
+CLIENT_KINDS = {"pesel": "pesel", "nip": "nip", "regon": "regon", "street": "street", "postal_code": "postal",
+                "city": "city", "phone": "phone", "email": "email"}
+# Identifiers written with or without separators (`GD 4F218` is `GD4F218`, `601 234 567` is `601234567`): a
+# value of these kinds is also found with any separator between its characters.
+LOOSE_KINDS = {"pesel", "nip", "regon", "phone", "registration", "vin", "iban"}
 HIDDEN_SECRET = re.compile(r"(?i)(?:csrf|xsrf|token|session|auth)")
 
 
@@ -91,8 +102,8 @@ def classify_key(key: str) -> str | None:
     """What a JSON key or form field name says its value is (None: nothing personal)."""
     words = _key_words(key)
     for word in reversed(words):  # the whole key first: `holderName` is a party before it is a name
-        if word in KEY_WORDS:
-            return KEY_WORDS[word]
+        if word in KEY_WORDS and (KEY_WORDS[word] != "party" or word == words[-1]):
+            return KEY_WORDS[word]  # a party only by the whole key: `agentOuid` is an id, not a name
     return None
 
 
@@ -121,6 +132,8 @@ class Scrubber:
             return  # a secret that short (`lang=pl`) is a setting, and replacing it everywhere would break pages
         if kind == "party":
             kind = "company" if COMPANY_MARKERS.search(text) or len(text.split()) > 3 else "person"
+        if kind in ("person", "token") and re.search(r"\d", text):
+            return  # no name of a person has digits: an id (`A00005152001`) the requests need
         if kind == "person":
             for word in NAME_WORD.findall(text):
                 if len(word) >= 3:
@@ -133,6 +146,37 @@ class Scrubber:
                 self._add(match.group(3), "city")
         self._add(text, kind)
 
+    def add_known(self, value: Any, depth: int = 0) -> None:
+        """Personal values the parse made (a Policy, a Client, a Vehicle, a listed row and its `ref`): each is
+        replaced wherever it stands, however written, even where no label, key or shape tells what it is."""
+        from a21import.model import Client, ListedPolicy, Policy, Vehicle
+
+        if depth > 4 or value is None:
+            return
+        if isinstance(value, Policy):
+            for part in (value.holder, value.insured, value.vehicle):
+                self.add_known(part, depth + 1)
+        elif isinstance(value, Client):
+            self.add(value.name, "company" if value.kind == "company" else "person")
+            for name, kind in CLIENT_KINDS.items():
+                self.add(getattr(value, name), kind)
+        elif isinstance(value, Vehicle):
+            self.add(value.registration, "registration")
+            self.add(value.vin, "vin")
+        elif isinstance(value, ListedPolicy):
+            self.add(value.holder_name, "party")
+            self.add_known(value.ref, depth + 1)
+        elif isinstance(value, (list, tuple)):
+            for part in value[:10_000]:
+                self.add_known(part, depth + 1)
+        elif isinstance(value, dict):
+            self.find_data(value)
+
+    def find_data(self, value: Any) -> None:
+        """Personal values in data (a record an adapter kept from the list): by its keys."""
+        if isinstance(value, (dict, list)):
+            self._find_json(value, None)
+
     def _add(self, text: str, kind: str) -> None:
         if text not in self.found and text not in self.keep:
             self.found[text] = kind
@@ -140,12 +184,17 @@ class Scrubber:
 
     def find(self, text: str, content_type: str = "") -> None:
         """Finds personal values in one text: JSON by keys, HTML by labels, every form by shape."""
-        stripped = text.lstrip()
+        stripped, parsed = text.lstrip(), False
         if stripped[:1] in "{[" or "json" in content_type:
             try:
                 self._find_json(json.loads(text), None)
+                parsed = True
             except (ValueError, RecursionError):
                 pass
+        if not parsed and ('":' in text or "&quot;:" in text):  # JSON cut short, or inside a page's script
+            for variant in {text, html.unescape(text)}:
+                for match in JSON_PAIR.finditer(_json_unescape(variant)):
+                    self.add(match.group(2), classify_key(match.group(1)))
         if "<" in text:
             self._find_html(text)
         for variant in {text, html.unescape(text), unquote(text), unquote_plus(text), _json_unescape(text)}:
@@ -274,6 +323,8 @@ class Scrubber:
     def fake(self, value: str) -> str:
         kind = self.found.get(value, "other")
         key = value.casefold() if kind in ("token", "person", "company", "street", "city", "email") else value
+        if kind in LOOSE_KINDS:  # `GD 4F218` and `GD4F218` are one registration: one fake
+            key = "\x00" + re.sub(r"[\s\-]", "", value).upper()
         if key not in self.fakes:
             self.fakes[key] = _FAKERS.get(kind, _shape)(self, value)
         return self.fakes[key]
@@ -281,8 +332,13 @@ class Scrubber:
     def _compiled(self) -> re.Pattern[str] | None:
         if self._pattern is None and self.found:
             self._order = sorted(self.found, key=len, reverse=True)
-            self._pattern = re.compile("|".join(f"(?P<v{i}>{_encoded_pattern(v)})" for i, v in enumerate(self._order)),
-                                       re.IGNORECASE)
+            # One boundary test for each group of values with the same ends (a smaller pattern, compiled faster).
+            groups: dict[tuple[str, str], list[str]] = {}
+            for i, value in enumerate(self._order):
+                before, body, after = _encoded_parts(value, self.found[value] in LOOSE_KINDS)
+                groups.setdefault((before, after), []).append(f"(?P<v{i}>{body})")
+            self._pattern = re.compile("|".join(f"{before}(?:{'|'.join(bodies)}){after}"
+                                                for (before, after), bodies in groups.items()), re.IGNORECASE)
         return self._pattern
 
     def scrub(self, text: str) -> str:
@@ -294,6 +350,8 @@ class Scrubber:
         def replace(match: re.Match[str]) -> str:
             value = self._order[int(match.lastgroup[1:])]
             written, fake = match.group(), self.fake(value)
+            if self.found[value] in LOOSE_KINDS and not re.search(r"[&%\\]", written):
+                fake = _reshaped(written, fake)
             if written.isupper() and not value.isupper():
                 fake = fake.upper()
             if "+" in written and "+" not in value:
@@ -313,6 +371,15 @@ class Scrubber:
         if isinstance(value, list):
             return [self.scrub_tree(v) for v in value]
         return value
+
+
+def _reshaped(written: str, fake: str) -> str:
+    """An identifier's fake with the separators it is written with here (`GD 4F218` → `XY 1Z234`)."""
+    chars = [c for c in fake if c.isalnum()]
+    if len(chars) != sum(c.isalnum() for c in written):
+        return fake
+    it = iter(chars)
+    return "".join(next(it) if c.isalnum() else c for c in written)
 
 
 def _text(node: Any) -> str:
@@ -337,7 +404,10 @@ for _name, _char in html5.items():
         _ENTITY_NAMES.setdefault(_char, []).append(_name if _name.endswith(";") else _name + ";")
 
 
+@functools.lru_cache(maxsize=4096)
 def _char_pattern(char: str) -> str:
+    if char.isascii() and char.isalnum():
+        return char  # pages escape what is not plain ASCII: a letter or digit as an entity is not seen
     if char == " ":
         return r"(?:[\s\u00a0]+|&nbsp;|&#0*160;|&#x0*a0;|\\u00a0|%20|%C2%A0|\+)+"
     options = []
@@ -356,13 +426,22 @@ def _char_pattern(char: str) -> str:
     return "(?:" + "|".join(options) + ")"
 
 
-def _encoded_pattern(value: str) -> str:
+_SEPARATOR = r"(?:[\s\u00a0\-+]|&nbsp;|%20)?"
+
+
+@functools.lru_cache(maxsize=8192)
+def _encoded_parts(value: str, loose: bool = False) -> tuple[str, str, str]:
     """A pattern for `value` written raw or with any of its characters as an HTML entity, a JSON escape or
-    URL-encoded, not inside a longer word or number (an encoded neighbour counts as a boundary)."""
-    body = "".join(_char_pattern(c) for c in " ".join(value.split()))
+    URL-encoded, not inside a longer word or number (an encoded neighbour counts as a boundary), in three parts:
+    (the boundary before, the value, the boundary after). `loose`: an identifier, found also with or without a
+    separator between any two of its characters."""
+    if loose and re.sub(r"[\s\-]", "", value):
+        body = _SEPARATOR.join(_char_pattern(c) for c in re.sub(r"[\s\-]", "", value))
+    else:
+        body = "".join(_char_pattern(c) for c in " ".join(value.split()))
     before = r"(?:(?<![\w@.+\-])|(?<=%\w\w)|(?<=;)|(?<=\\u\w{4}))" if value[:1].isalnum() else ""
     after = r"(?:(?![\w@])|(?=%\w\w)|(?=&)|(?=\\u))" if value[-1:].isalnum() else ""
-    return before + body + after
+    return before, body, after
 
 
 # -- fakes of the same shape --------------------------------------------------------------------------
@@ -439,6 +518,8 @@ def _fake_token(s: Scrubber, value: str) -> str:
 
 def _fake_person(s: Scrubber, value: str) -> str:
     words = value.split()
+    if len(words) == 1:  # one word (`Li`): a name of its own, never its own words again
+        return _fake_token(s, value)
     return " ".join(s.fake(w) if w in s.found else w for w in words)
 
 

@@ -177,6 +177,7 @@ async def _logged_in(adapter_cls: type[Adapter], tabs: list[PageTab],
         try:
             with capture.recording() as taken:
                 context = await adapter.context()
+            adapter.agent = context.agent
             capture.keep_session(adapter, taken)
             return adapter, context
         except NotLoggedIn as exc:

@@ -216,6 +216,7 @@ def detail_view(detail: PolicyDetail, *, today: date) -> Group:
             (_("Status"), status_label(policy.status)),
             (_("Issued"), _day(policy.issue_date)), (_("Cover"), _cover(policy.start_date, policy.end_date)),
             (_("Premium"), money(policy.premium_gr)), (_("Imported"), local_time(detail.imported_at)),
+            (_("Agent"), detail.agent), (_("Imported by"), detail.imported_by),
         ]),
         _heading(_("Policyholder")),
         _client_fields(detail.holder),

@@ -4,8 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# chromium: the browser the tests and the demo drive; strace: the tests' audit of the CLI's sockets.
+# chromium: the browser the tests and the demo drive; strace: the tests' audit of the CLI's sockets;
+# postgresql: the agency store's tests start a throw-away cluster of it (never the machine's own).
 MISSING=""
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  MISSING="$MISSING postgresql"
+fi
 if [ ! -x /usr/bin/chromium ] && ! command -v chromium >/dev/null 2>&1; then
   MISSING=" chromium"
 fi

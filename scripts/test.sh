@@ -1,6 +1,15 @@
 #!/usr/bin/env bash
 # Installs what is needed, then runs the whole test suite (unit and integration).
+# The suite runs in parallel workers (pytest-xdist; A21IMPORT_TEST_WORKERS, default 3), each with its own
+# Chromium and PostgreSQL; the tests that send signals at measured moments (marked serial) run alone after.
+# With arguments: exactly those tests, in one process (e.g. scripts/test.sh tests/test_core.py -k save).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec .venv/bin/python -m pytest -q "$@"
+if [ "$#" -gt 0 ]; then
+  exec .venv/bin/python -m pytest -q "$@"
+fi
+status=0
+.venv/bin/python -m pytest -q -n "${A21IMPORT_TEST_WORKERS:-3}" -m "not serial" || status=$?
+.venv/bin/python -m pytest -q -m serial || status=$?
+exit "$status"

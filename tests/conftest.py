@@ -104,3 +104,23 @@ def run_cli(chromium, db_path):
         )
 
     return run
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A throw-away PostgreSQL cluster from the Debian package (a21import/pgcluster.py), for the session."""
+    from a21import import pgcluster
+
+    with pgcluster.start() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def pg_database(pg_cluster, request):
+    """A fresh, empty database in the session's cluster (named after the test), as the admin's address."""
+    import re as _re
+
+    name = "t_" + _re.sub(r"\W", "_", request.node.name.lower())[:50] + f"_{os.getpid()}"
+    pg_cluster.psql(f"DROP DATABASE IF EXISTS {name}", database="postgres")
+    pg_cluster.psql(f"CREATE DATABASE {name}", database="postgres")
+    yield pg_cluster.url(database=name)

@@ -8,18 +8,20 @@ import json
 import os
 import stat
 import zipfile
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
+from urllib.parse import quote_plus
 
 import pytest
 
 from a21import import capture, i18n
-from a21import.capture_replay import ReplayTab, replay
+from a21import.capture_replay import ReplayTab, listed, replay
 from a21import.errors import BadInput, NotLoggedIn, PageChanged, ParseError, PolicyError
 from a21import.insurers import hestia
 from a21import.insurers.base import Adapter, FetchResponse
 from a21import.insurers.html import table_rows
-from a21import.model import ListedPolicy
+from a21import.model import Client, ListedPolicy, Policy, Vehicle
 from selectolax.lexbor import LexborHTMLParser
 
 CAPTURES = Path(__file__).resolve().parent / "captures"
@@ -49,7 +51,9 @@ def test_each_captured_bundle_replays_to_its_expected_outcome(case):
 
 def test_the_seed_cases_cover_the_drift_situations():
     assert {path.name for path in CASES} >= {"hestia-renamed-label", "hestia-hidden-column",
-                                             "hestia-unknown-error-page", "hestia-renamed-list-column"}
+                                             "hestia-unknown-error-page", "hestia-renamed-list-column",
+                                             "generali-renamed-schedule-key", "tuz-renamed-installments-table",
+                                             "warta-zycie-renamed-status-column", "hiperio-listed-with-app-error"}
 
 
 def test_a_fixed_adapter_reads_the_captured_policy(monkeypatch):
@@ -255,3 +259,82 @@ def test_json_and_html_adapters_name_the_missing_key_label_or_field():
     with pytest.raises(PageChanged) as raised:
         tuz.SOBOL.read("Dane polisy", {}).text("Numer polisy")
     assert (raised.value.app, raised.value.block) == ("TUZ SOBOL", "Dane polisy")
+
+
+# -- what the parse made, and the adapter's ref ------------------------------------------------------------
+HOLDER = Client(kind="person", name="Bożydar Wróblewski", street="Polna 3", postal_code="26-200", city="Końskie",
+                phone="413752211")
+POLICY = Policy(number="909123456789", insurer="ERGO_HESTIA", source_app="hestia", source_system="IHESTIA",
+                product_line="motor", product="Auto Pakiet", status="Aktywna", issue_date=date(2026, 11, 2),
+                start_date=date(2026, 11, 3), end_date=date(2027, 11, 2), premium_gr=123456, holder=HOLDER,
+                vehicle=Vehicle(registration="TKI4F21", make="Skoda"))
+
+
+def test_values_the_parse_made_are_scrubbed_where_no_label_key_or_shape_tells(tmp_path):
+    """The policy iHestia's look-up read (the `ref`) is in the read's frame when the installments page turns out
+    changed: its holder's name, street, city, phone and plate go, in every encoding, though the page writes them
+    in plain blocks, a script and a link that no rule reads."""
+    page = ('<div id="naglowek"><span id="tozsamosc">ERGO Hestia</span></div>'
+            '<div class="x">Bożydar Wróblewski, Polna 3, Końskie (tel. 413752211), pojazd TKI 4F21</div>'
+            '<script>var k = {"k": "Bo\\u017cydar Wr\\u00f3blewski", "m": "Ko\\u0144skie"};</script>'
+            '<a href="/szukaj?q=Bo%C5%BCydar+Wr%C3%B3blewski&amp;m=Ko%C5%84skie">Wr&oacute;blewski</a>')
+
+    class Tab:
+        url, host = "https://ihestia.ergohestia.pl/start", "ihestia.ergohestia.pl"
+
+        async def fetch(self, url, **kwargs):
+            return FetchResponse(200, "https://ihestia.ergohestia.pl" + url, page, "text/html")
+
+    adapter = hestia.HestiaAdapter(Tab(), "ihestia")
+    adapter.identity = "ERGO_HESTIA"  # as its context() read it
+    item = ListedPolicy(number=POLICY.number, insurer="ERGO_HESTIA", holder_name=HOLDER.name, ref=POLICY)
+    capture.use(tmp_path / "captures")
+    try:
+        with capture.recording() as taken:
+            with pytest.raises(PolicyError) as raised:
+                asyncio.run(adapter.read_policy(item))
+        path = capture.failed(adapter, item, raised.value, taken, mode="read")
+    finally:
+        capture.use(None)
+    text = "\n".join(zipfile.ZipFile(path).read(n).decode() for n in zipfile.ZipFile(path).namelist())
+    for value in ("Bożydar", "Wróblewski", "Bo\\u017cydar", "Wr\\u00f3blewski", "Bo%C5%BCydar", "Wr%C3%B3blewski",
+                  "Wr&oacute;blewski", "Polna 3", "Końskie", "Ko\\u0144skie", "Ko%C5%84skie", "413752211",
+                  "TKI 4F21", "TKI4F21"):
+        assert value not in text, value
+    bundle = capture.load(path)
+    # The same fake everywhere: the ref's holder is the one the page now names, in each of its encodings.
+    ref = capture.ref_value(bundle["item"]["ref"])
+    fake = ref.holder.name
+    body = bundle["requests"][0]["body"]
+    assert f'<div class="x">{fake}, {ref.holder.street}, {ref.holder.city} (tel. {ref.holder.phone})' in body
+    assert f'{{"k": "{fake}", "m": "{ref.holder.city}"}}' in body and quote_plus(fake) in body
+    reg = ref.vehicle.registration
+    assert f"pojazd {reg[:3]} {reg[3:]}</div>" in body  # the plate's fake written as the page writes it
+    assert (ref.number, ref.premium_gr) == (POLICY.number, POLICY.premium_gr)  # numbers and amounts stay
+
+
+def test_a_name_only_the_list_gave_is_scrubbed_when_nothing_was_parsed(tmp_path):
+    path = _bundle(tmp_path, '<div class="x">Kowalski Jan</div><a href="/k?q=Jan+Kowalski">x</a>')
+    text = "\n".join(zipfile.ZipFile(path).read(n).decode() for n in zipfile.ZipFile(path).namelist())
+    assert "Kowalski" not in text and "Jan+Kowalski" not in text
+
+
+@pytest.mark.parametrize("ref", [
+    None, 184401, "d9bc1d97-e0f3-47ef-8f8b-2b83022bc320", {"numer": "5600000001", "detail": {"a": [1, 2.5, None]}},
+    (1, date(2026, 11, 2), datetime(2026, 11, 2, 8, 30)), {3: "x", (1, 2): frozenset({"a"})}, {"$date": "not one"},
+    {"amount": Decimal("12.30")}, POLICY,
+])
+def test_every_kind_of_ref_round_trips_through_a_bundle(ref):
+    data = json.loads(json.dumps(capture.ref_data(ref)))
+    assert capture.ref_value(data) == ref
+    assert type(capture.ref_value(data)) is type(ref)
+
+
+def test_a_ref_that_is_not_a21imports_data_is_not_made(tmp_path):
+    with pytest.raises(TypeError):
+        capture.ref_data(object())
+    with pytest.raises(ValueError):
+        capture.ref_value({"$dataclass": "subprocess:Popen", "fields": {"args": ["true"]}})
+    assert listed({"number": "1", "ref": {"$dataclass": "a21import.model:Nothing", "fields": {}}}).ref is None
+    item = ListedPolicy(number="1", insurer="X", ref=object())
+    assert capture.item_data(item)["ref"] is None  # kept as no ref, as before: the bundle is still written

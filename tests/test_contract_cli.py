@@ -17,7 +17,7 @@ import pytest
 from tests.conftest import login, rows
 from tests.fixtures import (generali_portal, hestia_portal, hiperio_portal, insly_portal, proama_portal,
                             skaner2_portal, tuz_portal, unimarket_portal, warta_portal)
-from tests.fixtures.contract import TABLES, Contract, sort_rows, tables
+from tests.fixtures.contract import TABLES, Contract, sort_rows, tables, who_sold_it
 
 pytestmark = pytest.mark.integration
 
@@ -38,6 +38,7 @@ def stored_tables(db_path) -> dict[str, list[dict]]:
     stored = {table: rows(db_path, f"SELECT * FROM {table}") for table in TABLES}
     for row in stored["policies"]:
         assert row.pop("imported_at")
+        who_sold_it(row)
     return {table: sort_rows(table, table_rows) for table, table_rows in stored.items()}
 
 

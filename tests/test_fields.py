@@ -29,7 +29,7 @@ def test_not_an_object_names_the_app_and_the_block():
 
 
 @pytest.mark.parametrize(("data", "message"), [
-    ({}, "Testapp sent policy 7 without 'numer'."),
+    ({}, "Testapp sent policy 7 without the key 'numer'. The page of Testapp has changed or is not supported."),  # absent: the app changed
     ({"numer": "  "}, "Testapp sent policy 7 without 'numer'."),
     ({"numer": 12}, "Testapp sent policy 7 whose 'numer' is 12 instead of text."),
 ])
@@ -56,7 +56,8 @@ def test_integer_minimum_and_optional_integer():
 
 def test_flag_must_be_present_and_true_or_false():
     assert read({"paid": False}).flag("paid") is False
-    assert reason(lambda: read({}).flag("paid")) == "Testapp sent policy 7 without 'paid'."
+    assert reason(lambda: read({}).flag("paid")) == (
+        "Testapp sent policy 7 without the key 'paid'. The page of Testapp has changed or is not supported.")
     assert "'paid' is 1 instead of true or false" in reason(lambda: read({"paid": 1}).flag("paid"))
 
 
@@ -92,7 +93,8 @@ def test_paths_reach_into_nested_objects_and_are_named_with_dots():
     assert r.optional_text(("adres", "ulica")) == "Długa 5"
     assert r.optional_text(("brak", "ulica")) is None
     assert r.date(("okres", "od")) == date(2026, 11, 1)
-    assert reason(lambda: r.date(("okres", "do"))) == "Testapp sent policy 7 without 'okres.do'."
+    assert reason(lambda: r.date(("okres", "do"))) == (
+        "Testapp sent policy 7 without the key 'okres.do'. The page of Testapp has changed or is not supported.")
 
 
 def test_nested_object_and_list():
@@ -109,7 +111,7 @@ def test_nested_object_and_list():
 def test_lenient_notes_the_reason_and_gives_none():
     problems: list[str] = []
     assert fields.lenient(lambda: read({}).text("x"), problems) is None
-    assert problems == ["Testapp sent policy 7 without 'x'."]
+    assert problems == ["Testapp sent policy 7 without the key 'x'. The page of Testapp has changed or is not supported."]
 
 
 def test_quoting_picks_the_sentence_by_the_quoted_value():

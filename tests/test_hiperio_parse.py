@@ -210,7 +210,7 @@ def test_reading_records_that_break_the_contract():
         parse_policy(by_number["555000333"])
     with pytest.raises(ParseError, match=r"'skladka' cannot be read: The amount '1 234,56' is not in the form 1234.56"):
         parse_policy(by_number["555000444"])
-    with pytest.raises(ParseError, match="without 'ubezpieczajacy'"):
+    with pytest.raises(ParseError, match="without the key 'ubezpieczajacy'"):
         parse_policy(by_number["555000555"])
     with pytest.raises(ParseError, match="'raty' is an empty list"):
         parse_policy(by_number["555000777"])

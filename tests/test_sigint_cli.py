@@ -31,7 +31,7 @@ from tests.fixtures.hestia_portal import HestiaPortal
 from tests.test_faults_cli import NOT_READ, assert_whole, cli_env, count, one_line
 from tests.test_hestia_cli import ihestia_policies
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.serial]  # timing: alone, not beside other workers
 
 PERIOD_ARGS = ("period", "--from", "2026-11-01", "--to", "2026-11-16", "--source", "ihestia", "--yes")
 COUNT = 30  # 23 iHestia policies: 2 list pages, then 2 requests a policy (the policy, its installments)

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote, urlencode, urlsplit
 
 from a21import import capture, ctrl_c
-from a21import.errors import ParseError, PolicyError
+from a21import.errors import BadInput, ParseError, PolicyError
 from a21import.i18n import _
 from a21import.model import AppContext, ListedPolicy, Policy
 from a21import.pacing import Pacer
@@ -79,6 +79,8 @@ class Adapter(ABC):
     period_needs_source: ClassVar[bool] = False
     # The identity/section codes --identity accepts; empty when the app has none.
     identities: ClassVar[tuple[str, ...]] = ()
+    # Who sold what is read (`APP:ID`), as the tab showed it when connecting: stored in policies.agent.
+    agent: str | None = None
     # False when the app documents 503 as its own failure of one request (then only 429 slows down).
     throttle_503: ClassVar[bool] = True
 
@@ -126,6 +128,15 @@ class Adapter(ABC):
         """`path?` and the parameters, each value encoded (`urlencode`), None values left out."""
         items = params.items() if isinstance(params, Mapping) else params
         return f"{path}?{urlencode([(key, value) for key, value in items if value is not None])}"
+
+    @staticmethod
+    def typed_number(number: str, pattern: re.Pattern[str], refusal: str, **values: Any) -> str:
+        """A policy number the user typed, stripped, when `pattern` matches all of it (for `check_number`);
+        else BadInput with `refusal`, an untranslated (N_) sentence with {number} and `values` filled in."""
+        value = (number or "").strip()
+        if not pattern.fullmatch(value):
+            raise BadInput(_(refusal).format(number=number, **values))
+        return value
 
     def listed_number(self, number: object, pattern: re.Pattern[str] | Sequence[re.Pattern[str]]) -> str:
         """A policy number from an answer, about to be put into a request: returned when it has the app's form
@@ -252,6 +263,7 @@ class SectionReader(ABC):
     the reader sends its requests through the adapter (paced, captured)."""
 
     section: ClassVar[Section]
+    agent: str | None = None  # the agent's number (or name) the tab shows, as context() last read it
 
     def __init__(self, adapter: Adapter):
         self.adapter = adapter

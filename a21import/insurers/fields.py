@@ -2,22 +2,28 @@
 
 An app is declared once (`App`: its name in messages and how it writes amounts and dates); a
 `Reader` reads one block of an answer (a JSON object, or the label/value pairs or a table row of an
-HTML page as a dict) and names the app, the block and the field in every error. Which key holds which field of a client, vehicle, coverage or installment is data
-in each adapter (`CLIENT_KEYS = {"pesel": "pesel", "street": ("adres", "ulica"), ...}`); the
-builders below read those maps, so an adapter keeps only what is particular to its app.
+HTML page as a dict) and names the app, the block and the field in every error. Which key holds which
+field of a client, vehicle, coverage or installment is data: a JSON app's keys are in its data file
+(`app_data`, a21import/insurers/data/<app>.toml), an HTML app's labels in its adapter; the builders below
+read those maps, so an adapter keeps only what is particular to its app.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
+from importlib import resources
+from types import MappingProxyType
 from typing import Any, NoReturn
 
 from a21import.errors import EnvironmentProblem, NotLoggedIn, PageChanged, ParseError, PolicyError
-from a21import.formats import clean_registration, clean_vin, empty_to_none, iso_date, json_number_to_gr
+from a21import.formats import (clean_registration, clean_vin, digits_or_none, empty_to_none, iso_date,
+                               json_number_to_gr)
 from a21import.i18n import N_, _
 from a21import.model import Client, Coverage, Installment, Policy, Vehicle
 
@@ -49,9 +55,9 @@ class App:
     """How one app writes its answers: its name in messages, its amounts and its dates. `optional_amount`
     reads an amount that may be missing (null or absent reads as None before it is called): by default
     the same as `amount`; an app that writes a missing amount as blank text gives its own.
-    `absent`: for an app whose required key (or label) that is not there at all (not null: absent)
-    means it changed its answer, the sentence (MISSING_KEY or MISSING_LABEL) of the PageChanged naming it
-    (a capture then says the page changed); None: absent reads like null. `empty`: the app's own sentence
+    `absent`: the sentence (MISSING_KEY, the default, or MISSING_LABEL, or the app's own) of the PageChanged
+    raised when a required key (or label) is not there at all (not null: absent): the app changed its answer
+    (the reason says so, and a capture keeps it); None: absent reads like null. `empty`: the app's own sentence
     for a required value that is there but null or blank (by default MISSING).
 
     A Reader also reads the label/value pairs of an HTML block (`html.dl_values`, `html.row_values`) or
@@ -61,7 +67,7 @@ class App:
     amount: Callable[[Any], int] = json_number_to_gr
     date: Callable[[Any], date] = iso_date
     optional_amount: Callable[[Any], int | None] | None = None
-    absent: str | None = None
+    absent: str | None = MISSING_KEY  # README "What an app may change": a named key that is not there
     empty: str | None = None
 
     def read(self, block: str, data: Any) -> Reader:
@@ -299,10 +305,33 @@ def insurer_code(table: Mapping[str, str], name: Any) -> str | None:
     return table.get(name) if isinstance(name, str) else None
 
 
+# -- each app's mapping as data -----------------------------------------------------------------------
+# a21import/insurers/data/<app>.toml holds what its spec file's mapping table says: for each part of a
+# policy (its own tables: `policy`, `holder`, `vehicle`, `coverage`, `installment`, ...) the key that holds
+# each model field (a list is a path through nested objects: ["adres", "ulica"] is adres.ulica), and in
+# `insurers` the insurer names as the app writes them (exact) → canonical codes. A field the app writes
+# its own way stays a callable in the adapter, added to the part's keys there.
+def _as_key(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+@cache
+def app_data(app_id: str) -> Mapping[str, Mapping[str, Any]]:
+    """The parts of the data file of `app_id`, each read-only; key paths as tuples."""
+    text = resources.files(__package__).joinpath("data", f"{app_id}.toml").read_text(encoding="utf-8")
+    return MappingProxyType({part: MappingProxyType({field: _as_key(key) for field, key in table.items()})
+                             for part, table in tomllib.loads(text).items()})
+
+
 # -- the shared builders ------------------------------------------------------------------------------
 # A field map: model field → the app's key (or path), or a callable(reader) for a field the app
 # writes its own way. Fields not in the map are None (a client's address, say, when the app has none).
 FieldMap = Mapping[str, Any]
+
+
+def digits_at(key: Key) -> Callable[[Reader], str | None]:
+    """A field map's reader of an identifier (PESEL, NIP, REGON) at `key`: its digits, None when blank."""
+    return lambda r: digits_or_none(r.optional_text(key))
 
 
 def _read(r: Reader, spec: Any, read: Callable[[Key], Any]) -> Any:
@@ -314,6 +343,22 @@ def build_client(r: Reader, keys: FieldMap, *, kind: str, name: str, **given: An
     optional text at its key in `keys`, unless `given` holds it."""
     fields = {field: _read(r, spec, r.optional_text) for field, spec in keys.items() if field not in given}
     return Client(kind=kind, name=name, **fields, **given)
+
+
+# A kind of client as an app names it: (the model's kind, "person" or "company"; its field map; its name).
+Party = tuple[str, FieldMap, Callable[[Reader], str]]
+
+
+def build_party(r: Reader, word: Any, parties: Mapping[str, Party], unknown: str) -> Client:
+    """The client of the kind the app's `word` names, built by that kind's entry in `parties` (see Party).
+    Another word raises ParseError with `unknown` (untranslated N_), its {kind} the word and {person} and
+    {company} the app's words for those kinds."""
+    party = parties.get(word) if isinstance(word, str) else None
+    if party is None:
+        words = {kind: name for name, (kind, _keys, _name) in parties.items()}
+        raise ParseError(_(unknown).format(kind=word, person=words.get("person"), company=words.get("company")))
+    kind, keys, name = party
+    return build_client(r, keys, kind=kind, name=name(r))
 
 
 def build_vehicle(r: Reader | None, keys: FieldMap) -> Vehicle | None:

@@ -21,13 +21,13 @@ from urllib.parse import unquote
 
 from selectolax.lexbor import LexborHTMLParser
 
-from a21import.errors import (BadInput, EnvironmentProblem, NotLoggedIn, OutOfScope, ParseError, PolicyError,
+from a21import.errors import (EnvironmentProblem, NotLoggedIn, OutOfScope, ParseError, PolicyError,
                               PolicyNotFound)
 from a21import.formats import iso_date, json_number_to_gr
-from a21import.i18n import _
+from a21import.i18n import N_, _
 from a21import.insurers import fields
-from a21import.insurers.base import Adapter, FetchResponse, Tab
-from a21import.model import AppContext, Client, ListedPolicy, Policy
+from a21import.insurers.base import Adapter, FetchResponse
+from a21import.model import AppContext, Client, ListedPolicy, Policy, agent_id
 
 APP_ID = "generali"
 TITLE = "Generali Merkury+"
@@ -108,16 +108,10 @@ def parse_error_message(text: str) -> str | None:
     return message if message and message.strip() else None
 
 
-# `block` names (translated) say which part of the answer is read: "policy …", "the vehicle of policy …".
-HOLDER_KEYS = {"pesel": "pesel", "nip": "nip", "regon": "regon", "postal_code": ("address", "postalCode"),
-               "city": ("address", "city"), "phone": "phone", "email": "email"}
-VEHICLE_KEYS = {"registration": "registrationNumber", "vin": "vin", "make": "make", "model": "model",
-                "production_year": "productionYear"}
-COVERAGE_KEYS = {"code": "code", "name": "name", "sum_insured_gr": "sumInsured", "premium_gr": "premium"}
-INSTALLMENT_KEYS = {"seq": "installmentNumber", "due_date": "dueDate", "amount_gr": "amount", "paid": "paid"}
-POLICY_KEYS = {"product": "productName", "status": "status", "issue_date": "issueDate",
-               "start_date": ("period", "startDate"), "end_date": ("period", "endDate"), "premium_gr": "totalPremium"}
-
+# The mapping of docs/portals/generali.md as data (a21import/insurers/data/generali.toml); the street
+# line is built by `street_line`. `block` names (translated) say which part of the answer is read:
+# "policy …", "the vehicle of policy …".
+DATA = fields.app_data(APP_ID)
 MERKURY = fields.App(APP_NAME, amount=json_number_to_gr, date=iso_date)
 
 
@@ -173,10 +167,10 @@ def parse_holder(r: fields.Reader, number: str) -> Client:
     street = street_line(address) if address is not None else None
     if kind == HOLDER_PERSON:
         name = f"{r.text('firstName')} {r.text('lastName')}"
-        keys = {key: value for key, value in HOLDER_KEYS.items() if key not in ("nip", "regon")}
+        keys = {key: value for key, value in DATA["holder"].items() if key not in ("nip", "regon")}
         return fields.build_client(r, keys, kind="person", name=name, street=street)
     if kind == HOLDER_COMPANY:
-        keys = {key: value for key, value in HOLDER_KEYS.items() if key != "pesel"}
+        keys = {key: value for key, value in DATA["holder"].items() if key != "pesel"}
         return fields.build_client(r, keys, kind="company", name=r.text("companyName"), street=street)
     raise ParseError(_("Merkury+ sent {where} with the type {kind!r} instead of PERSON or COMPANY.").format(
         where=r.block, kind=kind))
@@ -204,13 +198,14 @@ def parse_policy(data: Any) -> Policy:
             number=number, currency=currency))
     r.obj("period", _("the period of policy {number}").format(number=number))
     return fields.build_policy(
-        r, POLICY_KEYS, number=number, insurer=INSURER, source_app=APP_ID, source_system=SOURCE_SYSTEM,
+        r, DATA["policy"], number=number, insurer=INSURER, source_app=APP_ID, source_system=SOURCE_SYSTEM,
         product_line=PRODUCT_LINES[line_code], currency=currency,
         holder=lambda: parse_holder(
             r.obj("policyholder", _("the policyholder of policy {number}").format(number=number)), number),
-        vehicle=lambda: fields.vehicle_at(r, "vehicle", VEHICLE_KEYS, number),
-        installments=lambda: fields.installments_at(r, "paymentSchedule", INSTALLMENT_KEYS, number, allow_empty=True),
-        coverages=lambda: fields.coverages_at(r, "coverages", COVERAGE_KEYS, number, allow_empty=True),
+        vehicle=lambda: fields.vehicle_at(r, "vehicle", DATA["vehicle"], number),
+        installments=lambda: fields.installments_at(r, "paymentSchedule", DATA["installment"], number,
+                                                    allow_empty=True),
+        coverages=lambda: fields.coverages_at(r, "coverages", DATA["coverage"], number, allow_empty=True),
     )
 
 
@@ -219,13 +214,11 @@ class GeneraliAdapter(Adapter):
     app_id = APP_ID
     title = TITLE
     hosts = (HOST,)
-
-    def __init__(self, tab: Tab, source: str | None = None):
-        super().__init__(tab, source)
-        self._api_lock: asyncio.Lock | None = None
-        # Once the session or the token is gone, reads queued behind the failed one must not go on
-        # asking the server: they meet the same stop.
-        self._stopped: EnvironmentProblem | None = None
+    # Per adapter, made by its first API request.
+    _api_lock: asyncio.Lock | None = None
+    # Once the session or the token is gone, reads queued behind the failed one must not go on
+    # asking the server: they meet the same stop.
+    _stopped: EnvironmentProblem | None = None
 
     async def context(self) -> AppContext:
         user, agent = parse_shell(await self.tab.html())
@@ -233,14 +226,11 @@ class GeneraliAdapter(Adapter):
             description = _("Logged in to {app} as {user} (agent {agent}).").format(app=TITLE, user=user, agent=agent)
         else:
             description = _("Logged in to {app} as {user}.").format(app=TITLE, user=user)
-        return AppContext(app_id=APP_ID, user=user, description=description)
+        return AppContext(app_id=APP_ID, user=user, description=description, agent=agent_id(APP_ID, agent))
 
     def check_number(self, number: str) -> str:
-        value = (number or "").strip()
-        if not NUMBER_FORMAT.match(value):
-            raise BadInput(_("The policy number {number!r} is not a Merkury+ policy number, which has exactly 10 "
-                             "digits.").format(number=number))
-        return value
+        return self.typed_number(number, NUMBER_FORMAT, N_(
+            "The policy number {number!r} is not a Merkury+ policy number, which has exactly 10 digits."))
 
     async def list_policies(self, date_from: date, date_to: date) -> AsyncIterator[ListedPolicy]:
         seen: set[str] = set()

@@ -17,13 +17,13 @@ from selectolax.lexbor import LexborNode as Node
 
 from a21import.errors import (BadInput, EnvironmentProblem, NotLoggedIn, PageChanged, ParseError, PolicyError,
                               PolicyNotFound, WrongIdentity)
-from a21import.formats import (digits_or_none, empty_to_none, fmt_pl_date, optional_pl_amount_to_gr, pl_amount_to_gr,
+from a21import.formats import (empty_to_none, fmt_pl_date, optional_pl_amount_to_gr, pl_amount_to_gr,
                                pl_date, split_address)
 from a21import.i18n import N_, _
 from a21import.insurers import fields
 from a21import.insurers.base import Adapter, FetchResponse
 from a21import.insurers.html import row_readers, row_values
-from a21import.model import AppContext, Client, Coverage, Installment, ListedPolicy, Policy, Vehicle
+from a21import.model import AppContext, Client, Coverage, Installment, ListedPolicy, Policy, Vehicle, agent_id
 
 HOST = "ihestia.ergohestia.pl"
 SEARCH_PATH = "/polisy/szukaj"
@@ -57,9 +57,8 @@ PERSON, COMPANY = "Osoba fizyczna", "Firma"
 HESTIA = fields.App(TITLE, amount=pl_amount_to_gr, optional_amount=optional_pl_amount_to_gr, date=pl_date,
                     absent=N_("The {block} has no value for {field!r}."))
 CLIENT_LABELS = {"phone": "Telefon", "email": "E-mail"}
-PERSON_LABELS = {**CLIENT_LABELS, "pesel": lambda r: digits_or_none(r.optional_text("PESEL"))}
-COMPANY_LABELS = {**CLIENT_LABELS, "nip": lambda r: digits_or_none(r.optional_text("NIP")),
-                  "regon": lambda r: digits_or_none(r.optional_text("REGON"))}
+PERSON_LABELS = {**CLIENT_LABELS, "pesel": fields.digits_at("PESEL")}
+COMPANY_LABELS = {**CLIENT_LABELS, "nip": fields.digits_at("NIP"), "regon": fields.digits_at("REGON")}
 VEHICLE_LABELS = {"registration": "Numer rejestracyjny", "vin": "VIN", "make": "Marka", "model": "Model",
                   "production_year": lambda r: _year(r.optional_text("Rok produkcji"))}
 RISK_LABELS = {"code": "Kod", "name": "Nazwa", "sum_insured_gr": "Suma ubezpieczenia", "premium_gr": "Składka"}
@@ -282,6 +281,7 @@ class HestiaAdapter(Adapter):
             description=description.format(agent=agent, identity=label, system=system),
             identity=self.identity,
             identity_label=label,
+            agent=agent_id(self.app_id, agent),  # `#nrAgenta`
         )
 
     def check_number(self, number: str) -> str:

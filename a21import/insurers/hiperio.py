@@ -15,12 +15,12 @@ from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
-from a21import.errors import BadInput, NotLoggedIn, ParseError, PolicyError, PolicyNotFound
+from a21import.errors import NotLoggedIn, ParseError, PolicyError, PolicyNotFound
 from a21import.formats import decimal_to_gr, empty_to_none, iso_date
 from a21import.i18n import N_, _
 from a21import.insurers import fields
 from a21import.insurers.base import Adapter, FetchResponse
-from a21import.model import AppContext, Client, ListedPolicy, Policy
+from a21import.model import AppContext, Client, ListedPolicy, Policy, agent_id
 
 APP_ID = "hiperio"
 TITLE = "ASF Premium Hiperio"
@@ -42,8 +42,8 @@ KEY_POLICIES = "polisy"
 KEY_TRUNCATED = "obcieto"
 KEY_POLICY = "polisa"
 KEY_ERROR = "blad"
-KEY_ERROR_CODE = "kod"
-KEY_ERROR_MESSAGE = "komunikat"
+# The paths of an error body's code and message, `{"blad": {"kod": …, "komunikat": …}}`.
+ERROR_CODE, ERROR_MESSAGE = (KEY_ERROR, "kod"), (KEY_ERROR, "komunikat")
 
 SESSION_EXPIRED = "SESJA_WYGASLA"
 NOT_FOUND = "NIE_ZNALEZIONO"
@@ -55,32 +55,10 @@ CURRENCY = "PLN"
 PERSON = "OSOBA"
 COMPANY = "FIRMA"
 
+# The mapping of docs/portals/hiperio.md as data (a21import/insurers/data/hiperio.toml); its `insurers`:
 # `towarzystwo` exactly as the app writes it → canonical insurer code (the app has only motor insurers).
-INSURERS: dict[str, str] = {
-    "PZU": "PZU",
-    "WARTA": "WARTA",
-    "ALLIANZ": "ALLIANZ",
-    "LINK4": "LINK4",
-    "UNIQA": "UNIQA",
-    "COMPENSA": "COMPENSA",
-    "INTERRISK": "INTERRISK",
-    "WIENER": "WIENER",
-    "TRASTI": "TRASTI",
-    "BALCIA": "BALCIA",
-    "BEESAFE": "BEESAFE",
-    "GENERALI": "GENERALI",
-    "HESTIA": "ERGO_HESTIA",
-    "MTU": "MTU",
-    "YOU CAN DRIVE": "YCD",
-    "PROAMA": "PROAMA",
-    "TUZ": "TUZ",
-    "HDI": "HDI",
-    "EUROINS": "EUROINS",
-    "BENEFIA": "BENEFIA",
-    "AXA": "AXA",
-    "GOTHAER": "GOTHAER",
-    "AVIVA": "AVIVA",
-}
+DATA = fields.app_data(APP_ID)
+INSURERS = DATA["insurers"]
 
 MSG_NOT_LOGGED_IN = N_(
     "The ASF Premium Hiperio tab is not logged in. Log in to Hiperio in that tab and run the command again."
@@ -130,7 +108,8 @@ def parse_context(html: str) -> AppContext:
             _("Logged in to {app} as {user}.").format(app=TITLE, user=user) if user
             else _("Logged in to {app} as an unnamed user.").format(app=TITLE)
         )
-    return AppContext(app_id=APP_ID, user=user, description=description)
+    # Hiperio shows no agent number: the agent is the user's name in `#zalogowany`.
+    return AppContext(app_id=APP_ID, user=user, description=description, agent=agent_id(APP_ID, user))
 
 
 def insurer_code(name: object, number: str) -> str:
@@ -204,14 +183,6 @@ def parse_single(text: str) -> dict[str, Any]:
 
 
 HIPERIO = fields.App("Hiperio", amount=decimal_to_gr, date=iso_date)
-HOLDER_KEYS = {"pesel": "pesel", "nip": "nip", "regon": "regon", "street": "ulica", "postal_code": "kodPocztowy",
-               "city": "miejscowosc", "phone": "telefon", "email": "email"}
-VEHICLE_KEYS = {"registration": "nrRejestracyjny", "vin": "vin", "make": "marka", "model": "model",
-                "production_year": "rokProdukcji"}
-COVERAGE_KEYS = {"code": "kod", "name": "nazwa", "sum_insured_gr": "suma", "premium_gr": "skladka"}
-INSTALLMENT_KEYS = {"seq": "nr", "due_date": "termin", "amount_gr": "kwota", "paid": "oplacona"}
-POLICY_KEYS = {"product": "produkt", "status": "status", "issue_date": "dataWystawienia", "start_date": "ochronaOd",
-               "end_date": "ochronaDo", "premium_gr": "skladka"}
 
 
 def parse_policy(record: dict[str, Any]) -> Policy:
@@ -230,14 +201,14 @@ def parse_policy(record: dict[str, Any]) -> Policy:
     if currency != CURRENCY:
         raise PolicyError(_(MSG_CURRENCY).format(number=number, currency=currency))
     return fields.build_policy(
-        r, POLICY_KEYS, number=number, insurer=insurer, source_app=APP_ID, source_system=None, product_line="motor",
+        r, DATA["policy"], number=number, insurer=insurer, source_app=APP_ID, source_system=None, product_line="motor",
         currency=currency,
         holder=lambda: parse_holder(
             r.obj("ubezpieczajacy", _("the policyholder of policy {number}").format(number=number))),
-        vehicle=lambda: fields.vehicle_at(r, "pojazd", VEHICLE_KEYS, number, required=True),
-        coverages=lambda: fields.coverages_at(r, "ryzyka", COVERAGE_KEYS, number,
+        vehicle=lambda: fields.vehicle_at(r, "pojazd", DATA["vehicle"], number, required=True),
+        coverages=lambda: fields.coverages_at(r, "ryzyka", DATA["coverage"], number,
                                               entry=N_("risk {position} of policy {number}")),
-        installments=lambda: fields.installments_at(r, "raty", INSTALLMENT_KEYS, number),
+        installments=lambda: fields.installments_at(r, "raty", DATA["installment"], number),
     )
 
 
@@ -245,7 +216,7 @@ def parse_holder(r: fields.Reader) -> Client:
     kind = r.get("typ")
     if kind not in (PERSON, COMPANY):
         raise ParseError(_("In {where}, 'typ' is {kind!r} instead of OSOBA or FIRMA.").format(where=r.block, kind=kind))
-    return fields.build_client(r, HOLDER_KEYS, kind="person" if kind == PERSON else "company", name=_holder_name(r))
+    return fields.build_client(r, DATA["holder"], kind="person" if kind == PERSON else "company", name=_holder_name(r))
 
 
 def _holder_name(r: fields.Reader) -> str:
@@ -282,7 +253,7 @@ def _load_json(text: str, what: str) -> dict[str, Any]:
 
 def _error_of(answer: str | dict[str, Any]) -> tuple[str, str] | None:
     """(kod, komunikat) of the answer's (or record's) `blad`; None unless both are text."""
-    code, message = fields.error_values(answer, (KEY_ERROR, KEY_ERROR_CODE), (KEY_ERROR, KEY_ERROR_MESSAGE))
+    code, message = fields.error_values(answer, ERROR_CODE, ERROR_MESSAGE)
     return None if code is None or message is None else (code, fields.sentence(message))
 
 
@@ -296,10 +267,7 @@ class HiperioAdapter(Adapter):
         return parse_context(await self.tab.html())
 
     def check_number(self, number: str) -> str:
-        value = (number or "").strip()
-        if not NUMBER_FORMAT.fullmatch(value):
-            raise BadInput(_(MSG_BAD_NUMBER).format(number=number))
-        return value
+        return self.typed_number(number, NUMBER_FORMAT, MSG_BAD_NUMBER)
 
     async def list_policies(self, date_from: date, date_to: date) -> AsyncIterator[ListedPolicy]:
         async for item in self._list_window(date_from, date_to):

@@ -18,13 +18,13 @@ from typing import Any, ClassVar
 
 from selectolax.lexbor import LexborHTMLParser
 
-from a21import.errors import (BadInput, EnvironmentProblem, NotLoggedIn, OutOfScope, ParseError, PolicyError,
+from a21import.errors import (EnvironmentProblem, NotLoggedIn, OutOfScope, ParseError, PolicyError,
                               PolicyNotFound)
 from a21import.formats import decimal_to_gr, empty_to_none, fmt_pl_date, pl_date
 from a21import.i18n import N_, _
 from a21import.insurers import fields
 from a21import.insurers.base import Adapter, FetchResponse, normal_host
-from a21import.model import AppContext, Client, ListedPolicy, Policy
+from a21import.model import AppContext, Client, ListedPolicy, Policy, agent_id
 
 APP_ID = "insly"
 TITLE = "INSLY"
@@ -59,35 +59,10 @@ PRODUCT_GROUPS = ("motor", "property", "travel", "life", "other")
 CUSTOMER_KINDS = {"individual": "person", "company": "company"}
 CURRENCY = "PLN"
 
-# The `insurer` display names of insly.md, exact and case-sensitive; nothing else is guessed.
-INSURER_CODES: dict[str, str] = {
-    "PZU SA": "PZU",
-    "PZU Życie SA": "PZU_ZYCIE",
-    "TUiR Warta S.A.": "WARTA",
-    "TUnŻ Warta S.A.": "WARTA_ZYCIE",
-    "Allianz": "ALLIANZ",
-    "LINK4": "LINK4",
-    "UNIQA": "UNIQA",
-    "Compensa": "COMPENSA",
-    "InterRisk": "INTERRISK",
-    "Wiener": "WIENER",
-    "Trasti": "TRASTI",
-    "Balcia": "BALCIA",
-    "Beesafe": "BEESAFE",
-    "Generali": "GENERALI",
-    "Ergo Hestia": "ERGO_HESTIA",
-    "MTU": "MTU",
-    "You Can Drive": "YCD",
-    "Proama": "PROAMA",
-    "TUZ TUW": "TUZ",
-    "Gothaer": "GOTHAER",
-    "Aviva": "AVIVA",
-    "HDI": "HDI",
-    "Euroins": "EUROINS",
-    "Saltus": "SALTUS",
-    "Benefia": "BENEFIA",
-    "AXA": "AXA",
-}
+# The mapping of docs/portals/insly.md as data (a21import/insurers/data/insly.toml); its `insurers`:
+# the `insurer` display names, exact and case-sensitive (nothing else is guessed) → canonical code.
+DATA = fields.app_data(APP_ID)
+INSURER_CODES = DATA["insurers"]
 
 POLICY_NO_PATTERN = re.compile(r"^[A-Za-z0-9/-]{1,40}$")
 YEAR_PATTERN = re.compile(r"^\d{4}$")
@@ -247,12 +222,12 @@ def parse_policy(text: str) -> Policy:
     if currency != CURRENCY:
         raise PolicyError(_(MSG_CURRENCY).format(number=number, currency=currency))
     return fields.build_policy(
-        r, POLICY_KEYS, number=number, insurer=code, source_app=APP_ID, source_system=SOURCE_SYSTEM,
+        r, DATA["policy"], number=number, insurer=code, source_app=APP_ID, source_system=SOURCE_SYSTEM,
         product_line=MOTOR, currency=currency,
         holder=lambda: parse_customer(r.obj("customer", _("the customer of policy {number}").format(number=number))),
         vehicle=lambda: fields.vehicle_at(r, "vehicle", VEHICLE_KEYS, number),
-        coverages=lambda: fields.coverages_at(r, "coverages", COVERAGE_KEYS, number),
-        installments=lambda: fields.installments_at(r, "installments", INSTALLMENT_KEYS, number),
+        coverages=lambda: fields.coverages_at(r, "coverages", DATA["coverage"], number),
+        installments=lambda: fields.installments_at(r, "installments", DATA["installment"], number),
     )
 
 
@@ -262,7 +237,7 @@ def parse_customer(r: fields.Reader) -> Client:
         raise ParseError(_("{where} gives the customer type {type!r}, not individual or company.").format(
             where=r.block, type=r.get("type")))
     r.optional_obj("address")
-    return fields.build_client(r, CUSTOMER_KEYS, kind=kind, name=r.text("name"))
+    return fields.build_client(r, DATA["holder"], kind=kind, name=r.text("name"))
 
 
 def _year(r: fields.Reader) -> int | None:
@@ -274,13 +249,7 @@ def _year(r: fields.Reader) -> int | None:
     raise ParseError(_("{what} gives the year {value!r}, not four digits.").format(what=r.block, value=value))
 
 
-CUSTOMER_KEYS = {"pesel": "pesel", "nip": "nip", "regon": "regon", "street": ("address", "street"),
-                 "postal_code": ("address", "zip"), "city": ("address", "city"), "phone": "phone", "email": "email"}
-VEHICLE_KEYS = {"registration": "plate", "vin": "vin", "make": "make", "model": "model", "production_year": _year}
-COVERAGE_KEYS = {"code": "code", "name": "name", "sum_insured_gr": "sum_insured", "premium_gr": "premium"}
-INSTALLMENT_KEYS = {"seq": "no", "due_date": "due_date", "amount_gr": "amount", "paid": "paid"}
-POLICY_KEYS = {"product": "product", "status": "status", "issue_date": "issue_date", "start_date": "start_date",
-               "end_date": "end_date", "premium_gr": "premium"}
+VEHICLE_KEYS = {**DATA["vehicle"], "production_year": _year}
 
 
 def _json(text: str, what: str) -> Any:
@@ -320,13 +289,11 @@ class InslyAdapter(Adapter):
             app_id=APP_ID,
             user=page.user,
             description=_("Logged in to INSLY at {where} as {user}.").format(where=where, user=page.user),
+            agent=agent_id(APP_ID, page.user),  # INSLY shows no agent number: the user's name in `#topbar`
         )
 
     def check_number(self, number: str) -> str:
-        value = (number or "").strip()
-        if not POLICY_NO_PATTERN.match(value):
-            raise BadInput(_(MSG_BAD_NUMBER).format(number=number))
-        return value
+        return self.typed_number(number, POLICY_NO_PATTERN, MSG_BAD_NUMBER)
 
     async def list_policies(self, date_from: date, date_to: date) -> AsyncIterator[ListedPolicy]:
         window = {"issue_date_from": fmt_pl_date(date_from), "issue_date_to": fmt_pl_date(date_to)}

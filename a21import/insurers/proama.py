@@ -14,13 +14,13 @@ from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any, NoReturn
 
-from a21import.errors import (BadInput, EnvironmentProblem, NotLoggedIn, OutOfScope, ParseError, PolicyError,
+from a21import.errors import (EnvironmentProblem, NotLoggedIn, OutOfScope, ParseError, PolicyError,
                               PolicyNotFound)
 from a21import.formats import empty_to_none, grosze_int, iso_date
 from a21import.i18n import N_, _
 from a21import.insurers import fields
-from a21import.insurers.base import Adapter, FetchResponse, Tab
-from a21import.model import AppContext, Client, Coverage, Installment, ListedPolicy, Policy, Vehicle
+from a21import.insurers.base import Adapter, FetchResponse
+from a21import.model import AppContext, Client, Coverage, Installment, ListedPolicy, Policy, Vehicle, agent_id
 
 APP_ID = "proama"
 TITLE = "Proama ProAgent"
@@ -119,15 +119,8 @@ def parse_error(text: str) -> tuple[str | None, str | None]:
 
 # `block` names (translated) say which part of the answer is read: "vehicle (pojazd)", "risk 2 (ryzyka)".
 PROAGENT = fields.App("Proama ProAgent", amount=grosze_int, date=iso_date)
-CLIENT_KEYS = {"pesel": "pesel", "nip": "nip", "regon": "regon", "street": ("adres", "ulica"),
-               "postal_code": ("adres", "kodPocztowy"), "city": ("adres", "miejscowosc"), "phone": "telefon",
-               "email": "email"}
-VEHICLE_KEYS = {"registration": "nrRejestracyjny", "vin": "vin", "make": "marka", "model": "model",
-                "production_year": "rokProdukcji"}
-COVERAGE_KEYS = {"code": "kod", "name": "nazwa", "sum_insured_gr": "sumaGr", "premium_gr": "skladkaGr"}
-INSTALLMENT_KEYS = {"seq": "nr", "due_date": "termin", "amount_gr": "kwotaGr"}
-POLICY_KEYS = {"product": "produkt", "status": "status", "issue_date": "dataWystawienia", "start_date": "okresOd",
-               "end_date": "okresDo", "premium_gr": "skladkaGr"}
+# The mapping of docs/portals/proama.md as data (a21import/insurers/data/proama.toml).
+DATA = fields.app_data(APP_ID)
 INDIVIDUAL = "klientIndywidualny"
 
 
@@ -217,21 +210,21 @@ def parse_client(data: Any) -> Client:
             what=r.block, kind=kind, person=PERSON, company=COMPANY))
     if r.present("adres") is not None:
         r.obj("adres")
-    return fields.build_client(r, CLIENT_KEYS, kind="person" if kind == PERSON else "company", name=name)
+    return fields.build_client(r, DATA["holder"], kind="person" if kind == PERSON else "company", name=name)
 
 
 def parse_vehicle(data: Any) -> Vehicle | None:
     """`pojazd` → Vehicle; None when `pojazd` is null or has neither VIN nor registration."""
     if data is None:
         return None
-    return fields.build_vehicle(PROAGENT.read(_("vehicle (pojazd)"), data), VEHICLE_KEYS)
+    return fields.build_vehicle(PROAGENT.read(_("vehicle (pojazd)"), data), DATA["vehicle"])
 
 
 def parse_coverages(data: Any) -> tuple[Coverage, ...]:
     """`ryzyka` (at least one) → coverages; `sumaGr`/`skladkaGr` are grosze or null, as given."""
     policy = PROAGENT.read(_("policy"), {"ryzyka": data})
     return fields.build_coverages(
-        policy.objects("ryzyka", N_("risk {position} (ryzyka)")), COVERAGE_KEYS)
+        policy.objects("ryzyka", N_("risk {position} (ryzyka)")), DATA["coverage"])
 
 
 def _paid(r: fields.Reader, numer: str) -> bool:
@@ -251,7 +244,7 @@ def parse_installments(numer: str, data: Any) -> tuple[Installment, ...]:
     if r.get("numer") != numer:
         raise ParseError(_("The {what} belongs to the policy {other!r}.").format(what=r.block, other=r.get("numer")))
     entries = r.objects("raty", N_("installment {position} of policy {number}"), number=numer)
-    keys = {**INSTALLMENT_KEYS, "paid": lambda entry: _paid(entry, numer)}
+    keys = {**DATA["installment"], "paid": lambda entry: _paid(entry, numer)}
     return fields.build_installments(entries, keys, first=None)
 
 
@@ -269,7 +262,7 @@ def parse_policy(numer: str, detail: Any, schedule: Any) -> Policy:
         raise PolicyError(_("The policy {numer} is in the currency {currency!r}; only PLN policies are "
                             "imported.").format(numer=numer, currency=currency))
     return fields.build_policy(
-        r, POLICY_KEYS, number=numer, insurer=INSURER, source_app=APP_ID, source_system=SOURCE_SYSTEM,
+        r, DATA["policy"], number=numer, insurer=INSURER, source_app=APP_ID, source_system=SOURCE_SYSTEM,
         product_line=PRODUCT_LINES[line], currency=currency,
         holder=lambda: parse_client(r.present("ubezpieczajacy")),
         vehicle=lambda: parse_vehicle(r.get("pojazd")),
@@ -283,10 +276,7 @@ class ProamaAdapter(Adapter):
     app_id = APP_ID
     title = TITLE
     hosts = (HOST,)
-
-    def __init__(self, tab: Tab, source: str | None = None):
-        super().__init__(tab, source)
-        self._headers: dict[str, str] | None = None
+    _headers: dict[str, str] | None = None  # per adapter, made at its first API request
 
     async def _read_tab(self) -> tuple[str, dict, str | None]:
         state = await self.tab.evaluate(_READ_TAB_JS, AUTH_KEY)
@@ -304,7 +294,8 @@ class ProamaAdapter(Adapter):
             description = _("Logged in to {app} as {user}.").format(app=TITLE, user=name)
         else:
             description = _("Logged in to {app}.").format(app=TITLE)
-        return AppContext(app_id=APP_ID, user=name, description=description)
+        # The agent's number of the login answer kept in sessionStorage (`agent.numer`).
+        return AppContext(app_id=APP_ID, user=name, description=description, agent=agent_id(APP_ID, number))
 
     async def _auth_headers(self) -> dict[str, str]:
         # The token is the tab's own and may change when the user logs in again, so it is read
@@ -322,13 +313,9 @@ class ProamaAdapter(Adapter):
         return response
 
     def check_number(self, number: str) -> str:
-        value = (number or "").strip()
-        if not NUMBER_FORMAT.match(value):
-            raise BadInput(_(
-                "The number {number!r} is not a Proama policy number: those are 10 digits starting with 56, "
-                "for example 5600123456."
-            ).format(number=number))
-        return value
+        return self.typed_number(number, NUMBER_FORMAT, N_(
+            "The number {number!r} is not a Proama policy number: those are 10 digits starting with 56, "
+            "for example 5600123456."))
 
     async def list_policies(self, date_from: date, date_to: date) -> AsyncIterator[ListedPolicy]:
         guard = self.pages()

@@ -20,12 +20,12 @@ from typing import Any, ClassVar
 
 from selectolax.lexbor import LexborHTMLParser
 
-from a21import.errors import BadInput, EnvironmentProblem, NotLoggedIn, ParseError, PolicyError, PolicyNotFound
+from a21import.errors import EnvironmentProblem, NotLoggedIn, ParseError, PolicyError, PolicyNotFound
 from a21import.formats import fmt_pl_date, pl_amount_to_gr, pl_date
 from a21import.i18n import N_, _
 from a21import.insurers import fields
 from a21import.insurers.base import Adapter, FetchResponse, normal_host
-from a21import.model import AppContext, Client, ListedPolicy, Policy
+from a21import.model import AppContext, Client, ListedPolicy, Policy, agent_id
 
 APP_ID = "skaner2"
 TITLE = "Skaner2"
@@ -67,35 +67,10 @@ PRODUCT_LINES = {
     "inne": "other",
 }
 
+# The mapping of docs/portals/skaner2.md as data (a21import/insurers/data/skaner2.toml); its `insurers`:
 # `towarzystwo` (exact, case-sensitive) → canonical insurer code.
-INSURERS = {
-    "PZU": "PZU",
-    "PZU Życie": "PZU_ZYCIE",
-    "Warta": "WARTA",
-    "Warta Życie": "WARTA_ZYCIE",
-    "Allianz": "ALLIANZ",
-    "Link4": "LINK4",
-    "Uniqa": "UNIQA",
-    "Compensa": "COMPENSA",
-    "InterRisk": "INTERRISK",
-    "Wiener": "WIENER",
-    "Trasti": "TRASTI",
-    "Balcia": "BALCIA",
-    "Beesafe": "BEESAFE",
-    "Generali": "GENERALI",
-    "Ergo Hestia": "ERGO_HESTIA",
-    "MTU": "MTU",
-    "You Can Drive": "YCD",
-    "Proama": "PROAMA",
-    "TUZ": "TUZ",
-    "Gothaer": "GOTHAER",
-    "Aviva": "AVIVA",
-    "HDI": "HDI",
-    "Euroins": "EUROINS",
-    "Saltus": "SALTUS",
-    "Benefia": "BENEFIA",
-    "AXA": "AXA",
-}
+DATA = fields.app_data(APP_ID)
+INSURERS = DATA["insurers"]
 
 # 1–40 letters, digits, `/` and `-`, as the insurer writes them.
 NUMBER_RE = re.compile(r"(?:[^\W\d_]|[0-9/-]){1,40}")
@@ -234,14 +209,6 @@ def parse_list_state(state: dict[str, Any]) -> ListPage:
 # A coverage's sum or premium may be blank text: no amount.
 SKANER2 = fields.App("Skaner2", amount=pl_amount_to_gr, date=pl_date,
                      optional_amount=lambda text: None if text == "" else pl_amount_to_gr(text))
-HOLDER_KEYS = {"pesel": "pesel", "nip": "nip", "regon": "regon", "street": ("adres", "ulica"),
-               "postal_code": ("adres", "kod"), "city": ("adres", "miasto"), "phone": "telefon", "email": "email"}
-VEHICLE_KEYS = {"registration": "rejestracja", "vin": "vin", "make": "marka", "model": "model",
-                "production_year": "rok"}
-COVERAGE_KEYS = {"code": "kod", "name": "nazwa", "sum_insured_gr": "suma", "premium_gr": "skladka"}
-INSTALLMENT_KEYS = {"seq": "nr", "due_date": "termin", "amount_gr": "kwota", "paid": "zaplacona"}
-POLICY_KEYS = {"product": "produkt", "status": "status", "issue_date": "dataWystawienia", "start_date": "okresOd",
-               "end_date": "okresDo", "premium_gr": "skladka"}
 
 
 def parse_client(r: fields.Reader) -> Client:
@@ -251,7 +218,7 @@ def parse_client(r: fields.Reader) -> Client:
         raise ParseError(_("The policyholder's kind (rodzaj) {kind!r} is neither osoba nor firma.").format(
             kind=r.get("rodzaj")))
     r.optional_obj("adres")
-    return fields.build_client(r, HOLDER_KEYS, kind=kind, name=r.text("nazwa"))
+    return fields.build_client(r, DATA["holder"], kind=kind, name=r.text("nazwa"))
 
 
 def parse_policy_state(state: dict[str, Any], source_system: str, number: str | None = None) -> Policy:
@@ -282,13 +249,13 @@ def parse_policy_state(state: dict[str, Any], source_system: str, number: str | 
         raise PolicyError(_("The policy's currency is {currency!r}; only {accepted} policies are imported.").format(
             currency=currency, accepted=CURRENCY))
     return fields.build_policy(
-        r, POLICY_KEYS, number=found, insurer=insurer, source_app=APP_ID, source_system=source_system,
+        r, DATA["policy"], number=found, insurer=insurer, source_app=APP_ID, source_system=source_system,
         product_line=line, currency=currency,
         holder=lambda: parse_client(
             r.obj("ubezpieczajacy", _("the policyholder of policy {number}").format(number=found))),
-        vehicle=lambda: fields.vehicle_at(r, "pojazd", VEHICLE_KEYS, found),
-        installments=lambda: fields.installments_at(r, "raty", INSTALLMENT_KEYS, found),
-        coverages=lambda: fields.coverages_at(r, "ryzyka", COVERAGE_KEYS, found,
+        vehicle=lambda: fields.vehicle_at(r, "pojazd", DATA["vehicle"], found),
+        installments=lambda: fields.installments_at(r, "raty", DATA["installment"], found),
+        coverages=lambda: fields.coverages_at(r, "ryzyka", DATA["coverage"], found,
                                               entry=N_("risk {position} of policy {number}")),
     )
 
@@ -331,14 +298,12 @@ class Skaner2Adapter(Adapter):
             ).format(where=self._where))
         description = (_("Logged in to {where} as {agent}.").format(where=self._where, agent=agent) if agent
                        else _("Logged in to {where}.").format(where=self._where))
-        return AppContext(app_id=APP_ID, user=agent or None, description=description)
+        # Skaner2 shows no agent number: the agent is the name in `nav#skaner-nav .agent`.
+        return AppContext(app_id=APP_ID, user=agent or None, description=description, agent=agent_id(APP_ID, agent))
 
     def check_number(self, number: str) -> str:
-        value = (number or "").strip()
-        if not NUMBER_RE.fullmatch(value):
-            raise BadInput(_("The policy number {number!r} is not a Skaner2 number: expected {expected}.").format(
-                number=number, expected=_(NUMBER_FORMAT)))
-        return value
+        return self.typed_number(number, NUMBER_RE, N_(
+            "The policy number {number!r} is not a Skaner2 number: expected {expected}."), expected=_(NUMBER_FORMAT))
 
     async def list_policies(self, date_from: date, date_to: date) -> AsyncIterator[ListedPolicy]:
         guard = self.pages()

@@ -14,13 +14,13 @@ from typing import ClassVar
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from a21import.errors import BadInput, EnvironmentProblem, NotLoggedIn, ParseError, PolicyError, PolicyNotFound
-from a21import.formats import digits_or_none, iso_date, optional_pl_amount_to_gr, pl_amount_to_gr
+from a21import.errors import BadInput, EnvironmentProblem, NotLoggedIn, PageChanged, ParseError, PolicyError, PolicyNotFound
+from a21import.formats import iso_date, optional_pl_amount_to_gr, pl_amount_to_gr
 from a21import.i18n import N_, _
 from a21import.insurers import fields
 from a21import.insurers.base import Adapter, FetchResponse
 from a21import.insurers.html import Table, row_readers
-from a21import.model import AppContext, Client, Coverage, Installment, ListedPolicy, Policy
+from a21import.model import AppContext, Client, Coverage, Installment, ListedPolicy, Policy, agent_id
 
 APP_ID = "tuz"
 TITLE = "TUZ SOBOL"
@@ -98,9 +98,8 @@ SOBOL = fields.App(TITLE, amount=pl_amount_to_gr, optional_amount=optional_pl_am
 # The rows of the risks and installments tables, by column label.
 SOBOL_ROWS = fields.App(TITLE, amount=pl_amount_to_gr, optional_amount=optional_pl_amount_to_gr, date=iso_date)
 ADDRESS_LABELS = {"street": F_STREET, "postal_code": F_POSTAL, "city": F_CITY, "phone": F_PHONE, "email": F_EMAIL}
-PERSON_LABELS = {**ADDRESS_LABELS, "pesel": lambda r: digits_or_none(r.optional_text(F_PESEL))}
-COMPANY_LABELS = {**ADDRESS_LABELS, "nip": lambda r: digits_or_none(r.optional_text(F_NIP)),
-                  "regon": lambda r: digits_or_none(r.optional_text(F_REGON))}
+PERSON_LABELS = {**ADDRESS_LABELS, "pesel": fields.digits_at(F_PESEL)}
+COMPANY_LABELS = {**ADDRESS_LABELS, "nip": fields.digits_at(F_NIP), "regon": fields.digits_at(F_REGON)}
 VEHICLE_LABELS = {"registration": F_REGISTRATION, "vin": F_VIN, "make": F_MAKE, "model": F_MODEL,
                   "production_year": lambda r: _year(r.optional_text(F_YEAR))}
 RISK_LABELS = {"code": RISK_CODE, "name": RISK_NAME, "sum_insured_gr": RISK_SUM, "premium_gr": RISK_PREMIUM}
@@ -150,7 +149,8 @@ def parse_context(html: str) -> AppContext:
         description = _("Logged in to {app} as {user}.").format(app=TITLE, user=user)
     else:
         description = _("Logged in to {app}.").format(app=TITLE)
-    return AppContext(app_id=APP_ID, user=user, description=description)
+    # SOBOL shows no agent number: the agent is the user's name in `#user-panel .user-name`.
+    return AppContext(app_id=APP_ID, user=user, description=description, agent=agent_id(APP_ID, user))
 
 
 def parse_error_page(html: str) -> str | None:
@@ -205,7 +205,8 @@ def parse_list_page(html: str) -> tuple[list[ListedPolicy], bool]:
         alert = _text(tree.css_first(DATE_ALERT))
         if alert:
             raise ParseError(_("TUZ SOBOL refused the contracts search with the message: {alert}").format(alert=alert))
-        raise ParseError(_("The contracts page of TUZ SOBOL has no table#contracts; it may be cut short."))
+        raise PageChanged(_("The contracts page of TUZ SOBOL has no table#contracts; it may be cut short."),
+                          app=TITLE, block=LIST_TABLE)
     columns = Table(table, LIST_COLUMNS, app=TITLE, what=_("its contracts list"))
     items = []
     for row in columns.rows:
@@ -218,8 +219,8 @@ def parse_list_page(html: str) -> tuple[list[ListedPolicy], bool]:
 def _panel(tree: LexborHTMLParser, n: int) -> LexborNode:
     panel = tree.css_first(PANEL.format(n=n))
     if panel is None:
-        raise ParseError(_("The policy page has no panel {panel!r} (ui-id-{n}); the page may be cut short.").format(
-            panel=PANEL_NAMES[n], n=n))
+        raise PageChanged(_("The policy page has no panel {panel!r} (ui-id-{n}); the page may be cut short.").format(
+            panel=PANEL_NAMES[n], n=n), app=TITLE, block=PANEL.format(n=n))
     return panel
 
 
@@ -247,7 +248,8 @@ def _table_rows(panel: LexborNode, selector: str, columns: tuple[str, ...], what
     """The rows of the panel's table `selector`; `what` (translated) names its content: "risks", "installments"."""
     table = panel.css_first(selector)
     if table is None:
-        raise ParseError(_("The policy page has no {what} table ({selector}).").format(what=what, selector=selector))
+        raise PageChanged(_("The policy page has no {what} table ({selector}).").format(what=what, selector=selector),
+                          app=TITLE, block=selector)
     rows = list(row_readers(SOBOL_ROWS, table, columns, what=_("its {what} table").format(what=what), block=block,
                             text=_text))
     if not rows:

@@ -19,7 +19,7 @@ from a21import.formats import decimal_to_gr, iso_date, warsaw_date
 from a21import.i18n import N_, _
 from a21import.insurers import fields
 from a21import.insurers.base import Adapter, FetchResponse
-from a21import.model import PRODUCT_LINES, AppContext, Client, ListedPolicy, Policy
+from a21import.model import PRODUCT_LINES, AppContext, Client, ListedPolicy, Policy, agent_id
 
 APP_ID = "unimarket"
 TITLE = "UNILINK UniMarket"
@@ -67,46 +67,13 @@ PARTY_KINDS = {"PERSON": "person", "COMPANY": "company"}
 NUMBER_MAX_LENGTH = 40
 
 UNIMARKET = fields.App("UniMarket", amount=decimal_to_gr, date=iso_date)
-HOLDER_KEYS = {"pesel": "pesel", "nip": "nip", "regon": "regon", "street": ("address", "street"),
-               "postal_code": ("address", "postalCode"), "city": ("address", "city"), "phone": "phone",
-               "email": "email"}
-VEHICLE_KEYS = {"registration": "registration", "vin": "vin", "make": "make", "model": "model",
-                "production_year": "productionYear"}
-COVERAGE_KEYS = {"code": "code", "name": "name"}  # amounts are Money objects, read per policy
-INSTALLMENT_KEYS = {"seq": "seq", "due_date": "dueDate", "paid": "paid"}
-POLICY_KEYS = {"product": "productName", "status": "status", "issue_date": lambda r: r.convert("issuedAt", warsaw_date),
-               "start_date": "startDate", "end_date": "endDate"}
+# The mapping of docs/portals/unimarket.md as data (a21import/insurers/data/unimarket.toml); amounts are
+# Money objects and `issuedAt` an instant, read by the code below.
+DATA = fields.app_data(APP_ID)
+POLICY_KEYS = {**DATA["policy"], "issue_date": lambda r: r.convert("issuedAt", warsaw_date)}
 
-# insurer.name exactly as UniMarket writes it → canonical code. In the TUZ name the quotes are
-# U+201E and U+201D, written as escapes so no editor can quietly straighten them.
-INSURER_CODES: dict[str, str] = {
-    "Powszechny Zakład Ubezpieczeń SA": "PZU",
-    "Powszechny Zakład Ubezpieczeń na Życie SA": "PZU_ZYCIE",
-    "Towarzystwo Ubezpieczeń i Reasekuracji WARTA S.A.": "WARTA",
-    "Towarzystwo Ubezpieczeń na Życie WARTA S.A.": "WARTA_ZYCIE",
-    "Towarzystwo Ubezpieczeń i Reasekuracji Allianz Polska S.A.": "ALLIANZ",
-    "LINK4 Towarzystwo Ubezpieczeń S.A.": "LINK4",
-    "UNIQA Towarzystwo Ubezpieczeń S.A.": "UNIQA",
-    "Compensa Towarzystwo Ubezpieczeń S.A. Vienna Insurance Group": "COMPENSA",
-    "Towarzystwo Ubezpieczeń InterRisk S.A. Vienna Insurance Group": "INTERRISK",
-    "Wiener Towarzystwo Ubezpieczeń S.A. Vienna Insurance Group": "WIENER",
-    "Trasti Ubezpieczenia": "TRASTI",
-    "Balcia Insurance SE": "BALCIA",
-    "Beesafe": "BEESAFE",
-    "Generali Towarzystwo Ubezpieczeń S.A.": "GENERALI",
-    "Sopockie Towarzystwo Ubezpieczeń ERGO Hestia S.A.": "ERGO_HESTIA",
-    "MTU Moje Towarzystwo Ubezpieczeń S.A.": "MTU",
-    "You Can Drive": "YCD",
-    "Proama": "PROAMA",
-    "Towarzystwo Ubezpieczeń Wzajemnych \u201eTUZ\u201d": "TUZ",
-    "Gothaer Towarzystwo Ubezpieczeń S.A.": "GOTHAER",
-    "Aviva Towarzystwo Ubezpieczeń Ogólnych S.A.": "AVIVA",
-    "HDI Versicherung AG Oddział w Polsce": "HDI",
-    "Euroins Insurance Group": "EUROINS",
-    "Saltus Towarzystwo Ubezpieczeń S.A.": "SALTUS",
-    "Benefia Towarzystwo Ubezpieczeń S.A. Vienna Insurance Group": "BENEFIA",
-    "AXA Ubezpieczenia TUiR S.A.": "AXA",
-}
+# insurer.name exactly as UniMarket writes it → canonical code: the `insurers` of its data file.
+INSURER_CODES = DATA["insurers"]
 
 NOT_LOGGED_IN = N_(
     "The UNILINK UniMarket tab is not logged in. Log in to UniMarket in that tab and run the command again."
@@ -128,7 +95,8 @@ class UnimarketAdapter(Adapter):
             description = _("Logged in to {app} as {user}.").format(app=TITLE, user=user)
         else:
             description = _("Logged in to {app}.").format(app=TITLE)
-        return AppContext(app_id=APP_ID, user=user or None, description=description)
+        # UniMarket shows no agent number: the agent is the login in `#um-app[data-user]`.
+        return AppContext(app_id=APP_ID, user=user or None, description=description, agent=agent_id(APP_ID, user))
 
     def check_number(self, number: str) -> str:
         return check_policy_number(number)
@@ -368,14 +336,14 @@ def parse_policy(node: dict[str, Any], number: str) -> Policy:
             "Policy {number} has the product line {line!r}, which UniMarket does not define."
         ).format(number=number, line=node.get("productLine")))
     coverage_keys = {
-        **COVERAGE_KEYS,
+        **DATA["coverage"],
         "sum_insured_gr": lambda c: optional_money_to_gr(
             c.get("sumInsured"), _("sum insured of coverage {code}").format(code=c.get("code")), number),
         "premium_gr": lambda c: optional_money_to_gr(
             c.get("premium"), _("premium of coverage {code}").format(code=c.get("code")), number),
     }
     installment_keys = {
-        **INSTALLMENT_KEYS,
+        **DATA["installment"],
         "amount_gr": lambda i: money_to_gr(i.get("amount"), _("amount of installment {seq}").format(
             seq=i.get("seq")), number),
     }
@@ -384,7 +352,7 @@ def parse_policy(node: dict[str, Any], number: str) -> Policy:
         source_system=SOURCE_SYSTEM, product_line=line, currency=CURRENCY,
         premium_gr=lambda: money_to_gr(node.get("premium"), _("premium"), number),
         holder=lambda: parse_party(r.obj("holder", _("the holder of policy {number}").format(number=number))),
-        vehicle=lambda: fields.vehicle_at(r, "vehicle", VEHICLE_KEYS, number),
+        vehicle=lambda: fields.vehicle_at(r, "vehicle", DATA["vehicle"], number),
         coverages=lambda: fields.coverages_at(r, "coverages", coverage_keys, number),
         installments=lambda: fields.installments_at(r, "installments", installment_keys, number, first=None),
     )
@@ -434,6 +402,6 @@ def parse_party(r: fields.Reader) -> Client:
             "UniMarket sent {block} with the kind {kind!r}, neither PERSON nor COMPANY."
         ).format(block=r.block, kind=r.get("kind")))
     r.optional_obj("address")
-    return fields.build_client(r, HOLDER_KEYS, kind=kind, name=r.text("name"))
+    return fields.build_client(r, DATA["holder"], kind=kind, name=r.text("name"))
 
 

@@ -12,7 +12,6 @@ from datetime import date
 
 from a21import.errors import BadInput, ParseError, WrongIdentity
 from a21import.i18n import _
-from a21import.insurers import warta_majatek, warta_zycie
 from a21import.insurers.base import Adapter, SectionReader, Tab, normal_host
 from a21import.insurers.warta_majatek import (  # noqa: F401 (the public names of the Majątek section)
     MajatekReader,
@@ -38,9 +37,9 @@ from a21import.insurers.warta_zycie import (  # noqa: F401 (the public names of 
     parse_zycie_policy,
     zycie_error,
 )
-from a21import.model import AppContext, ListedPolicy, Policy
+from a21import.insurers.warta_sections import APP_ID, MAJATEK, ZYCIE
+from a21import.model import AppContext, ListedPolicy, Policy, agent_id
 
-APP_ID = "warta"
 READERS: dict[str, type[SectionReader]] = {reader.section.code: reader for reader in (MajatekReader, ZycieReader)}
 SECTIONS = {code: reader.section for code, reader in READERS.items()}
 HOSTS = {section.host: code for code, section in SECTIONS.items()}
@@ -66,7 +65,7 @@ def check_warta_number(number: str, section: str) -> str:
     raise BadInput(_(
         "The number {number!r} is not a Warta policy number: eAgent (Majątek) numbers are "
         "{majatek}, ePlatforma (Życie) numbers are {zycie}."
-    ).format(number=number, majatek=_(warta_majatek.NUMBER_DESCRIPTION), zycie=_(warta_zycie.NUMBER_DESCRIPTION)))
+    ).format(number=number, majatek=_(MAJATEK.number_description), zycie=_(ZYCIE.number_description)))
 
 
 # tests/test_capture.py reaches the strict readers by these older names.
@@ -141,7 +140,7 @@ class WartaAdapter(Adapter):
         reader = self._reader()
         user, description = await reader.context()
         return AppContext(app_id=APP_ID, user=user, description=description, identity=reader.section.identity,
-                          identity_label=reader.section.identity_label)
+                          identity_label=reader.section.identity_label, agent=agent_id(APP_ID, reader.agent))
 
     def check_number(self, number: str) -> str:
         return check_warta_number(number, self.section)

@@ -15,31 +15,19 @@ from typing import TYPE_CHECKING, Any
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
 from a21import.errors import EnvironmentProblem, ParseError, PolicyError, PolicyNotFound, WrongIdentity
-from a21import.formats import decimal_to_gr, digits_or_none, empty_to_none, optional_decimal_to_gr
+from a21import.formats import decimal_to_gr, empty_to_none, optional_decimal_to_gr
 from a21import.i18n import N_, _
 from a21import.insurers import fields
-from a21import.insurers.base import Section, SectionReader
+from a21import.insurers.base import SectionReader
+from a21import.insurers.warta_sections import APP_ID, CURRENCY
+from a21import.insurers.warta_sections import MAJATEK as SECTION_INFO
 from a21import.model import Client, Coverage, Installment, ListedPolicy, Policy, Vehicle
 
 if TYPE_CHECKING:
     from a21import.insurers.base import Adapter
 
-APP_ID = "warta"
-SECTION = "majatek"
-HOST = "eagent.warta.pl"
-APP_NAME = "Warta eAgent"
-IDENTITY = "MAJATEK"
-IDENTITY_LABEL = "Majątek (eAgent)"
-SECTION_NAME = "Majątek"
-SECTION_DESCRIPTION = N_("Majątek (TUiR Warta motor, property, travel and accident policies)")
-SOURCE_LABEL = N_("Warta eAgent (eagent.warta.pl): Majątek, TUiR Warta motor, property, travel and accident policies")
-INSURER = "WARTA"
-SOURCE_SYSTEM = "MAJATEK"
-NUMBER_FORMAT = re.compile(r"^908\d{9}$")
-NUMBER_DESCRIPTION = N_("908 followed by 9 digits")
-CURRENCY = "PLN"
-SECTION_INFO = Section(SECTION, HOST, APP_NAME, SECTION_NAME, IDENTITY, IDENTITY_LABEL, INSURER, NUMBER_FORMAT,
-                       NUMBER_DESCRIPTION, description=SECTION_DESCRIPTION, source_label=SOURCE_LABEL)
+# The section (warta_sections.py) as its messages and rows name it.
+APP_NAME, SECTION_DESCRIPTION, INSURER = SECTION_INFO.app_name, SECTION_INFO.description, SECTION_INFO.insurer
 
 API_BASE = "/view360/api"
 LIST_PATH = API_BASE + "/agents/{agent}/policies"
@@ -55,42 +43,31 @@ READ_CONFIG_JS = """() => {
   if (!c || typeof c !== 'object') return null;
   return {agentOuid: c.agentOuid ?? null, agentName: c.agentName ?? null, apiBase: c.apiBase ?? null};
 }"""
-LOGIN_FORM = "form#eagent-login"
-
 ERROR_SESSION_EXPIRED = "SESSION_EXPIRED"
 ERROR_ACCESS_DENIED = "ACCESS_DENIED"
 ERROR_NOT_FOUND = "POLICY_NOT_FOUND"
 ERROR_BACKEND = "BACKEND_ERROR"
 
 PRODUCT_LINES = {"KOMUNIKACJA": "motor", "MAJATEK": "property", "PODROZE": "travel", "NNW": "other"}
-PARTY_PERSON = "OSOBA_FIZYCZNA"
-PARTY_COMPANY = "FIRMA"
 
 # -- the answers' keys -----------------------------------------------------------------------------
 # A key the spec names that is absent means eAgent changed its answer (PageChanged); null is data.
 EAGENT = fields.App(APP_NAME, amount=decimal_to_gr, optional_amount=optional_decimal_to_gr,
                     absent=fields.MISSING_KEY)
 NUMBER = "policyNumber"
-
-
-def _digits(key: str) -> Any:
-    return lambda r: digits_or_none(r.optional_text(key))
-
-
-ADDRESS_KEYS = {"street": ("address", "street"), "postal_code": ("address", "postalCode"),
-                "city": ("address", "city"), "phone": "phone", "email": "email"}
-PERSON_KEYS = {**ADDRESS_KEYS, "pesel": _digits("pesel")}
-COMPANY_KEYS = {**ADDRESS_KEYS, "nip": _digits("nip"), "regon": _digits("regon")}
-VEHICLE_KEYS = {"registration": "registrationNumber", "vin": "vin", "make": "make", "model": "model",
-                "production_year": "productionYear"}
-RISK_KEYS = {"code": "code", "name": "name", "sum_insured_gr": "sumInsured", "premium_gr": "premium"}
-INSTALLMENT_KEYS = {"seq": "number", "due_date": "dueDate", "amount_gr": "amount", "paid": "paid"}
-POLICY_KEYS = {"product": "productName", "status": "status", "issue_date": "issueDate",
-               "start_date": "coverageStart", "end_date": "coverageEnd", "premium_gr": "premium"}
+# The mapping of the section as data (a21import/insurers/data/warta_majatek.toml); identifiers are kept as digits.
+DATA = fields.app_data("warta_majatek")
+PERSON_KEYS = {**DATA["address"], "pesel": fields.digits_at("pesel")}
+COMPANY_KEYS = {**DATA["address"], "nip": fields.digits_at("nip"), "regon": fields.digits_at("regon")}
+# `partyType` → who the policyholder is (a person named `firstName lastName`, a company `companyName`).
+PARTIES: dict[str, fields.Party] = {
+    "OSOBA_FIZYCZNA": ("person", PERSON_KEYS, lambda r: f"{r.text('firstName')} {r.text('lastName')}"),
+    "FIRMA": ("company", COMPANY_KEYS, lambda r: r.text("companyName")),
+}
 
 
 def not_logged_in() -> Exception:
-    return fields.not_logged_in(APP_NAME, HOST)
+    return fields.not_logged_in(APP_NAME, SECTION_INFO.host)
 
 
 # -- pure parse functions ----------------------------------------------------------------------------
@@ -139,7 +116,7 @@ def majatek_error(status: int, path: str, text: str, *, number: str | None = Non
             _("Warta eAgent refused the data of the agent shown in the tab.{said} Another agent may have logged "
               "in since the tab was loaded: reload the eAgent tab, check the agent, and run the command again.").format(
                 said=said),
-            expected=IDENTITY,
+            expected=SECTION_INFO.identity,
         )
     if number and (status == 404 or code == ERROR_NOT_FOUND):
         return PolicyNotFound(_("Warta eAgent has no policy number {number}.{said}").format(number=number, said=said))
@@ -173,32 +150,27 @@ def parse_majatek_list(data: Any) -> tuple[list[ListedPolicy], int]:
 
 
 def parse_majatek_holder(data: Any) -> Client:
-    """`policyholder`: OSOBA_FIZYCZNA a person named `firstName lastName`, FIRMA a company named `companyName`."""
+    """`policyholder`, a person or a company by its `partyType` (see PARTIES)."""
     r = EAGENT.read(_("a policyholder"), data)
     kind = r.get("partyType")
     r.optional_obj("address", _("an address"))
-    if kind == PARTY_PERSON:
-        return fields.build_client(r, PERSON_KEYS, kind="person", name=f"{r.text('firstName')} {r.text('lastName')}")
-    if kind == PARTY_COMPANY:
-        return fields.build_client(r, COMPANY_KEYS, kind="company", name=r.text("companyName"))
-    raise ParseError(
-        _("Warta eAgent sent the policyholder type {kind!r}, which is neither {person} nor {company}.").format(
-            kind=kind, person=PARTY_PERSON, company=PARTY_COMPANY))
+    return fields.build_party(r, kind, PARTIES, N_(
+        "Warta eAgent sent the policyholder type {kind!r}, which is neither {person} nor {company}."))
 
 
 def parse_majatek_vehicle(data: Any) -> Vehicle | None:
     """The `vehicle` object, or None when there is none or it has neither VIN nor registration."""
-    return None if data is None else fields.build_vehicle(EAGENT.read(_("a vehicle"), data), VEHICLE_KEYS)
+    return None if data is None else fields.build_vehicle(EAGENT.read(_("a vehicle"), data), DATA["vehicle"])
 
 
 def parse_majatek_risks(policy: fields.Reader) -> tuple[Coverage, ...]:
-    return fields.build_coverages(policy.objects("risks", N_("a risk"), allow_empty=True), RISK_KEYS)
+    return fields.build_coverages(policy.objects("risks", N_("a risk"), allow_empty=True), DATA["coverage"])
 
 
 def parse_majatek_installments(data: Any) -> tuple[Installment, ...]:
     """`/installments` → the payment schedule."""
     r = EAGENT.read(_("an installment list"), data)
-    return fields.build_installments(r.objects("items", N_("an installment"), allow_empty=True), INSTALLMENT_KEYS,
+    return fields.build_installments(r.objects("items", N_("an installment"), allow_empty=True), DATA["installment"],
                                      first=None)
 
 
@@ -218,7 +190,7 @@ def parse_majatek_policy(detail: Any, installments: Any) -> Policy:
             _("Policy {number} is in the currency {currency!r}; only policies in PLN are imported.").format(
                 number=number, currency=currency))
     return fields.build_policy(
-        r, POLICY_KEYS, number=number, insurer=INSURER, source_app=APP_ID, source_system=SOURCE_SYSTEM,
+        r, DATA["policy"], number=number, insurer=INSURER, source_app=APP_ID, source_system=SECTION_INFO.identity,
         product_line=PRODUCT_LINES[line], currency=CURRENCY,
         holder=lambda: parse_majatek_holder(r.value("policyholder")),
         vehicle=lambda: parse_majatek_vehicle(r.get("vehicle")),
@@ -256,6 +228,7 @@ class MajatekReader(SectionReader):
     async def context(self) -> tuple[str, str]:
         """(user, description) of the logged-in tab."""
         agent, name = await self._read_config()
+        self.agent = agent  # the config's `agentOuid`
         described = _(SECTION_DESCRIPTION)
         if name:
             return name, _("Logged in to {app} as {name} (agent {agent}), section {section}.").format(

@@ -18,29 +18,17 @@ from a21import.errors import EnvironmentProblem, NoRights, PageChanged, ParseErr
 from a21import.formats import digits_or_none, fmt_pl_date, optional_pl_amount_to_gr, pl_amount_to_gr, pl_date
 from a21import.i18n import N_, _
 from a21import.insurers import fields
-from a21import.insurers.base import Section, SectionReader
+from a21import.insurers.base import SectionReader
 from a21import.insurers.html import dl_values, row_readers
+from a21import.insurers.warta_sections import APP_ID, CURRENCY
+from a21import.insurers.warta_sections import ZYCIE as SECTION_INFO
 from a21import.model import Client, Coverage, Installment, ListedPolicy, Policy
 
 if TYPE_CHECKING:
     from a21import.insurers.base import FetchResponse
 
-APP_ID = "warta"
-SECTION = "zycie"
-HOST = "eplatforma.warta.pl"
-APP_NAME = "Warta ePlatforma"
-IDENTITY = "ZYCIE"
-IDENTITY_LABEL = "Życie (ePlatforma)"
-SECTION_NAME = "Życie"
-SECTION_DESCRIPTION = N_("Życie (TUnŻ Warta life policies)")
-SOURCE_LABEL = N_("Warta ePlatforma (eplatforma.warta.pl): Życie, TUnŻ Warta life policies")
-INSURER = "WARTA_ZYCIE"
-SOURCE_SYSTEM = "ZYCIE"
-NUMBER_FORMAT = re.compile(r"^80\d{8}$")
-NUMBER_DESCRIPTION = N_("80 followed by 8 digits")
-CURRENCY = "PLN"
-SECTION_INFO = Section(SECTION, HOST, APP_NAME, SECTION_NAME, IDENTITY, IDENTITY_LABEL, INSURER, NUMBER_FORMAT,
-                       NUMBER_DESCRIPTION, description=SECTION_DESCRIPTION, source_label=SOURCE_LABEL)
+# The section (warta_sections.py) as its messages and rows name it.
+APP_NAME, SECTION_DESCRIPTION, INSURER = SECTION_INFO.app_name, SECTION_INFO.description, SECTION_INFO.insurer
 
 LIST_PATH = "/polisy/lista"
 POLICY_PATH = "/polisa"
@@ -71,10 +59,7 @@ DL_INSURED = "dl#ubezpieczony"
 LBL_NUMBER = "Numer polisy"
 LBL_KIND = "Rodzaj"
 LBL_PERSON_NAME = "Imię i nazwisko"
-LBL_COMPANY_NAME = "Nazwa"
 LBL_PESEL = "PESEL"
-KIND_PERSON = "Osoba fizyczna"
-KIND_COMPANY = "Firma"
 
 RISKS_TABLE = "table#ryzyka"
 RISK_KEYS = {"code": "Kod", "name": "Ryzyko", "sum_insured_gr": "Suma ubezpieczenia", "premium_gr": "Składka"}
@@ -85,14 +70,15 @@ INSTALLMENT_KEYS = {"seq": lambda r: r.convert(INST_SEQ, fields.whole_text), "du
                     "amount_gr": INST_AMOUNT, "paid": lambda r: r.choice(INST_STATUS, PAID)}
 
 
-def _digits(label: str) -> Any:
-    return lambda r: digits_or_none(r.optional_text(label))
-
-
 ADDRESS_LABELS = {"street": "Ulica", "postal_code": "Kod pocztowy", "city": "Miejscowość", "phone": "Telefon",
                   "email": "E-mail"}
-PERSON_LABELS = {**ADDRESS_LABELS, "pesel": _digits(LBL_PESEL)}
-COMPANY_LABELS = {**ADDRESS_LABELS, "nip": _digits("NIP"), "regon": _digits("REGON")}
+PERSON_LABELS = {**ADDRESS_LABELS, "pesel": fields.digits_at(LBL_PESEL)}
+COMPANY_LABELS = {**ADDRESS_LABELS, "nip": fields.digits_at("NIP"), "regon": fields.digits_at("REGON")}
+# `Rodzaj` → who the policyholder is (a person named `Imię i nazwisko`, a company `Nazwa`).
+PARTIES: dict[str, fields.Party] = {
+    "Osoba fizyczna": ("person", PERSON_LABELS, lambda r: r.text(LBL_PERSON_NAME)),
+    "Firma": ("company", COMPANY_LABELS, lambda r: r.text("Nazwa")),
+}
 # The yearly premium, not the per-installment `Składka` (warta.md).
 POLICY_LABELS = {"product": "Produkt", "status": "Status", "issue_date": lambda r: r.parsed("Data wystawienia", pl_date),
                  "start_date": lambda r: r.parsed("Początek ochrony", pl_date),
@@ -114,7 +100,7 @@ NO_RIGHTS_MESSAGE = N_(
 
 
 def not_logged_in() -> Exception:
-    return fields.not_logged_in(APP_NAME, HOST)
+    return fields.not_logged_in(APP_NAME, SECTION_INFO.host)
 
 
 # -- pure parse functions ----------------------------------------------------------------------------
@@ -214,14 +200,8 @@ def labels(tree: HTMLParser, selector: str, what: str) -> dict[str, str | None]:
 
 def parse_zycie_holder(values: dict[str, str | None]) -> Client:
     r = EPLATFORMA.read(_("a policyholder"), values)
-    kind = r.text(LBL_KIND)
-    if kind == KIND_PERSON:
-        return fields.build_client(r, PERSON_LABELS, kind="person", name=r.text(LBL_PERSON_NAME))
-    if kind == KIND_COMPANY:
-        return fields.build_client(r, COMPANY_LABELS, kind="company", name=r.text(LBL_COMPANY_NAME))
-    raise ParseError(_(
-        "Warta ePlatforma sent the policyholder kind {kind!r}, which is neither '{person}' nor '{company}'."
-    ).format(kind=kind, person=KIND_PERSON, company=KIND_COMPANY))
+    return fields.build_party(r, r.text(LBL_KIND), PARTIES, N_(
+        "Warta ePlatforma sent the policyholder kind {kind!r}, which is neither '{person}' nor '{company}'."))
 
 
 def _same_name(a: str, b: str) -> bool:
@@ -277,7 +257,7 @@ def parse_zycie_policy(detail_html: str, installments_html: str) -> Policy:
     holder = parse_zycie_holder(labels(tree, DL_HOLDER, _("its policyholder")))
     insured = parse_zycie_insured(labels(tree, DL_INSURED, _("its insured person")), holder)
     return fields.build_policy(
-        r, POLICY_LABELS, number=r.text(LBL_NUMBER), insurer=INSURER, source_app=APP_ID, source_system=SOURCE_SYSTEM,
+        r, POLICY_LABELS, number=r.text(LBL_NUMBER), insurer=INSURER, source_app=APP_ID, source_system=SECTION_INFO.identity,
         product_line="life", currency=CURRENCY, holder=holder, insured=insured,
         installments=lambda: parse_zycie_installments(installments_html),
         coverages=lambda: parse_zycie_risks(tree),
@@ -293,6 +273,7 @@ class ZycieReader(SectionReader):
     async def context(self) -> tuple[str, str]:
         """(user, description) of the logged-in tab."""
         user = parse_zycie_context(await self.adapter.tab.html())
+        self.agent = user  # ePlatforma shows no agent number: the user's name in `#uzytkownik`
         return user, _("Logged in to {app} as {user}, section {section}.").format(
             app=APP_NAME, user=user, section=_(SECTION_DESCRIPTION))
 

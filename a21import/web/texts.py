@@ -53,7 +53,7 @@ MESSAGES = {
     "show_ended": N_("Show cancelled and ended policies too"), "show": N_("Show"),
     "export_xlsx": N_("Export this list to Excel (xlsx)"),
     # one policy
-    "policy": N_("Policy"), "back_to_policies": N_("Stored policies"), "imported": N_("Imported"),
+    "policy": N_("Policy"), "back_to_policies": N_("Stored policies"), "imported": N_("Imported"), "agent": N_("Agent"), "imported_by": N_("Imported by"),
     "insured": N_("Insured person"), "vehicle": N_("Vehicle"), "make_model": N_("Make and model"),
     "production_year": N_("Production year"), "coverages": N_("Coverages"), "code": N_("Code"), "risk": N_("Risk"),
     "sum_insured": N_("Sum insured"), "installments": N_("Installments"),
