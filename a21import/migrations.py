@@ -1,13 +1,14 @@
 """The store's schema version and its ordered migrations, for the SQLite file and the agency's PostgreSQL.
 
 Each store records the version it is at (SQLite: `PRAGMA user_version`; PostgreSQL: the table
-`a21_schema`). Migrations run in order, each in its own transaction with its version, and only forward:
-- SQLite: version 1 is DATABASE.md's tables, version 2 adds policies.agent and policies.imported_by, version 3
-  changes nothing there; all are the declarative `db.ensure_schema` (adds what is missing), so any older file
-  ends at the latest.
-- PostgreSQL: the list `PG_MIGRATIONS`; the admin's `agency init`, or the owner's first command, applies
-  what is missing. A sub-agent's a21import never migrates: older than the store, it is told to upgrade;
-  newer, it is told to ask the owner to run `agency init`.
+`a21_schema`). Migrations run in order, in one transaction with the version, and only forward:
+- SQLite: version 1 is DATABASE.md's tables, version 2 adds policies.agent and policies.imported_by, versions
+  3 and 4 change nothing there; all are the declarative `db.ensure_schema` (adds what is missing), so any
+  older file ends at the latest.
+- PostgreSQL: the list `PG_MIGRATIONS`; the administrator's `agency init` (versions 1 to 4), then the
+  owner's first command (the owner group owns the store from version 4), applies what is missing. A
+  sub-agent's a21import never migrates: older than the store, it is told to upgrade; newer, it is told to
+  ask the owner to run `agency init`.
 A new column is one line in db.SCHEMA plus one migration here.
 """
 
@@ -17,10 +18,11 @@ from typing import Any
 
 from a21import.errors import DatabaseProblem
 from a21import.i18n import _
-from a21import.pg import OWNER_ROLE, SUBAGENT_ROLE
+from a21import.pg import OWNER_ROLE, SUBAGENT_ROLE, NotYours
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DATA_TABLES = ("clients", "vehicles", "policies", "installments", "coverages")
+AGENCY_TABLES = ("a21_schema", "a21_logins", "a21_login_agents")
 
 
 def _pg_type(column: str, kind: type) -> str:
@@ -133,6 +135,17 @@ PG_MIGRATIONS: dict[int, list[str]] = {
         f"WITH CHECK ({_MINE_INDEXED})",
         "CREATE INDEX IF NOT EXISTS policies_agent_end_date ON policies (agent, end_date)",
         "DROP INDEX IF EXISTS policies_agent"],  # the index above serves `agent = ?` as well
+    # The owner group owns the store, so that the owner's a21import applies later migrations itself (the
+    # administrator who ran `agency init` stays a member); owning, it sees every row, as the owner should.
+    4: [f"""DO $$ BEGIN
+              IF NOT pg_has_role(current_user, '{OWNER_ROLE}', 'MEMBER') THEN
+                EXECUTE format('GRANT {OWNER_ROLE} TO %I', current_user);
+              END IF;
+              EXECUTE format('GRANT CREATE ON SCHEMA %I TO {OWNER_ROLE}', current_schema());
+            END $$""",
+        *[f"ALTER TABLE {table} OWNER TO {OWNER_ROLE}" for table in (*DATA_TABLES, *AGENCY_TABLES)],
+        f"ALTER FUNCTION a21_fold(text) OWNER TO {OWNER_ROLE}",
+        f"ALTER FUNCTION instr(text, text) OWNER TO {OWNER_ROLE}"],
 }
 
 
@@ -153,9 +166,20 @@ def pg_version(db: Any) -> int:
 
 
 def migrate_pg(db: Any) -> list[int]:
-    """Applies the missing migrations in order, each in one transaction; returns the versions applied.
+    """Applies the missing migrations in order, all in one transaction; returns the versions applied.
     Two owners starting at once: the second waits on the advisory lock, then finds nothing to do."""
-    applied = []
+    applied: list[int] = []
+    try:
+        _migrate(db, applied)
+    except NotYours as exc:  # a login that may not change the tables (an owner before version 4)
+        raise DatabaseProblem(_(
+            "Your login may not change the tables of the agency's database {address}, so it cannot bring it to "
+            "schema version {known}. The agency's administrator runs a21import agency init.").format(
+            address=db.label, known=SCHEMA_VERSION)) from exc
+    return applied
+
+
+def _migrate(db: Any, applied: list[int]) -> None:
     with db.transaction():
         db.execute("SELECT pg_advisory_xact_lock(2121)")
         current = pg_version(db)
@@ -166,7 +190,6 @@ def migrate_pg(db: Any) -> list[int]:
             db.execute("DELETE FROM a21_schema")
             db.execute("INSERT INTO a21_schema (version) VALUES (?)", [version])
             applied.append(version)
-    return applied
 
 
 def check_not_newer(db: Any, version: int) -> None:

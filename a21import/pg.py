@@ -166,9 +166,11 @@ def connect(url: str, *, read_only: bool = False, timeout_s: float = 30.0) -> Pg
 
     url = check_url(url)
     label = redact(url)
-    try:  # jit=off: compiling a query took longer than running it (bench/agency_scale.py: a sub-agent's `due`)
-        conn = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S,
-                               application_name="a21import", options="-c TimeZone=UTC -c jit=off")
+    # jit=off: compiling a query took longer than running it; random_page_cost 1.1 (an SSD's, not the default 4
+    # of a spinning disk): else a sub-agent's `due` read every policy instead of its own (bench/agency_scale.py).
+    try:
+        conn = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S, application_name="a21import",
+                               options="-c TimeZone=UTC -c jit=off -c random_page_cost=1.1")
     except psycopg.ProgrammingError as exc:  # libpq cannot parse it (a space not written %20): its text may hold the password
         raise BadInput(_("The database address {address} is not a PostgreSQL address "
                          "(postgresql://LOGIN@HOST:PORT/DATABASE).").format(address=label)) from exc

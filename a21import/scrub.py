@@ -326,7 +326,14 @@ class Scrubber:
         if kind in LOOSE_KINDS:  # `GD 4F218` and `GD4F218` are one registration: one fake
             key = "\x00" + re.sub(r"[\s\-]", "", value).upper()
         if key not in self.fakes:
-            self.fakes[key] = _FAKERS.get(kind, _shape)(self, value)
+            maker = _FAKERS.get(kind, _shape)
+            fake = maker(self, value)
+            taken = set(self.fakes.values())
+            for _attempt in range(50):  # never a real value of the bundle (a postal code has few shapes to pick)
+                if fake not in self.found and fake not in taken:
+                    break
+                fake = maker(self, value)
+            self.fakes[key] = fake
         return self.fakes[key]
 
     def _compiled(self) -> re.Pattern[str] | None:

@@ -46,7 +46,8 @@ SUB_LOGIN, SUB_PASSWORD = "bench_subagent", "subagent-throwaway"
 
 # app → (how its agent identifier looks, its insurers, source_system, the lines it sells)
 APPS: dict[str, tuple[str, tuple[str, ...], str | None, tuple[str, ...]]] = {
-    "hestia": ("number", ("ERGO_HESTIA", "ERGO_HESTIA", "ERGO_HESTIA", "MTU"), "IHESTIA", ("motor", "property", "travel")),
+    "hestia": ("number", ("ERGO_HESTIA", "ERGO_HESTIA", "ERGO_HESTIA", "MTU"), "IHESTIA",
+               ("motor", "property", "travel")),
     "generali": ("number", ("GENERALI",), None, ("motor", "property", "life")),
     "proama": ("proama", ("PROAMA",), None, ("motor", "property")),
     "warta": ("ouid", ("WARTA",), "MAJATEK", ("motor", "property")),
@@ -283,9 +284,10 @@ def load(url: str, generator: Generator, say: Callable[[str], None]) -> dict[str
         timings["primary keys and indexes"] = time.monotonic() - started
         started = time.monotonic()
         orphans = con.execute(
-            """SELECT (SELECT count(*) FROM installments n WHERE NOT EXISTS (SELECT 1 FROM policies p WHERE p.id = n.policy_id))
-                    + (SELECT count(*) FROM policies p WHERE NOT EXISTS (SELECT 1 FROM clients c WHERE c.id = p.holder_id))
-           """).fetchone()[0]
+            """SELECT (SELECT count(*) FROM installments n
+                        WHERE NOT EXISTS (SELECT 1 FROM policies p WHERE p.id = n.policy_id))
+                    + (SELECT count(*) FROM policies p
+                        WHERE NOT EXISTS (SELECT 1 FROM clients c WHERE c.id = p.holder_id))""").fetchone()[0]
         if orphans:
             raise RuntimeError(f"{orphans} generated rows point at nothing")
         timings["foreign keys checked"] = time.monotonic() - started

@@ -415,8 +415,9 @@ def run_figures(args, figures: list[Figure], help_figure: Figure, cluster, no_po
                 cluster.psql("CREATE DATABASE bench_e2e", database="postgres")
                 pg_run = bench.period(portal, args.e2e_concurrency, db=cluster.url(database="bench_e2e"))
         goal, met = ("≤ 15 s", lambda r: r.wall <= 15) if args.e2e == 1000 else ("", lambda r: None)
-        figures.append(Figure(f"3. {args.e2e:,} policies end to end, no latency (--concurrency {args.e2e_concurrency}), "
-                              "into SQLite", e2e_value(run, args.e2e), goal, met(run), portal.transport))
+        figures.append(Figure(f"3. {args.e2e:,} policies end to end, no latency "
+                              f"(--concurrency {args.e2e_concurrency}), into SQLite",
+                              e2e_value(run, args.e2e), goal, met(run), portal.transport))
         figures.append(Figure("   the same requests fetched alone from the tab", f"{bare:.1f} s", "", None,
                               portal.transport))
         if cluster is not None:

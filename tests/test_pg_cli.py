@@ -16,7 +16,7 @@ from datetime import timedelta
 
 import pytest
 
-from a21import import migrations, pg
+from a21import import migrations, pg, pgcluster
 from a21import.periods import today_in_poland
 from tests.conftest import login
 from tests.fixtures.contract import PERIOD, TABLES, tables
@@ -34,7 +34,7 @@ AGENTS = {**EXPECTED, "skaner2": f"skaner2:{SKANER2_AGENTS[PUNKTA]}"}
 each_app = pytest.mark.parametrize("contract", CONTRACTS, ids=[c.name for c in CONTRACTS])
 HESTIA = ("--app", "hestia", "--source", "ihestia")
 HESTIA_AGENT = AGENTS["hestia"]
-ADMIN = "a21admin"
+ADMIN = pgcluster.ADMIN
 WHO_DIFFERS = ("imported_at", "imported_by")  # when and by whom: the two imports' own
 
 
@@ -91,7 +91,8 @@ def unlabelled(result) -> str:
     lines = [line for line in result.stdout.splitlines() if not line.startswith("Database: ")]
     text = re.sub(r"\d\d\.\d\d\.\d{4} \d\d:\d\d|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", "<time>",
                   "\n".join(lines))
-    return re.sub(rf"\b({ADMIN}|{re.escape(getpass.getuser())})\b( *)", lambda m: "<who>".ljust(len(m[0]) if m[2] else 0), text)
+    return re.sub(rf"\b({ADMIN}|{re.escape(getpass.getuser())})\b( *)",
+                  lambda match: "<who>".ljust(len(match[0]) if match[2] else 0), text)
 
 
 def unpaid_by(url: str, due_by) -> set[str]:
@@ -194,7 +195,8 @@ def test_two_subagents_importing_the_same_period_at_once(user_context, run_cli, 
     deadlock or an error, and the store holds each policy once, as one import stores it."""
     migrated(pg_database)
     suffix = unique(pg_database)
-    logins = {name: add_login(pg_cluster, pg_database, f"{name}_{suffix}", [HESTIA_AGENT]) for name in ("anna", "bartek")}
+    logins = {name: add_login(pg_cluster, pg_database, f"{name}_{suffix}", [HESTIA_AGENT])
+              for name in ("anna", "bartek")}
     [contract] = [c for c in CONTRACTS if c.name == "hestia"]
     with contract.portal(**contract.options) as portal:
         logged_in(user_context, contract, portal)
@@ -246,12 +248,11 @@ def test_store_of_another_schema_version_is_refused_before_writing(user_context,
     with contract.portal(**contract.small) as portal:
         logged_in(user_context, contract, portal)
         pg_cluster.psql("UPDATE a21_schema SET version = 99", database=database)
-        for command in (("period", *HESTIA, *PERIOD, "--yes"), ("policies",)):
-            for store in (pg_database, dorota):
-                result = run_cli(*command, "--db", store)
-                assert result.returncode == 3, said(result)
-                assert (f"was shaped by a newer a21import (schema version 99; this a21import knows "
-                        f"{migrations.SCHEMA_VERSION}). Upgrade a21import before using this database.") in said(result)
+        for result in at_once(run_cli, *((*command, "--db", store) for store in (pg_database, dorota)
+                                         for command in (("period", *HESTIA, *PERIOD, "--yes"), ("policies",)))):
+            assert result.returncode == 3, said(result)
+            assert (f"was shaped by a newer a21import (schema version 99; this a21import knows "
+                    f"{migrations.SCHEMA_VERSION}). Upgrade a21import before using this database.") in said(result)
         pg_cluster.psql("UPDATE a21_schema SET version = 1", database=database)
         result = run_cli("period", *HESTIA, *PERIOD, "--yes", "--db", dorota)
     assert result.returncode == 3, said(result)
