@@ -5,7 +5,6 @@ module parses, prompts and prints. Registered on the one `a21import` app of cli.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -25,7 +24,7 @@ DbOption = Annotated[str | None, typer.Option(
 AgencyJsonOption = Annotated[bool, typer.Option("--json", help=_("Print one JSON document instead of the table."))]
 AgentsOption = Annotated[list[str] | None, typer.Option(
     "--agent", help=_("An agent of this login as APP:ID, e.g. hestia:0412345 (the number the app shows in its "
-                      "header); repeat the option for more."), metavar="APP:ID")]
+                      "header); repeat the option for more."), metavar=_("APP:ID"))]
 
 
 def _console(width: int | None = None):
@@ -156,11 +155,11 @@ def users_command(db: DbOption = None, json_output: AgencyJsonOption = False, wi
     "agency's database: only those of your own agents (the owner's login: every agent's). A policy already there "
     "is updated; running it again adds nothing. Exit 0: all pushed; 1: some refused."))
 def push_command(
-    source: Annotated[Path | None, typer.Option(
+    source: Annotated[str | None, typer.Option(
         "--from", help=_("The SQLite file to copy from. Default: agent21.db in your user data folder."))] = None,
     agent: Annotated[str | None, typer.Option(
         "--agent", help=_("The agent (APP:ID, one of your login's) to store the policies under that the file keeps "
-                          "without one (imported before agency mode)."), metavar="APP:ID")] = None,
+                          "without one (imported before agency mode)."), metavar=_("APP:ID"))] = None,
     db: DbOption = None,
     json_output: AgencyJsonOption = False,
     width: WidthOption = None,

@@ -215,5 +215,6 @@ def check_pg_version(db: Any, *, may_migrate: bool) -> None:
             "a21import agency init.").format(address=db.label))
     raise DatabaseProblem(_(
         "The database {address} is at schema version {found}, older than this a21import's {known}. Ask the agency "
-        "owner to run a21import agency init, which brings it up to date.").format(
+        "owner to import once with the owner's login, or the administrator to run a21import agency init: either "
+        "brings it up to date.").format(
         address=db.label, found=current, known=SCHEMA_VERSION))

@@ -257,7 +257,8 @@ def test_store_of_another_schema_version_is_refused_before_writing(user_context,
         result = run_cli("period", *HESTIA, *PERIOD, "--yes", "--db", dorota)
     assert result.returncode == 3, said(result)
     assert (f"is at schema version 1, older than this a21import's {migrations.SCHEMA_VERSION}. Ask the agency owner "
-            "to run a21import agency init, which brings it up to date.") in said(result)
+            "to import once with the owner's login, or the administrator to run a21import agency init: either brings "
+            "it up to date.") in said(result)
     assert pg_rows(pg_database, "SELECT version FROM a21_schema") == [{"version": 1}]
     assert pg_tables(pg_database) == {table: [] for table in TABLES}
 
