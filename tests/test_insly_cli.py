@@ -121,7 +121,7 @@ def test_session_expired_during_details_stops_and_keeps_what_was_stored(user_con
     # Two list pages, then ten details answer before the session dies (401 on GET).
     with InslyPortal(expire_after=12) as portal:
         login(user_context, portal)
-        result = run_cli("period", "--app", "insly", *PERIOD, "--yes")
+        result = run_cli("period", "--app", "insly", *PERIOD, "--yes", "--concurrency", "1")  # an exact count
         assert result.returncode == 3, output(result)
         assert '"Unauthenticated."' in output(result) and "reload the Insly tab" in output(result)
         stored = {r["id"] for r in rows(db_path, "SELECT id FROM policies")}
