@@ -305,8 +305,8 @@ def _plural_count(seconds: float) -> int:
 
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
-    """Creates what is missing (migrations.py: SQLite's versions 1 and 2 are this); running it again changes
-    nothing. A file shaped by a newer a21import is refused, untouched."""
+    """Creates what is missing (migrations.py: every SQLite version is this, declared from SCHEMA) and records the
+    schema version; running it again changes nothing. A file shaped by a newer a21import is refused, untouched."""
     from a21import.migrations import SCHEMA_VERSION, check_not_newer
 
     version = db.conn.execute("PRAGMA user_version").fetchone()[0]

@@ -171,12 +171,13 @@ def connect(url: str, *, read_only: bool = False, timeout_s: float = 30.0) -> Pg
     try:
         conn = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S, application_name="a21import",
                                options="-c TimeZone=UTC -c jit=off -c random_page_cost=1.1")
-    except psycopg.ProgrammingError as exc:  # libpq cannot parse it (a space not written %20): its text may hold the password
+    except psycopg.ProgrammingError as exc:  # libpq cannot parse it (a space not written %20)
+        # libpq's own text is not shown: it may hold the password.
         raise BadInput(_("The database address {address} is not a PostgreSQL address "
                          "(postgresql://LOGIN@HOST:PORT/DATABASE).").format(address=label)) from exc
     except psycopg.OperationalError as exc:
-        raise DatabaseProblem(_("The agency's database {address} cannot be reached ({error}). Check the address, the password and that the "
-                                "server is running.").format(
+        raise DatabaseProblem(_("The agency's database {address} cannot be reached ({error}). Check the address, "
+                                "the password and that the server is running.").format(
             address=label, error=_first_line(exc))) from exc
     conn.adapters.register_loader("date", TextLoader)
     conn.adapters.register_loader("timestamptz", IsoTimestamp)

@@ -18,10 +18,21 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 
 
+# The integration files whose tests take longest (a contract run per app, the agency store's comparisons):
+# run first among the integration tests, so that parallel workers do not end waiting for one long tail.
+LONG_FILES = ("test_contract_cli.py", "test_pg_cli.py", "test_web_cli.py", "test_skaner2_cli.py",
+              "test_faults_cli.py", "test_hostile_content_cli.py", "test_switches_cli.py")
+
+
 def pytest_collection_modifyitems(config, items):
     """Unit tests first: once the session's sync Playwright runs, it holds an event loop in this
-    thread, and the unit tests' own asyncio.run() would refuse to start."""
-    items.sort(key=lambda item: item.get_closest_marker("integration") is not None)
+    thread, and the unit tests' own asyncio.run() would refuse to start. Among the integration
+    tests, the long files first (see LONG_FILES)."""
+    def key(item) -> tuple[bool, bool]:
+        integration = item.get_closest_marker("integration") is not None
+        return integration, integration and item.path.name not in LONG_FILES
+
+    items.sort(key=key)
 
 
 @pytest.fixture(scope="session")
