@@ -211,3 +211,29 @@ def test_the_owner_applies_a_later_migration_and_a_sub_agent_is_told_to_ask(pg_c
     assert pg_cluster.psql("SELECT count(*) FROM pg_indexes WHERE indexname = 'policies_status'",
                            database=name).stdout.strip() == "1"
     database.open_db(pg_cluster.url(user=sub, password="sub-pw", database=name)).close()  # now current
+
+
+def test_the_page_reads_the_agency_store_and_shows_who_sold_it(pg_database):
+    import warnings
+
+    from a21import.web import security
+    from a21import.web.app import Settings, create_app
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+
+    store = database.open_db(pg_database)
+    database.save_policy(store, make_policy("909000000001", holder=Client("company", "<b>Firma</b>",
+                                                                           nip="5260250274")), agent=AGENT)
+    store.close()
+    keys = security.Keys(port=8765)
+    browser = TestClient(create_app(Settings(cdp="http://127.0.0.1:9", db_path=database.target(pg_database)), keys),
+                         base_url="http://127.0.0.1:8765")
+    assert browser.get(f"/policies?k={keys.secret}", follow_redirects=False).status_code == 303
+    listed = browser.get("/policies?search=firma")
+    assert listed.status_code == 200 and "909000000001" in listed.text
+    assert "&lt;b&gt;Firma&lt;/b&gt;" in listed.text and "<b>Firma</b>" not in listed.text
+    shown = browser.get("/policy?number=909000000001")
+    assert shown.status_code == 200 and AGENT in shown.text and "a21admin" in shown.text
+    assert "admin-throwaway" not in listed.text + shown.text  # the address's password is never on the page
