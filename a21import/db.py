@@ -120,7 +120,8 @@ def target(value: str | os.PathLike[str] | None) -> Path | str:
 
 
 def is_postgres(value: object) -> bool:
-    return pg.is_url(value) or isinstance(value, pg.PgDatabase)
+    """Whether a --db target (see `target`) names the agency's PostgreSQL store."""
+    return pg.is_url(value)
 
 
 def shown(value: str | os.PathLike[str]) -> str:

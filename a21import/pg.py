@@ -65,12 +65,9 @@ def _sql(sql: str) -> str:
 
 
 class PgDatabase:
-    dialect = "postgresql"
-
-    def __init__(self, conn: Any, label: str, *, read_only: bool, timeout_s: float):
+    def __init__(self, conn: Any, label: str, *, timeout_s: float):
         self.conn = conn
         self.label = label
-        self.read_only = read_only
         self.busy_timeout_s = timeout_s
         self.user: str = conn.info.user
         self._agents: frozenset[str] | None | bool = False  # not asked yet
@@ -184,4 +181,4 @@ def connect(url: str, *, read_only: bool = False, timeout_s: float = 30.0) -> Pg
     conn.execute(f"SET lock_timeout = {int(timeout_s * 1000)}")
     if read_only:
         conn.execute("SET default_transaction_read_only = on")
-    return PgDatabase(conn, label, read_only=read_only, timeout_s=timeout_s)
+    return PgDatabase(conn, label, timeout_s=timeout_s)

@@ -120,6 +120,7 @@ class Scrubber:
         self.keep = {k for k in keep if k}
         self.found: dict[str, str] = {}  # value → kind
         self.fakes: dict[str, str] = {}  # value (casefolded for words) → fake
+        self._fake_values: set[str] = set()  # the fakes given so far: a new one is never one of them
         self._pattern: re.Pattern[str] | None = None
         self._order: list[str] = []
 
@@ -328,12 +329,12 @@ class Scrubber:
         if key not in self.fakes:
             maker = _FAKERS.get(kind, _shape)
             fake = maker(self, value)
-            taken = set(self.fakes.values())
             for _attempt in range(50):  # never a real value of the bundle (a postal code has few shapes to pick)
-                if fake not in self.found and fake not in taken:
+                if fake not in self.found and fake not in self._fake_values:
                     break
                 fake = maker(self, value)
             self.fakes[key] = fake
+            self._fake_values.add(fake)
         return self.fakes[key]
 
     def _compiled(self) -> re.Pattern[str] | None:
