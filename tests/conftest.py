@@ -135,3 +135,12 @@ def pg_database(pg_cluster, request):
     pg_cluster.psql(f"DROP DATABASE IF EXISTS {name}", database="postgres")
     pg_cluster.psql(f"CREATE DATABASE {name}", database="postgres")
     yield pg_cluster.url(database=name)
+
+
+@pytest.fixture
+def cli(db_path):
+    """The real CLI in this process over in-process tabs of the fixture portals (tests/fixtures/incli.py): for
+    flow tests that need neither Chromium nor a process of their own. `cli.login(portal)` opens a tab."""
+    from tests.fixtures.incli import InProcessCli
+
+    return InProcessCli(db_path)

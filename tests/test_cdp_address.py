@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from a21import.browser import check_cdp, debugger_url
+from a21import.browser import check_cdp, debugger_url, keep_driver_compiled
 from a21import.errors import BadInput, EnvironmentProblem, NoBrowser
 
 
@@ -166,3 +166,22 @@ def test_the_short_forms_mean_the_loopback_http_address(typed):
 def test_short_forms_that_are_not_a_port_are_refused(typed):
     with pytest.raises(BadInput):
         check_cdp(typed)
+
+
+def test_the_driver_keeps_its_compiled_code_in_the_users_cache_folder(tmp_path):
+    """Node's compile cache for Playwright's driver: a folder of the user's own (0700), one already set kept, and
+    no cache at all (rather than an error) where the folder cannot be made."""
+    environ: dict[str, str] = {}
+    keep_driver_compiled(environ, str(tmp_path / "cache"))
+    folder = tmp_path / "cache" / "node-compile-cache"
+    assert environ == {"NODE_COMPILE_CACHE": str(folder)}
+    assert folder.is_dir() and folder.stat().st_mode & 0o777 == 0o700
+
+    chosen = {"NODE_COMPILE_CACHE": "/elsewhere"}
+    keep_driver_compiled(chosen, str(tmp_path / "other"))
+    assert chosen == {"NODE_COMPILE_CACHE": "/elsewhere"} and not (tmp_path / "other").exists()
+
+    (tmp_path / "file").write_text("")
+    unusable: dict[str, str] = {}
+    keep_driver_compiled(unusable, str(tmp_path / "file"))
+    assert unusable == {}

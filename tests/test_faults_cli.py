@@ -350,23 +350,45 @@ def test_kill_9_leaves_a_clean_database_and_the_rerun_imports_the_rest(user_cont
 
 
 # -- 6. two imports into one database at once -------------------------------------------------------------
+WAITS = "Another import into this database is running (PID"
+
+
+def wait_until(condition, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            out, err = finish(proc)
+            pytest.fail(f"exit {proc.returncode} before the moment the test waits for:\n{out}\n{err}")
+        time.sleep(0.01)
+
+
 def test_two_imports_at_once_store_each_policy_exactly_once(user_context, chromium, tmp_path):
     with HestiaPortal(count=20, issued=(date(2026, 11, 1), date(2026, 11, 16))) as portal:
         login(user_context, portal)
         portal.latency = 0.02
         all_numbers = {p.number for p in ihestia_policies(portal)}
 
-        # The same period twice, on a new database: both shape it, both store every policy.
+        # The same period twice, on a new database: both shape it, both store every policy. The first is kept at
+        # its first list page (holding the import's lock) until the second says it waits.
         same = tmp_path / "same.db"
-        procs = [start_cli(chromium.cdp_url, same, *PERIOD_ARGS, "--concurrency", "2") for _ in range(2)]
+        portal.hold = {"/polisy/szukaj"}
+        first = start_cli(chromium.cdp_url, same, *PERIOD_ARGS, "--concurrency", "2")
+        wait_until(lambda: any(path.startswith("/polisy/szukaj") for _, _, path in portal.log), first)
+        second_out = tmp_path / "second.out"
+        with open(second_out, "w") as out_file:
+            second = subprocess.Popen([sys.executable, "-m", "a21import", *PERIOD_ARGS, "--concurrency", "2"],
+                                      stdout=out_file, stderr=subprocess.PIPE, text=True,
+                                      env=cli_env(chromium.cdp_url, same), cwd=ROOT, start_new_session=True)
+        wait_until(lambda: WAITS in second_out.read_text(), second)
+        portal.release()
         said = ""
-        for proc in procs:
+        for proc in (first, second):
             out, err = finish(proc)
             assert proc.returncode == 0, out + err
-            said += out
+            said += out or second_out.read_text()
         assert assert_whole(same, portal) == all_numbers
         # The second one waited for the first (saying who), then left out what the first stored.
-        assert said.count("Another import into this database is running (PID") == 1, said
+        assert said.count(WAITS) == 1, said
         assert "Policies already in the database, left out: " in said
         assert rows(same, "SELECT count(*) AS n FROM policies")[0]["n"] == len(all_numbers)
         assert rows(same, "SELECT count(*) AS n FROM installments")[0]["n"] == sum(

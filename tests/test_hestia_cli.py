@@ -32,14 +32,14 @@ def period_holds_what_the_app_shows(portal, result, db_path):
 AFTER_PERIOD = {"hestia": period_holds_what_the_app_shows}
 
 
-def test_failed_policy_is_red_and_the_others_are_stored(user_context, run_cli, db_path):
+def test_failed_policy_is_red_and_the_others_are_stored(cli, db_path):
     with HestiaPortal(count=20) as portal:
         expected = ihestia_policies(portal)
         broken, garbage = expected[2].number, expected[5].number
         portal.fail.add(broken)
         portal.garbage.add(garbage)
-        login(user_context, portal)
-        result = run_cli("period", *PERIOD, "--source", "ihestia", "--yes")
+        cli.login(portal)
+        result = cli("period", *PERIOD, "--source", "ihestia", "--yes")
         assert result.returncode == 1
         assert broken in result.stdout and "Wystąpił błąd systemu" in result.stdout
         assert garbage in result.stdout
@@ -53,7 +53,7 @@ def test_failed_policy_is_red_and_the_others_are_stored(user_context, run_cli, d
         assert f"Read all the failed ones again with: {retry_all}" in said
         portal.fail.clear()
         portal.garbage.clear()
-        again = run_cli(*retry_all.split()[1:], "--yes")
+        again = cli(*retry_all.split()[1:], "--yes")
         assert again.returncode == 0, again.stdout + again.stderr
         stored = {r["number"] for r in rows(db_path, "SELECT number FROM policies")}
         assert stored == {p.number for p in expected}
