@@ -11,7 +11,7 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   MISSING="$MISSING postgresql"
 fi
 if [ ! -x /usr/bin/chromium ] && ! command -v chromium >/dev/null 2>&1; then
-  MISSING=" chromium"
+  MISSING="$MISSING chromium"
 fi
 command -v strace >/dev/null 2>&1 || MISSING="$MISSING strace"
 if [ -n "$MISSING" ]; then

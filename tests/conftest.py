@@ -1,5 +1,6 @@
 """Shared test fixtures: one system Chromium for the session, a clean set of tabs per test,
-logging in through an app's own form, and running the real CLI as a subprocess."""
+logging in through an app's own form, and running the real CLI as a subprocess (`run_cli`), or in this
+process over in-process tabs of the fixture portals (`cli`, for flow tests)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,6 @@ import csv
 import json
 import os
 import subprocess
-import sys
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -23,8 +22,8 @@ from a21import.errors import BadInput, DatabaseProblem, PolicyError
 from a21import.migrations import SCHEMA_VERSION
 from a21import.model import Client, Coverage, Installment, Policy, Vehicle
 from a21import.periods import today_in_poland
+from tests.fixtures.incli import run_cli_in_process
 
-ROOT = Path(__file__).resolve().parent.parent
 TODAY = today_in_poland()
 PASSWORD = "Hasło-próbne 1"  # non-ASCII and a space: the SCRAM verifier is computed from its UTF-8 bytes
 
@@ -110,12 +109,10 @@ def said(output: str) -> str:
     return " ".join(output.split())
 
 
-def cli(*args: str, input: str | None = None, lang: str = "en", cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    env = {**os.environ, "A21IMPORT_LANG": lang, "COLUMNS": "80", "PYTHONIOENCODING": "utf-8"}
-    env.pop("A21IMPORT_DB", None)
-    env["A21IMPORT_LOG"] = str(Path(os.environ.get("TMPDIR", "/tmp")) / f"a21import-agency-{os.getpid()}.log")
-    return subprocess.run([sys.executable, "-m", "a21import", *args], input=input, capture_output=True, text=True,
-                          env=env, cwd=cwd, timeout=120)
+def cli(*args: str, input: str | None = None, lang: str = "en") -> subprocess.CompletedProcess:
+    """The real CLI, in this process (tests/fixtures/incli.py): these commands need no browser."""
+    scratch = Path(os.environ.get("TMPDIR", "/tmp")) / f"a21import-agency-{os.getpid()}.db"  # each gives its --db
+    return run_cli_in_process([], *args, db_path=scratch, input=input, env={"A21IMPORT_LANG": lang, "COLUMNS": "80"})
 
 
 # -- init, add-user, users ---------------------------------------------------------------------------------

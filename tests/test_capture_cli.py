@@ -1,5 +1,6 @@
-"""Captures of red policies end to end (issue 14): the real CLI in the real Chromium against the fixture iHestia
-with pages that drifted from docs/portals/hestia.md, `--capture DIR`, then `capture show` and `capture replay`.
+"""Captures of red policies end to end (issue 14): the real CLI in this process over in-process tabs of the fixture
+iHestia (tests/fixtures/incli.py) with pages that drifted from docs/portals/hestia.md, `--capture DIR`, then
+`capture show` and `capture replay`.
 
 `DriftPortal` changes what iHestia sends without touching the fixture portal: a renamed label, an installments
 table reordered with a needed column gone, an unknown error page, a renamed list column.
@@ -89,7 +90,7 @@ def personal_values(portal: HestiaPortal, policies) -> set[str]:
     return {v for v in values if v}
 
 
-def test_period_with_failures_writes_private_bundles_without_any_personal_data(user_context, run_cli, tmp_path):
+def test_period_with_failures_writes_private_bundles_without_any_personal_data(cli, tmp_path):
     """Every policy red (a renamed label for most, the app's own failure, truncated pages, a table that lost
     a column), then a list that cannot be read: no value of the fixture's clients in any bundle, any encoding."""
     with DriftPortal() as portal:
@@ -98,9 +99,9 @@ def test_period_with_failures_writes_private_bundles_without_any_personal_data(u
         portal.fail = set(numbers[:3])
         portal.garbage = set(numbers[3:6])
         portal.drift = {"/raty": hide_paid_column, "/polisa/": rename_period_label}
-        login(user_context, portal)
+        cli.login(portal)
         folder = tmp_path / "captures"
-        result = run_cli("period", *PERIOD, "--source", "ihestia", "--yes", "--capture", str(folder))
+        result = cli("period", *PERIOD, "--source", "ihestia", "--yes", "--capture", str(folder))
         assert result.returncode == 1, result.stdout + result.stderr
         written = bundles(folder)
         assert len(written) == len(policies)
@@ -110,7 +111,7 @@ def test_period_with_failures_writes_private_bundles_without_any_personal_data(u
         assert all(stat.S_IMODE(path.stat().st_mode) == 0o600 for path in written)
         # The list itself drifted: the run stops, and its bundle holds the whole first page.
         portal.drift = {"/polisy/szukaj": rename_holder_column}
-        result = run_cli("period", *PERIOD, "--source", "ihestia", "--yes", "--capture", str(folder))
+        result = cli("period", *PERIOD, "--source", "ihestia", "--yes", "--capture", str(folder))
         assert result.returncode == 3, result.stdout + result.stderr
         assert "without the column 'Ubezpieczający'" in " ".join(result.stderr.split())
         written = bundles(folder)
@@ -170,15 +171,15 @@ def test_refresh_captures_the_look_up_and_the_read(user_context, run_cli, tmp_pa
         assert "without the column 'Zapłacono'" in replayed.stderr
 
 
-def test_a_capture_folder_that_is_a_link_is_never_written_through(user_context, run_cli, tmp_path):
+def test_a_capture_folder_that_is_a_link_is_never_written_through(cli, tmp_path):
     with DriftPortal() as portal:
         number = ihestia_policies(portal)[0].number
         portal.fail = {number}
-        login(user_context, portal)
+        cli.login(portal)
         elsewhere = tmp_path / "elsewhere"
         elsewhere.mkdir()
         link = tmp_path / "link"
         os.symlink(elsewhere, link)
-        result = run_cli("policy", number, "--yes", "--capture", str(link))
+        result = cli("policy", number, "--yes", "--capture", str(link))
         assert result.returncode == 1
         assert list(elsewhere.iterdir()) == []

@@ -1,13 +1,10 @@
-"""Files on a shared computer through the real CLI (issue 11, points 9–11; issue 12, point 7): exit codes
-and sentences for a planted link, a mistyped --db folder, a database without tables, and reading while
-an import holds the write lock. No browser: every case ends before one is needed."""
+"""Files on a shared computer through the real CLI, run in this process (issue 11, points 9–11; issue 12,
+point 7): exit codes and sentences for a planted link, a mistyped --db folder, a database without tables,
+and reading while an import holds the write lock. No browser: every case ends before one is needed."""
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,13 +16,14 @@ NUMBER = "909123456789"
 
 
 @pytest.fixture
-def cli(tmp_path):
+def cli(cli, tmp_path, monkeypatch):
+    """`a21import ARGS` in this process (conftest's `cli`, no tab), in tmp_path, the database only from --db
+    (an empty A21IMPORT_DB is no value to Click) and the log in tmp_path."""
+    monkeypatch.chdir(tmp_path)
+
     def run(*args: str, env: dict[str, str] | None = None):
-        full_env = {**os.environ, "A21IMPORT_LOG": str(tmp_path / "a21import.log"), "A21IMPORT_LANG": "en",
-                    "COLUMNS": "200", "PYTHONIOENCODING": "utf-8", **(env or {})}
-        full_env.pop("A21IMPORT_DB", None)
-        return subprocess.run([sys.executable, "-m", "a21import", *args], capture_output=True, text=True,
-                              env=full_env, cwd=tmp_path, timeout=60, check=False)
+        return cli(*args, env={"A21IMPORT_DB": "", "A21IMPORT_LOG": str(tmp_path / "a21import.log"), **(env or {})},
+                   timeout=60)
 
     return run
 

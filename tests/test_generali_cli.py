@@ -1,5 +1,5 @@
-"""Generali Merkury+ end to end: the real CLI, attached to Chromium, reading the fixture portal
-from a logged-in tab, writing the real database."""
+"""Generali Merkury+ end to end: the real CLI, run in-process over a logged-in tab of the fixture portal,
+writing the real database."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.conftest import login
 from tests.fixtures.contract import stored_policy, truth_of
 from tests.fixtures.fakedata import FakePolicy
 from tests.fixtures.generali_portal import CONTRACTS, GeneraliPortal
@@ -81,15 +80,15 @@ AFTER_PERIOD = {"generali": period_as_merkury_serves_it}
 
 
 # -- one policy fails, the others go on ------------------------------------------------------------
-def test_policy_errors_garbage_and_removed_policies(user_context, run_cli, db_path):
+def test_policy_errors_garbage_and_removed_policies(cli, db_path):
     with GeneraliPortal(count=20) as portal:
         euro, pet, sme, garbled, removed, *rest = individual(portal)
         portal.patch = {euro.number: {"currency": "EUR"}, pet.number: {"productLine": "PET"},
                         sme.number: {"segment": "SME"}}
         portal.garbage.add(garbled.number)
         portal.missing.add(removed.number)
-        login(user_context, portal)
-        result = run_cli(*PERIOD)
+        cli.login(portal)
+        result = cli(*PERIOD)
     assert result.returncode == 1, result.stdout + result.stderr
     assert stored_numbers(db_path) == {p.number for p in rest}
     out = " ".join(result.stdout.split())
@@ -102,10 +101,10 @@ def test_policy_errors_garbage_and_removed_policies(user_context, run_cli, db_pa
 
 
 # -- the session --------------------------------------------------------------------------------------
-def test_session_expired_mid_batch_stops_and_keeps_what_was_stored(user_context, run_cli, db_path):
+def test_session_expired_mid_batch_stops_and_keeps_what_was_stored(cli, db_path):
     with GeneraliPortal(count=20, expire_after=8) as portal:
-        login(user_context, portal)
-        result = run_cli(*PERIOD)
+        cli.login(portal)
+        result = cli(*PERIOD)
     assert result.returncode == 3, result.stdout + result.stderr
     # One list page, then 7 details answered before the 401.
     stored = stored_numbers(db_path)
@@ -114,23 +113,23 @@ def test_session_expired_mid_batch_stops_and_keeps_what_was_stored(user_context,
     assert "expired" in (result.stdout + result.stderr)
 
 
-def test_shell_still_shown_but_session_gone_is_not_logged_in(user_context, run_cli, db_path):
+def test_shell_still_shown_but_session_gone_is_not_logged_in(cli, db_path):
     with GeneraliPortal(count=5) as portal:
-        login(user_context, portal)
+        cli.login(portal)
         portal.expire_all()
-        result = run_cli(*PERIOD)
+        result = cli(*PERIOD)
     assert result.returncode == 3, result.stdout + result.stderr
     assert stored_numbers(db_path) == set()
     assert len(api_requests(portal)) == 1
 
 
 # -- XSRF ---------------------------------------------------------------------------------------------
-def test_stale_token_is_read_again_and_the_request_retried_once(user_context, run_cli, db_path):
+def test_stale_token_is_read_again_and_the_request_retried_once(cli, db_path):
     with GeneraliPortal(count=12, xsrf_rotate_every=0) as portal:
         target = individual(portal)[2]
         portal.xsrf_reject.add(target.number)
-        login(user_context, portal)
-        result = run_cli(*PERIOD)
+        cli.login(portal)
+        result = cli(*PERIOD)
     assert result.returncode == 0, result.stdout + result.stderr
     assert portal.xsrf_rejections == 1
     assert portal.detail_requests(target.extra["id"]) == 2
@@ -138,10 +137,10 @@ def test_stale_token_is_read_again_and_the_request_retried_once(user_context, ru
     assert_stored_as_generated(db_path, portal, target)
 
 
-def test_second_403_stops_the_import(user_context, run_cli, db_path):
+def test_second_403_stops_the_import(cli, db_path):
     with GeneraliPortal(count=20, xsrf_lost_after=4) as portal:
-        login(user_context, portal)
-        result = run_cli(*PERIOD)
+        cli.login(portal)
+        result = cli(*PERIOD)
     assert result.returncode == 3, result.stdout + result.stderr
     # The list and 3 details went through; the 4th detail was refused, retried, refused again.
     assert len(stored_numbers(db_path)) == 3
@@ -151,11 +150,11 @@ def test_second_403_stops_the_import(user_context, run_cli, db_path):
 
 
 # -- one policy by number --------------------------------------------------------------------------
-def test_policy_by_number(user_context, run_cli, db_path):
+def test_policy_by_number(cli, db_path):
     with GeneraliPortal(count=20) as portal:
         example = portal.pick(premium_gr=123456)
-        login(user_context, portal)
-        result = run_cli("policy", example.number, "--app", APP, "--yes")
+        cli.login(portal)
+        result = cli("policy", example.number, "--app", APP, "--yes")
     assert result.returncode == 0, result.stdout + result.stderr
     assert stored_numbers(db_path) == {example.number}
     assert_stored_as_generated(db_path, portal, example)
@@ -163,21 +162,21 @@ def test_policy_by_number(user_context, run_cli, db_path):
     assert parse_qs(urlsplit(lookup).query) == {"policyNumber": [example.number], "page": ["0"], "size": ["50"]}
 
 
-def test_corporate_policy_by_number_is_skipped_without_its_detail(user_context, run_cli, db_path):
+def test_corporate_policy_by_number_is_skipped_without_its_detail(cli, db_path):
     with GeneraliPortal(count=20) as portal:
         corporate = portal.pick(segment="CORPORATE")
-        login(user_context, portal)
-        result = run_cli("policy", corporate.number, "--app", APP, "--yes")
+        cli.login(portal)
+        result = cli("policy", corporate.number, "--app", APP, "--yes")
     assert result.returncode == 1, result.stdout + result.stderr
     assert "segment CORPORATE" in result.stdout
     assert stored_numbers(db_path) == set()
     assert portal.detail_requests(corporate.extra["id"]) == 0
 
 
-def test_unknown_number_is_not_found(user_context, run_cli, db_path):
+def test_unknown_number_is_not_found(cli, db_path):
     with GeneraliPortal(count=5) as portal:
-        login(user_context, portal)
-        unknown = run_cli("policy", "2699999999", "--app", APP, "--yes")
+        cli.login(portal)
+        unknown = cli("policy", "2699999999", "--app", APP, "--yes")
     assert unknown.returncode == 1, unknown.stdout + unknown.stderr
     assert "2699999999" in unknown.stdout
     assert [parse_qs(urlsplit(t).query)["policyNumber"] for t in api_requests(portal)] == [["2699999999"]]

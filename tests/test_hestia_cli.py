@@ -1,4 +1,5 @@
-"""The whole path on Ergo Hestia: the real CLI, the system Chromium, the fixture iHestia, the database."""
+"""The whole path on Ergo Hestia: the real CLI over in-process tabs of the fixture iHestia (Chromium and a
+subprocess only where a test drives the page or the browser connection), the database."""
 
 from __future__ import annotations
 
@@ -59,10 +60,10 @@ def test_failed_policy_is_red_and_the_others_are_stored(cli, db_path):
         assert stored == {p.number for p in expected}
 
 
-def test_session_expiring_mid_batch_stops_with_exit_3_and_keeps_what_was_imported(user_context, run_cli, db_path):
+def test_session_expiring_mid_batch_stops_with_exit_3_and_keeps_what_was_imported(cli, db_path):
     with HestiaPortal(count=30, expire_after=12) as portal:
-        login(user_context, portal)
-        result = run_cli("period", *PERIOD, "--source", "ihestia", "--yes", "--concurrency", "1")
+        cli.login(portal)
+        result = cli("period", *PERIOD, "--source", "ihestia", "--yes", "--concurrency", "1")
         assert result.returncode == 3, result.stdout + result.stderr
         assert "session has expired" in result.stderr
         kept = rows(db_path, "SELECT id FROM policies")
@@ -71,14 +72,14 @@ def test_session_expiring_mid_batch_stops_with_exit_3_and_keeps_what_was_importe
             assert rows(db_path, "SELECT count(*) AS n FROM installments WHERE policy_id = ?", row["id"])[0]["n"] > 0
 
 
-def test_identity_mismatch_exits_3_saying_what_to_switch(user_context, run_cli, db_path):
+def test_identity_mismatch_exits_3_saying_what_to_switch(cli, db_path):
     with HestiaPortal(count=5) as portal:
-        login(user_context, portal)
-        result = run_cli("period", *PERIOD, "--source", "ihestia", "--identity", "MTU", "--yes")
+        cli.login(portal)
+        result = cli("period", *PERIOD, "--source", "ihestia", "--identity", "MTU", "--yes")
         assert result.returncode == 3
         assert "MTU" in result.stderr and "identity list" in result.stderr
         mtu_number = portal.policies["MTU"][0].number
-        result = run_cli("policy", mtu_number, "--yes")
+        result = cli("policy", mtu_number, "--yes")
         assert result.returncode == 3
         assert "belongs to MTU" in result.stderr
         assert rows(db_path, "SELECT count(*) AS n FROM policies")[0]["n"] == 0
@@ -116,25 +117,25 @@ def test_no_tab_and_no_browser_exit_3(user_context, run_cli):
         (("--from", "2099-01-01", "--to", "2099-01-02"), "later than today"),
     ],
 )
-def test_bad_dates_exit_2(run_cli, args, words):
-    result = run_cli("period", *args, "--source", "ihestia", "--yes")
+def test_bad_dates_exit_2(cli, args, words):
+    result = cli("period", *args, "--source", "ihestia", "--yes")
     assert result.returncode == 2
     assert words in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_period_without_source_under_yes_names_the_choices(user_context, run_cli):
+def test_period_without_source_under_yes_names_the_choices(cli):
     with HestiaPortal(count=5) as portal:
-        login(user_context, portal)
-        result = run_cli("period", *PERIOD, "--yes")
+        cli.login(portal)
+        result = cli("period", *PERIOD, "--yes")
         assert result.returncode == 2
         assert "ihestia" in result.stderr and "ipegaz" in result.stderr
 
 
-def test_long_period_is_read_in_windows_of_16_days(user_context, run_cli, db_path):
+def test_long_period_is_read_in_windows_of_16_days(cli, db_path):
     with HestiaPortal(count=40, issued=(date(2026, 10, 1), date(2026, 11, 20))) as portal:
-        login(user_context, portal)
-        result = run_cli("period", "--from", "01.10.2026", "--to", "2026-11-20", "--source", "ihestia", "--yes")
+        cli.login(portal)
+        result = cli("period", "--from", "01.10.2026", "--to", "2026-11-20", "--source", "ihestia", "--yes")
         assert result.returncode == 0, result.stdout + result.stderr
         expected = ihestia_policies(portal, first=date(2026, 10, 1), last=date(2026, 11, 20))
         assert {r["number"] for r in rows(db_path, "SELECT number FROM policies")} == {p.number for p in expected}
@@ -144,11 +145,11 @@ def test_long_period_is_read_in_windows_of_16_days(user_context, run_cli, db_pat
         assert ("18.11.2026", "20.11.2026") in windows
 
 
-def test_policy_and_refresh(user_context, run_cli, db_path):
+def test_policy_and_refresh(cli, db_path):
     with HestiaPortal(count=10) as portal:
-        login(user_context, portal)
+        cli.login(portal)
         fake = next(p for p in portal.policies["ERGO_HESTIA"] if len(p.installments) > 1)
-        result = run_cli("policy", fake.number, "--yes")
+        result = cli("policy", fake.number, "--yes")
         assert result.returncode == 0, result.stdout + result.stderr
         policy_id = f"ERGO_HESTIA:{fake.number}"
         assert rows(db_path, "SELECT premium_gr FROM policies")[0]["premium_gr"] == fake.premium_gr
@@ -158,32 +159,32 @@ def test_policy_and_refresh(user_context, run_cli, db_path):
         con.execute("UPDATE policies SET premium_gr = 1 WHERE id = ?", [policy_id])
         con.commit()
         con.close()
-        result = run_cli("refresh", fake.number, "--yes")
+        result = cli("refresh", fake.number, "--yes")
         assert result.returncode == 0, result.stdout + result.stderr
         assert rows(db_path, "SELECT premium_gr FROM policies WHERE id = ?", policy_id)[0]["premium_gr"] == fake.premium_gr
         paid = rows(db_path, "SELECT paid FROM installments WHERE policy_id = ? ORDER BY seq", policy_id)
         assert paid[1]["paid"] == 1
         assert rows(db_path, "SELECT count(*) AS n FROM policies")[0]["n"] == 1
-        assert run_cli("refresh", fake.number, "--app", "tuz", "--yes").returncode == 2
-        assert run_cli("refresh", "909000000000", "--yes").returncode == 2  # not stored
+        assert cli("refresh", fake.number, "--app", "tuz", "--yes").returncode == 2
+        assert cli("refresh", "909000000000", "--yes").returncode == 2  # not stored
 
 
-def test_policy_numbers_not_found_or_empty(user_context, run_cli, db_path):
+def test_policy_numbers_not_found_or_empty(cli, db_path):
     with HestiaPortal(count=5) as portal:
-        login(user_context, portal)
-        missing = run_cli("policy", "909999999999", "--yes")
+        cli.login(portal)
+        missing = cli("policy", "909999999999", "--yes")
         assert missing.returncode == 1 and "does not find" in missing.stdout
-        empty = run_cli("policy", " ", "--yes")
+        empty = cli("policy", " ", "--yes")
         assert empty.returncode == 2 and "empty" in empty.stderr
 
 
-def test_interactive_confirmation_and_deselection(user_context, run_cli, db_path):
+def test_interactive_confirmation_and_deselection(cli, db_path):
     with HestiaPortal(count=10) as portal:
-        login(user_context, portal)
+        cli.login(portal)
         expected = ihestia_policies(portal)
         # Confirm the identity ("tak" in Polish words), leave rows 2 and 1 out (a range either way), try a
         # wrong answer, then confirm the choice.
-        result = run_cli("period", *PERIOD, "--source", "ihestia", input="tak\n-2-1\nn\nabc\n-1-2\n\n")
+        result = cli("period", *PERIOD, "--source", "ihestia", input="tak\n-2-1\nn\nabc\n-1-2\n\n")
         assert result.returncode == 0, result.stdout + result.stderr
         assert "ERGO Hestia" in result.stdout
         assert f"Chosen: {len(expected) - 2} policies (rows 3–{len(expected)})." in result.stdout
@@ -191,7 +192,7 @@ def test_interactive_confirmation_and_deselection(user_context, run_cli, db_path
         stored = {r["number"] for r in rows(db_path, "SELECT number FROM policies")}
         assert stored == {p.number for p in expected[2:]}
         # Stored rows are folded into one line; choosing one says why it cannot be chosen; keep only row 1.
-        again = run_cli("period", *PERIOD, "--source", "ihestia", input="y\n3\n1\ny\n")
+        again = cli("period", *PERIOD, "--source", "ihestia", input="y\n3\n1\ny\n")
         assert again.returncode == 0, again.stdout + again.stderr
         assert f"{len(expected) - 2} policies are already stored and left out" in again.stdout
         assert "Row 3 cannot be chosen: the policy is already stored" in again.stdout
@@ -200,20 +201,20 @@ def test_interactive_confirmation_and_deselection(user_context, run_cli, db_path
         assert stored == {p.number for p in expected[2:]} | {expected[0].number}
         # Declining and choosing another identity: the tool waits for the switch; no answer ends it with
         # the wrong identity's exit code.
-        declined = run_cli("period", *PERIOD, "--source", "ihestia", input="n\n2\n")
+        declined = cli("period", *PERIOD, "--source", "ihestia", input="n\n2\n")
         assert declined.returncode == 3
         assert "MTU" in declined.stdout
         assert "Traceback" not in declined.stderr
 
 
-def test_json_output_for_scripts(user_context, run_cli, db_path):
+def test_json_output_for_scripts(cli, db_path):
     import json
 
     with HestiaPortal(count=8) as portal:
         expected = ihestia_policies(portal)
         portal.fail.add(expected[1].number)
-        login(user_context, portal)
-        result = run_cli("period", *PERIOD, "--source", "ihestia", "--json")
+        cli.login(portal)
+        result = cli("period", *PERIOD, "--source", "ihestia", "--json")
         assert result.returncode == 1
         document = json.loads(result.stdout)
         assert document["exit_code"] == 1 and document["error"] is None

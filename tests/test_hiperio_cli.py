@@ -1,4 +1,4 @@
-"""Hiperio end to end: the real CLI attached to Chromium, the fixture portal under its real host name,
+"""Hiperio end to end: the real CLI over in-process tabs of the fixture portal under its real host name,
 and the SQLite database read back."""
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from datetime import date, timedelta
 import pytest
 
 from a21import.model import insurer_name
-from tests.conftest import login
 from tests.fixtures.contract import stored_policy, truth_of
 from tests.fixtures.hiperio_portal import CODES, CONTRACTS, INSURER_NAMES, HiperioPortal
 
@@ -73,7 +72,7 @@ def period_as_hiperio_lists_it(portal, result, db_path):
 AFTER_PERIOD = {"hiperio": period_as_hiperio_lists_it}
 
 
-def test_failing_broken_and_contract_breaking_policies_are_red_and_the_others_stored(user_context, run_cli, db_path):
+def test_failing_broken_and_contract_breaking_policies_are_red_and_the_others_stored(cli, db_path):
     portal = HiperioPortal()
     numbers = sorted(portal.records)
     failing, broken, unknown, not_motor, euro = numbers[:5]
@@ -82,8 +81,8 @@ def test_failing_broken_and_contract_breaking_policies_are_red_and_the_others_st
     portal.records[not_motor]["rodzaj"] = "MAJATEK"
     portal.records[euro]["waluta"] = "EUR"
     with portal:
-        login(user_context, portal)
-        result = run_cli("period", "--app", APP, *PERIOD, "--yes")
+        cli.login(portal)
+        result = cli("period", "--app", APP, *PERIOD, "--yes")
         out = text(result)
         assert result.returncode == 1, out
         assert policy_ids(db_path) == expected_ids(portal, leave_out=numbers[:5])
@@ -107,11 +106,11 @@ def halving(portal: HiperioPortal, first: date, last: date) -> list[tuple[str, s
     return requests
 
 
-def test_a_busy_window_is_split_until_complete(user_context, run_cli, db_path):
+def test_a_busy_window_is_split_until_complete(cli, db_path):
     # 150 policies in four days: the halves must go three levels down before an answer is complete.
     with HiperioPortal(count=150, issued=(date(2026, 11, 1), date(2026, 11, 4))) as portal:
-        login(user_context, portal)
-        result = run_cli("period", "--app", APP, *PERIOD, "--yes")
+        cli.login(portal)
+        result = cli("period", "--app", APP, *PERIOD, "--yes")
         assert result.returncode == 0, text(result)
         assert policy_ids(db_path) == expected_ids(portal)
         assert len(policy_ids(db_path)) == 150
@@ -121,10 +120,10 @@ def test_a_busy_window_is_split_until_complete(user_context, run_cli, db_path):
         assert not any(path.startswith("/api/sprzedaz/polisy/") for _, _, path in portal.log)
 
 
-def test_a_day_with_more_than_a_hundred_policies_is_reported_incomplete(user_context, run_cli, db_path):
+def test_a_day_with_more_than_a_hundred_policies_is_reported_incomplete(cli, db_path):
     with HiperioPortal(count=130, issued=(date(2026, 11, 5), date(2026, 11, 5))) as portal:
-        login(user_context, portal)
-        result = run_cli("period", "--app", APP, *PERIOD, "--yes")
+        cli.login(portal)
+        result = cli("period", "--app", APP, *PERIOD, "--yes")
         out = text(result)
         assert result.returncode == 1, out
         first_hundred = sorted(portal.records)[:100]
@@ -134,61 +133,61 @@ def test_a_day_with_more_than_a_hundred_policies_is_reported_incomplete(user_con
         assert ("2026-11-05", "2026-11-05") in portal.list_requests()
 
 
-def test_an_expired_session_stops_the_import_and_keeps_what_was_stored(user_context, run_cli, db_path):
+def test_an_expired_session_stops_the_import_and_keeps_what_was_stored(cli, db_path):
     with HiperioPortal(count=150, issued=(date(2026, 11, 1), date(2026, 11, 4)), expire_after=3) as portal:
-        login(user_context, portal)
-        first = run_cli("period", "--app", APP, "--from", "2026-11-01", "--to", "2026-11-01", "--yes")
+        cli.login(portal)
+        first = cli("period", "--app", APP, "--from", "2026-11-01", "--to", "2026-11-01", "--yes")
         assert first.returncode == 0, text(first)
         kept = policy_ids(db_path)
         assert kept and kept == {
             f"{code_of(r['towarzystwo'])}:{n}" for n, r in portal.records.items() if r["dataWystawienia"] == "2026-11-01"
         }
         # The busy period needs several list requests; the session dies after the first two of them.
-        result = run_cli("period", "--app", APP, *PERIOD, "--yes")
+        result = cli("period", "--app", APP, *PERIOD, "--yes")
         assert result.returncode == 3, text(result)
         assert "session has expired" in text(result)
         assert "Sesja wygasła" in text(result)
         assert policy_ids(db_path) == kept
-        single = run_cli("policy", sorted(portal.records)[0], "--app", APP, "--yes")
+        single = cli("policy", sorted(portal.records)[0], "--app", APP, "--yes")
         assert single.returncode == 3, text(single)
 
 
-def test_one_policy_by_number(user_context, run_cli, db_path):
+def test_one_policy_by_number(cli, db_path):
     portal = HiperioPortal()
     by_insurer = {r["towarzystwo"]: n for n, r in sorted(portal.records.items())}
     hestia, ycd, failing = by_insurer["HESTIA"], by_insurer["YOU CAN DRIVE"], by_insurer["PZU"]
     portal.fail = {failing}
     with portal:
-        login(user_context, portal)
-        result = run_cli("policy", hestia, "--app", APP, "--yes")
+        cli.login(portal)
+        result = cli("policy", hestia, "--app", APP, "--yes")
         assert result.returncode == 0, text(result)
         assert policy_ids(db_path) == {f"ERGO_HESTIA:{hestia}"}
         assert_stored_as_in_portal(db_path, portal, portal.records[hestia])
         assert ("GET", "hiperio.asfpremium.pl", f"/api/sprzedaz/polisy/{hestia}") in portal.log
 
-        result = run_cli("policy", ycd, "--app", APP, "--yes")
+        result = cli("policy", ycd, "--app", APP, "--yes")
         assert result.returncode == 0, text(result)
         assert f"YCD:{ycd}" in policy_ids(db_path)
 
-        refreshed = run_cli("refresh", hestia, "--yes")
+        refreshed = cli("refresh", hestia, "--yes")
         assert refreshed.returncode == 0, text(refreshed)
         assert len(policy_ids(db_path)) == 2
 
-        failed = run_cli("policy", failing, "--app", APP, "--yes")
+        failed = cli("policy", failing, "--app", APP, "--yes")
         assert failed.returncode == 1, text(failed)
         assert "BLAD_TOWARZYSTWA" in text(failed)
         assert not rows(db_path, "SELECT id FROM policies WHERE number = ?", failing)
 
-        unknown = run_cli("policy", "1012345000", "--app", APP, "--yes")
+        unknown = cli("policy", "1012345000", "--app", APP, "--yes")
         assert unknown.returncode == 1, text(unknown)
         assert "Nie znaleziono polisy o numerze 1012345000." in text(unknown)
         assert len(policy_ids(db_path)) == 2
 
 
-def test_every_insurer_name_of_the_app_is_stored_under_its_code(user_context, run_cli, db_path):
+def test_every_insurer_name_of_the_app_is_stored_under_its_code(cli, db_path):
     with HiperioPortal(count=len(INSURER_NAMES)) as portal:
-        login(user_context, portal)
-        result = run_cli("period", "--app", APP, *PERIOD, "--yes")
+        cli.login(portal)
+        result = cli("period", "--app", APP, *PERIOD, "--yes")
         assert result.returncode == 0, text(result)
         stored = {r["number"]: r["insurer"] for r in rows(db_path, "SELECT number, insurer FROM policies")}
         assert stored == {n: code_of(r["towarzystwo"]) for n, r in portal.records.items()}

@@ -1,4 +1,5 @@
-"""The whole path on INSLY: the real CLI, the system Chromium, the fixture Insly tenant, the database."""
+"""The whole path on INSLY: the real CLI over in-process tabs of the fixture Insly tenant (Chromium and a
+subprocess only where a test needs the real browser), the database."""
 
 from __future__ import annotations
 
@@ -85,10 +86,10 @@ def period_as_insly_serves_it(portal, result, db_path):
 AFTER_PERIOD = {"insly": period_as_insly_serves_it}
 
 
-def test_unknown_insurer_and_odd_group_are_red_the_rest_stored(user_context, run_cli, db_path):
+def test_unknown_insurer_and_odd_group_are_red_the_rest_stored(cli, db_path):
     with InslyPortal(unknown_insurer="Nowe TU \"Przyszłość\" S.A.", bad_group="boat") as portal:
-        login(user_context, portal)
-        result = run_cli("period", "--app", "insly", *PERIOD, "--yes")
+        cli.login(portal)
+        result = cli("period", "--app", "insly", *PERIOD, "--yes")
         assert result.returncode == 1, output(result)
         unknown = portal.special["unknown_insurer"][0]
         odd = portal.special["bad_group"][0]
@@ -101,12 +102,12 @@ def test_unknown_insurer_and_odd_group_are_red_the_rest_stored(user_context, run
         assert odd.extra["policy_id"] not in detail_ids(portal)
 
 
-def test_failing_and_garbage_policies_are_red_the_others_stored(user_context, run_cli, db_path):
+def test_failing_and_garbage_policies_are_red_the_others_stored(cli, db_path):
     with InslyPortal(count=30) as portal:
         broken, garbled = motor(portal)[2], motor(portal)[4]
         portal.fail, portal.garbage = {broken.number}, {garbled.number}
-        login(user_context, portal)
-        result = run_cli("period", "--app", "insly", *PERIOD, "--yes")
+        cli.login(portal)
+        result = cli("period", "--app", "insly", *PERIOD, "--yes")
         assert result.returncode == 1, output(result)
         reason = f'Insly failed to read policy {broken.number}: the app answered HTTP 500 "Server Error".'
         assert reason in result.stdout
@@ -117,11 +118,11 @@ def test_failing_and_garbage_policies_are_red_the_others_stored(user_context, ru
                         portal.key_of(broken), portal.key_of(garbled))
 
 
-def test_session_expired_during_details_stops_and_keeps_what_was_stored(user_context, run_cli, db_path):
+def test_session_expired_during_details_stops_and_keeps_what_was_stored(cli, db_path):
     # Two list pages, then ten details answer before the session dies (401 on GET).
     with InslyPortal(expire_after=12) as portal:
-        login(user_context, portal)
-        result = run_cli("period", "--app", "insly", *PERIOD, "--yes", "--concurrency", "1")  # an exact count
+        cli.login(portal)
+        result = cli("period", "--app", "insly", *PERIOD, "--yes", "--concurrency", "1")  # an exact count
         assert result.returncode == 3, output(result)
         assert '"Unauthenticated."' in output(result) and "reload the Insly tab" in output(result)
         stored = {r["id"] for r in rows(db_path, "SELECT id FROM policies")}
@@ -130,10 +131,10 @@ def test_session_expired_during_details_stops_and_keeps_what_was_stored(user_con
         assert len(stored) == 10 and stored < requested and len(requested) <= 12
 
 
-def test_session_expired_during_the_list_stops_with_nothing_stored(user_context, run_cli, db_path):
+def test_session_expired_during_the_list_stops_with_nothing_stored(cli, db_path):
     with InslyPortal(expire_after=1) as portal:
-        login(user_context, portal)
-        result = run_cli("period", "--app", "insly", *PERIOD, "--yes")
+        cli.login(portal)
+        result = cli("period", "--app", "insly", *PERIOD, "--yes")
         assert result.returncode == 3, output(result)
         assert '"CSRF token mismatch."' in output(result) and "reload the Insly tab" in output(result)
         assert rows(db_path, "SELECT id FROM policies") == []
@@ -152,11 +153,11 @@ def test_stale_token_after_a_login_in_another_tab_asks_to_reload(user_context, r
         assert [e["method"] for e in portal.api_log] == ["POST"]
 
 
-def test_policy_by_number_then_refresh(user_context, run_cli, db_path):
+def test_policy_by_number_then_refresh(cli, db_path):
     with InslyPortal() as portal:
-        login(user_context, portal)
+        cli.login(portal)
         fake = portal.special["slash_number"][0]
-        result = run_cli("policy", fake.number, "--app", "insly", "--yes")
+        result = cli("policy", fake.number, "--app", "insly", "--yes")
         assert result.returncode == 0, output(result)
         assert [r["id"] for r in rows(db_path, "SELECT id FROM policies")] == [portal.key_of(fake)]
         assert_stored_as_generated(db_path, portal, fake)
@@ -165,17 +166,17 @@ def test_policy_by_number_then_refresh(user_context, run_cli, db_path):
 
         fake.installments[0].paid = not fake.installments[0].paid
         fake.status = "cancelled"
-        refreshed = run_cli("refresh", fake.number, "--yes")
+        refreshed = cli("refresh", fake.number, "--yes")
         assert refreshed.returncode == 0, output(refreshed)
         assert rows(db_path, "SELECT status FROM policies") == [{"status": "cancelled"}]
         assert_stored_as_generated(db_path, portal, fake)
 
 
-def test_policy_number_of_two_insurers_imports_both(user_context, run_cli, db_path):
+def test_policy_number_of_two_insurers_imports_both(cli, db_path):
     with InslyPortal() as portal:
-        login(user_context, portal)
+        cli.login(portal)
         first, second = portal.special["shared_number"]
-        result = run_cli("policy", first.number, "--app", "insly", "--yes")
+        result = cli("policy", first.number, "--app", "insly", "--yes")
         assert result.returncode == 0, output(result)
         stored = {r["id"] for r in rows(db_path, "SELECT id FROM policies")}
         assert stored == {portal.key_of(first), portal.key_of(second)}
@@ -183,31 +184,31 @@ def test_policy_number_of_two_insurers_imports_both(user_context, run_cli, db_pa
         assert_stored_as_generated(db_path, portal, second)
 
 
-def test_policy_number_outside_motor_is_reported_and_not_fetched(user_context, run_cli, db_path):
+def test_policy_number_outside_motor_is_reported_and_not_fetched(cli, db_path):
     with InslyPortal(count=20) as portal:
-        login(user_context, portal)
+        cli.login(portal)
         other = next(p for p in portal.policies if p.line == "property")
-        result = run_cli("policy", other.number, "--app", "insly", "--yes")
+        result = cli("policy", other.number, "--app", "insly", "--yes")
         assert result.returncode == 1, output(result)
         assert "product_group property" in result.stdout
         assert detail_ids(portal) == [] and rows(db_path, "SELECT id FROM policies") == []
 
 
-def test_unknown_number(user_context, run_cli, db_path):
+def test_unknown_number(cli, db_path):
     with InslyPortal(count=5) as portal:
-        login(user_context, portal)
-        unknown = run_cli("policy", "ZD/2099/000001", "--app", "insly", "--yes")
+        cli.login(portal)
+        unknown = cli("policy", "ZD/2099/000001", "--app", "insly", "--yes")
         assert unknown.returncode == 1, output(unknown)
         assert "Insly has no policy number ZD/2099/000001." in unknown.stdout
         assert [e["body"]["filter"] for e in portal.api_log] == [{"policy_no": "ZD/2099/000001"}]
         assert rows(db_path, "SELECT id FROM policies") == []
 
 
-def test_tabs_of_two_tenants_stop_with_both_named(user_context, run_cli, db_path):
+def test_tabs_of_two_tenants_stop_with_both_named(cli, db_path):
     with InslyPortal(count=5) as portal:
-        login(user_context, portal)
-        login(user_context, portal, host=OTHER_TENANT)
-        result = run_cli("period", "--app", "insly", *PERIOD, "--yes")
+        cli.login(portal)
+        cli.login(portal, host=OTHER_TENANT)
+        result = cli("period", "--app", "insly", *PERIOD, "--yes")
         assert result.returncode == 2, output(result)
         assert portal.HOSTS[0] in output(result) and OTHER_TENANT in output(result)
         assert portal.api_log == [] and rows(db_path, "SELECT id FROM policies") == []

@@ -4,11 +4,7 @@ hidden characters), and policy numbers stay readable, however much they look lik
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from hypothesis import assume, given
@@ -19,7 +15,6 @@ from typer.testing import CliRunner
 from a21import.errors import BadInput
 from a21import.formats import mask_personal_ids
 
-ROOT = Path(__file__).resolve().parent.parent
 PESEL = "84031233138"  # valid
 NIP = "5261040828"  # valid; also a 10-digit number such as Merkury+, Proama or MTU policies have
 REGON = "012100784"  # valid
@@ -184,16 +179,11 @@ def test_masking_never_crashes_never_leaves_an_identifier_and_is_stable(before, 
 
 
 # -- the CLI: what the user typed stays readable in the message about it ------------------------------------
-def _cli(tmp_path: Path, *args: str, lang: str = "en") -> subprocess.CompletedProcess:
-    env = {**os.environ, "A21IMPORT_LOG": str(tmp_path / "a21import.log"), "A21IMPORT_LANG": lang,
-           "PYTHONIOENCODING": "utf-8", "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "a21import", *args, "--db", str(tmp_path / "agent21.db")],
-                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
-
-
 @pytest.mark.parametrize("typed, lang, as_json", [(PESEL, "en", True), (NIP, "pl", False), ("526-104-08-28", "en", False)])
-def test_a_typed_number_that_is_not_stored_is_shown_as_typed(tmp_path, typed, lang, as_json):
-    result = _cli(tmp_path, "refresh", typed, *(["--json"] if as_json else []), lang=lang)
+def test_a_typed_number_that_is_not_stored_is_shown_as_typed(cli, tmp_path, typed, lang, as_json):
+    """The real CLI in this process (conftest's `cli`, no tab), its log in tmp_path."""
+    result = cli("refresh", typed, *(["--json"] if as_json else []), "--db", str(tmp_path / "agent21.db"),
+                 env={"A21IMPORT_LOG": str(tmp_path / "a21import.log"), "A21IMPORT_LANG": lang}, timeout=60)
     assert result.returncode == 2, result.stderr
     if as_json:
         assert typed in json.dumps(json.loads(result.stdout), ensure_ascii=False)

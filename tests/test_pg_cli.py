@@ -18,7 +18,6 @@ import pytest
 
 from a21import import migrations, pg, pgcluster
 from a21import.periods import today_in_poland
-from tests.conftest import login
 from tests.fixtures.contract import PERIOD, TABLES, tables
 from tests.fixtures.hestia_portal import HestiaPortal
 from tests.fixtures.pgrows import add_login, pg_rows, pg_tables, sqlite_tables, without
@@ -105,10 +104,10 @@ def unpaid_by(url: str, due_by) -> set[str]:
         url, "SELECT DISTINCT policy_id FROM installments WHERE paid = 0 AND due_date <= %s", due_by)}
 
 
-def test_every_command_works_on_the_store_as_on_the_sqlite_file(user_context, run_cli, db_path, pg_database,
-                                                                tmp_path):
+def test_every_command_works_on_the_store_as_on_the_sqlite_file(cli, db_path, pg_database, tmp_path):
     """A second import into the store adds nothing; refresh NUMBER and refresh --due write into the store what
-    they write into the file; policies, show, renewals, due and export print (and write) the same from both."""
+    they write into the file; policies, show, renewals, due and export print (and write) the same from both.
+    The CLI runs in this process over an in-process tab (tests/fixtures/incli.py): the store is the subject."""
     days = 14
     due_by = today_in_poland() + timedelta(days=days)
     stores = {"sqlite": str(db_path), "pg": pg_database}
@@ -119,13 +118,13 @@ def test_every_command_works_on_the_store_as_on_the_sqlite_file(user_context, ru
             named.holder.first_name, named.holder.last_name = "Zdeněk", "Dvořák-Muñoz"
         else:
             named.holder.company_name = "Dvořák & Muñoz s.r.o."
-        login(user_context, portal)
-        for result in at_once(run_cli, *(("period", *HESTIA, *PERIOD, "--yes", "--db", store)
+        cli.login(portal)
+        for result in at_once(cli, *(("period", *HESTIA, *PERIOD, "--yes", "--db", store)
                                          for store in stores.values())):
             assert result.returncode == 0, said(result)
         everything = {row["id"] for row in pg_rows(pg_database, "SELECT id FROM policies")}
         stored = pg_tables(pg_database)
-        again = run_cli("period", *HESTIA, *PERIOD, "--yes", "--db", pg_database)  # adds and changes nothing
+        again = cli("period", *HESTIA, *PERIOD, "--yes", "--db", pg_database)  # adds and changes nothing
         assert again.returncode == 0, said(again)
         assert "Imported 0 policies." in said(again) and f"left out: {len(everything)}." in said(again)
         assert pg_tables(pg_database) == stored
@@ -143,19 +142,19 @@ def test_every_command_works_on_the_store_as_on_the_sqlite_file(user_context, ru
         before = {row["id"]: row["imported_at"] for row in pg_rows(pg_database, "SELECT id, imported_at FROM policies")}
 
         number = fakes[single].number
-        for result in at_once(run_cli, *(("refresh", number, "--yes", "--db", store) for store in stores.values())):
+        for result in at_once(cli, *(("refresh", number, "--yes", "--db", store) for store in stores.values())):
             assert result.returncode == 0, said(result)
         assert pg_rows(pg_database, "SELECT DISTINCT paid FROM installments WHERE policy_id = %s", single) == [
             {"paid": 1}]
         other_id = min(everything - wanted - {single})
         other = fakes[other_id]  # `policy` reads a stored one again
         other.status = "Rozwiązana"
-        for result in at_once(run_cli, *(("policy", other.number, *HESTIA, "--yes", "--db", store)
+        for result in at_once(cli, *(("policy", other.number, *HESTIA, "--yes", "--db", store)
                                          for store in stores.values())):
             assert result.returncode == 0, said(result)
         assert pg_rows(pg_database, "SELECT status FROM policies WHERE number = %s", other.number) == [
             {"status": "Rozwiązana"}]
-        for result in at_once(run_cli, *(("refresh", "--due", "--days", str(days), "--yes", "--json", "--db", store)
+        for result in at_once(cli, *(("refresh", "--due", "--days", str(days), "--yes", "--json", "--db", store)
                                          for store in stores.values())):
             assert result.returncode == 0, said(result)
             document = json.loads(result.stdout)
@@ -177,7 +176,7 @@ def test_every_command_works_on_the_store_as_on_the_sqlite_file(user_context, ru
         ("renewals", "--days", "366"), ("renewals", "--days", "366", "--all", "--json"),
         ("due", "--days", "366"), ("due", "--days", "366", "--all", "--json", "--app", "hestia"),
     ]
-    results = iter(at_once(run_cli, *((*command, "--db", store) for command in commands for store in stores.values())))
+    results = iter(at_once(cli, *((*command, "--db", store) for command in commands for store in stores.values())))
     for command in commands:
         shown = {name: next(results) for name in stores}
         for result in shown.values():
@@ -188,7 +187,7 @@ def test_every_command_works_on_the_store_as_on_the_sqlite_file(user_context, ru
             assert [row["number"] for row in json.loads(shown["pg"].stdout)] == [named.number]
     for what in ("policies", "installments"):
         written = {name: tmp_path / f"{what}-{name}.csv" for name in stores}
-        for result in at_once(run_cli, *(("export", "--what", what, "--output", str(written[name]), "--db", store)
+        for result in at_once(cli, *(("export", "--what", what, "--output", str(written[name]), "--db", store)
                                          for name, store in stores.items())):
             assert result.returncode == 0, said(result)
         assert written["pg"].read_bytes() == written["sqlite"].read_bytes()

@@ -1,5 +1,6 @@
-"""Proama ProAgent end to end: the real CLI attached to Chromium, reading the fixture portal from a
-tab logged in through the app's own form, writing a real database."""
+"""Proama ProAgent end to end: the real CLI reading the fixture portal from a tab logged in through the app's
+own login, writing a real database; in this process over an in-process tab (tests/fixtures/incli.py) for the
+flow tests, attached to Chromium where a test drives the page or its token."""
 
 from __future__ import annotations
 
@@ -103,7 +104,7 @@ def period_as_proagent_serves_it(portal, result, db_path):
 AFTER_PERIOD = {"proama": period_as_proagent_serves_it}
 
 
-def test_failing_and_broken_policies_are_red_and_the_others_stored(user_context, run_cli, db_path):
+def test_failing_and_broken_policies_are_red_and_the_others_stored(cli, db_path):
     with ProamaPortal() as portal:
         wanted = individual(portal)
         detail_502, schedule_502, garbage, euro, bad_rata = wanted[3], wanted[7], wanted[11], wanted[15], wanted[20]
@@ -112,8 +113,8 @@ def test_failing_and_broken_policies_are_red_and_the_others_stored(user_context,
         portal.garbage = {garbage}
         portal.details[euro]["waluta"] = "EUR"
         portal.schedules[bad_rata]["raty"][0]["status"] = "CZESCIOWO_OPLACONA"
-        logged_in(user_context, portal)
-        result = run_cli(*PERIOD)
+        cli.login(portal)
+        result = cli(*PERIOD)
         assert result.returncode == 1, result.stdout + result.stderr
         red = {detail_502, schedule_502, garbage, euro, bad_rata}
         assert stored_numbers(db_path) == set(wanted) - red
@@ -125,11 +126,11 @@ def test_failing_and_broken_policies_are_red_and_the_others_stored(user_context,
                         f"PROAMA:{schedule_502}", f"PROAMA:{bad_rata}")
 
 
-def test_expired_token_mid_batch_stops_and_keeps_what_was_imported(user_context, run_cli, db_path):
+def test_expired_token_mid_batch_stops_and_keeps_what_was_imported(cli, db_path):
     # 3 list pages, then detail + harmonogram per policy: about 8 policies before the 401.
     with ProamaPortal(expire_after=3 + 16) as portal:
-        logged_in(user_context, portal)
-        result = run_cli(*PERIOD)
+        cli.login(portal)
+        result = cli(*PERIOD)
         assert result.returncode == 3, result.stdout + result.stderr
         assert "Log in to ProAgent" in result.stderr
         stored = stored_numbers(db_path)
@@ -141,11 +142,11 @@ def test_expired_token_mid_batch_stops_and_keeps_what_was_imported(user_context,
 
 
 # -- one policy ------------------------------------------------------------------------------------
-def test_policy_by_number(user_context, run_cli, db_path):
+def test_policy_by_number(cli, db_path):
     with ProamaPortal(count=20) as portal:
-        logged_in(user_context, portal)
+        cli.login(portal)
         numer = next(n for n in individual(portal) if portal.details[n]["pojazd"])
-        result = run_cli("policy", numer, "--app", "proama", "--yes")
+        result = cli("policy", numer, "--app", "proama", "--yes")
         assert result.returncode == 0, result.stdout + result.stderr
         assert stored_numbers(db_path) == {numer}
         assert_stored_as_served(db_path, portal, numer)
@@ -154,39 +155,39 @@ def test_policy_by_number(user_context, run_cli, db_path):
             "/agent-api/v1/sesja", f"/agent-api/v1/polisy/{numer}", f"/agent-api/v1/polisy/{numer}/harmonogram"]
 
         portal.details[numer]["status"] = "WYGASLA"
-        refreshed = run_cli("refresh", numer, "--yes")
+        refreshed = cli("refresh", numer, "--yes")
         assert refreshed.returncode == 0, refreshed.stdout + refreshed.stderr
         assert rows(db_path, "SELECT status FROM policies") == [{"status": "WYGASLA"}]
 
 
-def test_policy_of_a_non_individual_client_is_not_imported(user_context, run_cli, db_path):
+def test_policy_of_a_non_individual_client_is_not_imported(cli, db_path):
     with ProamaPortal(count=20) as portal:
-        logged_in(user_context, portal)
+        cli.login(portal)
         numer = not_individual(portal)[0]
-        result = run_cli("policy", numer, "--app", "proama", "--yes")
+        result = cli("policy", numer, "--app", "proama", "--yes")
         assert result.returncode == 1, result.stdout + result.stderr
         assert "klientIndywidualny false" in result.stdout
         assert stored_numbers(db_path) == set()
         assert portal.detail_requests() == [numer]  # the detail decided; no harmonogram
 
 
-def test_policy_failing_in_the_back_end(user_context, run_cli, db_path):
+def test_policy_failing_in_the_back_end(cli, db_path):
     with ProamaPortal(count=20) as portal:
         numer = individual(portal)[0]
         portal.fail = {numer}
-        logged_in(user_context, portal)
-        result = run_cli("policy", numer, "--app", "proama", "--yes")
+        cli.login(portal)
+        result = cli("policy", numer, "--app", "proama", "--yes")
         assert result.returncode == 1, result.stdout + result.stderr
         assert "System polisowy nie odpowiada" in result.stdout
         assert stored_numbers(db_path) == set()
 
 
-def test_unknown_number(user_context, run_cli, db_path):
+def test_unknown_number(cli, db_path):
     with ProamaPortal(count=10) as portal:
-        logged_in(user_context, portal)
+        cli.login(portal)
         unknown = "5600000001"
         assert unknown not in portal.details
-        result = run_cli("policy", unknown, "--app", "proama", "--yes")
+        result = cli("policy", unknown, "--app", "proama", "--yes")
         assert result.returncode == 1, result.stdout + result.stderr
         assert unknown in result.stdout
         assert f"Nie znaleziono polisy {unknown}" in result.stdout

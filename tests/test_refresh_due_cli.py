@@ -12,7 +12,7 @@ import pytest
 from a21import import db as database
 from a21import.model import Client, Installment, Policy
 from a21import.periods import today_in_poland
-from tests.conftest import login, rows
+from tests.conftest import rows
 from tests.fixtures.hestia_portal import HestiaPortal
 
 pytestmark = pytest.mark.integration
@@ -30,13 +30,13 @@ def store_tuz_policy(db_path, due: date) -> str:
     return database.save_policy(database.open_db(db_path), policy)
 
 
-def test_refresh_due_reads_again_the_policies_with_unpaid_installments(user_context, run_cli, db_path):
+def test_refresh_due_reads_again_the_policies_with_unpaid_installments(cli, db_path):
     days = 14
     due_by = today_in_poland() + timedelta(days=days)
     with HestiaPortal(count=30) as portal:
-        login(user_context, portal)
-        assert run_cli("period", "--from", "2026-11-01", "--to", "2026-11-16", "--source", "ihestia",
-                       "--yes").returncode == 0
+        cli.login(portal)
+        assert cli("period", "--from", "2026-11-01", "--to", "2026-11-16", "--source", "ihestia",
+                   "--yes").returncode == 0
         wanted = {r["policy_id"] for r in rows(
             db_path, "SELECT DISTINCT policy_id FROM installments WHERE paid = 0 AND due_date <= ?",
             due_by.isoformat())}
@@ -53,7 +53,7 @@ def test_refresh_due_reads_again_the_policies_with_unpaid_installments(user_cont
         con.commit()
         con.close()
 
-        result = run_cli("refresh", "--due", "--days", str(days), "--yes", "--json")
+        result = cli("refresh", "--due", "--days", str(days), "--yes", "--json")
         document = json.loads(result.stdout)
         # TUZ's tab is not open: its policy is not read, exit 3, and every Hestia one is refreshed.
         assert result.returncode == 3, result.stdout + result.stderr
@@ -68,14 +68,14 @@ def test_refresh_due_reads_again_the_policies_with_unpaid_installments(user_cont
         assert "84031233138" not in result.stdout  # masked wherever a message could carry it
 
         # Only the TUZ policy is still due; with --app hestia nothing is left to refresh.
-        again = run_cli("refresh", "--due", "--app", "hestia", "--yes")
+        again = cli("refresh", "--due", "--app", "hestia", "--yes")
         assert again.returncode == 0, again.stdout + again.stderr
         assert "nothing to refresh" in again.stdout
 
 
-def test_refresh_needs_a_number_or_due(run_cli):
+def test_refresh_needs_a_number_or_due(cli):
     for args in (("refresh", "--yes"), ("refresh", "909123456789", "--due", "--yes")):
-        result = run_cli(*args)
+        result = cli(*args)
         assert result.returncode == 2 and "either a policy number or --due" in result.stderr
-    result = run_cli("refresh", "--due", "--days", "0", "--yes")
+    result = cli("refresh", "--due", "--days", "0", "--yes")
     assert result.returncode == 2 and "--days must be a whole number from 1 to 366; 0 was given." in result.stderr

@@ -1,5 +1,5 @@
-"""The whole path on Skaner2 (PUNKTA, ARRANT, PROFI): the real CLI, the system Chromium, the fixture
-Skaner2 on its three hosts, the database."""
+"""The whole path on Skaner2 (PUNKTA, ARRANT, PROFI): the real CLI in this process over in-process tabs
+(tests/fixtures/incli.py), the fixture Skaner2 on its three hosts, the database."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from urllib.parse import quote
 import pytest
 
 from a21import.insurers.skaner2 import INSURERS
-from tests.conftest import login, rows
+from tests.conftest import rows
 from tests.fixtures.contract import sorted_truth, stored_policy
 from tests.fixtures.skaner2_portal import ARRANT, PROFI, PUNKTA, Skaner2Portal, truth
 
@@ -55,15 +55,15 @@ def period_as_skaner2_pages_it(portal, result, db_path):
 AFTER_PERIOD = {"skaner2": period_as_skaner2_pages_it}
 
 
-def test_failed_garbage_and_vanished_policies_are_red_and_the_others_stored(user_context, run_cli, db_path):
+def test_failed_garbage_and_vanished_policies_are_red_and_the_others_stored(cli, db_path):
     with Skaner2Portal(count=20) as portal:
         candidates = unique(portal)
         broken, garbage, gone = candidates[3], candidates[7], candidates[9]
         portal.fail.add(broken.number)
         portal.garbage.add(garbage.number)
         portal.gone.add(gone.number)
-        login(user_context, portal)
-        result = run_cli("period", *PERIOD, *APP, "--yes")
+        cli.login(portal)
+        result = cli("period", *PERIOD, *APP, "--yes")
         assert result.returncode == 1, result.stdout + result.stderr
         assert broken.number in result.stdout and "BLAD_TU" in result.stdout
         assert "Nie udało się pobrać polisy" in result.stdout
@@ -73,10 +73,10 @@ def test_failed_garbage_and_vanished_policies_are_red_and_the_others_stored(user
         assert stored == {key(p) for p in portal.policies[PUNKTA]} - {key(broken), key(garbage), key(gone)}
 
 
-def test_session_expiring_mid_batch_stops_with_exit_3_and_keeps_what_was_imported(user_context, run_cli, db_path):
+def test_session_expiring_mid_batch_stops_with_exit_3_and_keeps_what_was_imported(cli, db_path):
     with Skaner2Portal(count=40, expire_after=12) as portal:
-        login(user_context, portal)
-        result = run_cli("period", *PERIOD, *APP, "--yes", "--concurrency", "1")
+        cli.login(portal)
+        result = cli("period", *PERIOD, *APP, "--yes", "--concurrency", "1")
         assert result.returncode == 3, result.stdout + result.stderr
         assert "session has expired" in result.stderr and "skaner2.punkta.pl" in result.stderr
         kept = rows(db_path, "SELECT id FROM policies")
@@ -87,20 +87,20 @@ def test_session_expiring_mid_batch_stops_with_exit_3_and_keeps_what_was_importe
             assert_stored_as_in_the_app(db_path, by_key[row["id"]], "PUNKTA")
 
 
-def test_expired_login_exits_3(user_context, run_cli, db_path):
+def test_expired_login_exits_3(cli, db_path):
     with Skaner2Portal(count=5) as portal:
-        login(user_context, portal)
+        cli.login(portal)
         portal.expire_all()  # the tab still shows a logged-in page; the server answers with the login page
-        result = run_cli("period", *PERIOD, *APP, "--yes")
+        result = cli("period", *PERIOD, *APP, "--yes")
         assert result.returncode == 3 and "session has expired" in result.stderr
         assert rows(db_path, "SELECT count(*) AS n FROM policies")[0]["n"] == 0
 
 
-def test_policy_by_number_with_a_slash(user_context, run_cli, db_path):
+def test_policy_by_number_with_a_slash(cli, db_path):
     with Skaner2Portal(count=20) as portal:
         fake = next(p for p in unique(portal) if "/" in p.number)
-        login(user_context, portal)
-        result = run_cli("policy", fake.number, *APP, "--yes")
+        cli.login(portal)
+        result = cli("policy", fake.number, *APP, "--yes")
         assert result.returncode == 0, result.stdout + result.stderr
         assert [r["id"] for r in rows(db_path, "SELECT id FROM policies")] == [key(fake)]
         assert_stored_as_in_the_app(db_path, fake, "PUNKTA")
@@ -108,30 +108,30 @@ def test_policy_by_number_with_a_slash(user_context, run_cli, db_path):
         assert paths(portal, PUNKTA) == [f"/polisy/{fake.extra['id']}"]
 
 
-def test_look_up_of_a_number_of_two_insurers_imports_both(user_context, run_cli, db_path):
+def test_look_up_of_a_number_of_two_insurers_imports_both(cli, db_path):
     with Skaner2Portal(count=20) as portal:
         number = portal.duplicate_numbers(PUNKTA)[0]
         both = portal.find(number, PUNKTA)
         assert len({p.insurer for p in both}) == 2
-        login(user_context, portal)
-        result = run_cli("policy", number, *APP, "--yes")
+        cli.login(portal)
+        result = cli("policy", number, *APP, "--yes")
         assert result.returncode == 0, result.stdout + result.stderr
         assert {r["id"] for r in rows(db_path, "SELECT id FROM policies")} == {key(p) for p in both}
         for fake in both:
             assert_stored_as_in_the_app(db_path, fake, "PUNKTA")
 
 
-def test_unknown_number(user_context, run_cli, db_path):
+def test_unknown_number(cli, db_path):
     with Skaner2Portal(count=5) as portal:
-        login(user_context, portal)
-        missing = run_cli("policy", "PL/2099/0000001", *APP, "--yes")
+        cli.login(portal)
+        missing = cli("policy", "PL/2099/0000001", *APP, "--yes")
         assert missing.returncode == 1, missing.stdout + missing.stderr
         assert "PL/2099/0000001" in missing.stdout and "No policy numbered" in missing.stdout
         assert rows(db_path, "SELECT count(*) AS n FROM policies")[0]["n"] == 0
         assert paths(portal, PUNKTA, "/polisy?numer=") == [f"/polisy?numer={quote('PL/2099/0000001', safe='')}"]
 
 
-def test_unknown_insurer_kind_and_currency_are_red(user_context, run_cli, db_path):
+def test_unknown_insurer_kind_and_currency_are_red(cli, db_path):
     with Skaner2Portal(count=12) as portal:
         candidates = unique(portal)
         odd_insurer, odd_kind, odd_currency = candidates[1], candidates[4], candidates[6]
@@ -140,8 +140,8 @@ def test_unknown_insurer_kind_and_currency_are_red(user_context, run_cli, db_pat
             odd_kind.number: {"rodzaj": "maja\u0328tkowe"},  # NFD: not the documented value
             odd_currency.number: {"waluta": "EUR"},
         }
-        login(user_context, portal)
-        result = run_cli("period", *PERIOD, *APP, "--yes")
+        cli.login(portal)
+        result = cli("period", *PERIOD, *APP, "--yes")
         assert result.returncode == 1, result.stdout + result.stderr
         assert "Nowe TU [S.A.] & Syn" in result.stdout and "not known" in result.stdout
         assert odd_kind.number in result.stdout and "rodzaj" in result.stdout
@@ -156,12 +156,12 @@ def test_unknown_insurer_kind_and_currency_are_red(user_context, run_cli, db_pat
 # -- several networks ------------------------------------------------------------------------
 
 
-def test_source_picks_the_network_and_only_its_host_is_asked(user_context, run_cli, db_path):
+def test_source_picks_the_network_and_only_its_host_is_asked(cli, db_path):
     with Skaner2Portal(count=20) as portal:
-        login(user_context, portal, host=PUNKTA)
-        login(user_context, portal, host=ARRANT)
+        cli.login(portal, host=PUNKTA)
+        cli.login(portal, host=ARRANT)
         before = len(portal.log)
-        result = run_cli("period", *PERIOD, *APP, "--source", "arrant", "--yes")
+        result = cli("period", *PERIOD, *APP, "--source", "arrant", "--yes")
         assert result.returncode == 0, result.stdout + result.stderr
         expected = portal.policies[ARRANT]
         assert {r["id"] for r in rows(db_path, "SELECT id FROM policies")} == {key(p) for p in expected}
@@ -171,54 +171,54 @@ def test_source_picks_the_network_and_only_its_host_is_asked(user_context, run_c
         assert {host for _, host, path in portal.log[before:] if path.startswith("/polisy")} == {ARRANT}
 
 
-def test_two_networks_without_source_under_yes_exit_2_naming_them(user_context, run_cli, db_path):
+def test_two_networks_without_source_under_yes_exit_2_naming_them(cli, db_path):
     with Skaner2Portal(count=5) as portal:
-        login(user_context, portal, host=PUNKTA)
-        login(user_context, portal, host=PROFI)
+        cli.login(portal, host=PUNKTA)
+        cli.login(portal, host=PROFI)
         before = len(portal.log)
-        result = run_cli("period", *PERIOD, *APP, "--yes")
+        result = cli("period", *PERIOD, *APP, "--yes")
         assert result.returncode == 2, result.stdout + result.stderr
         assert PUNKTA in result.stderr and PROFI in result.stderr and ARRANT not in result.stderr
         assert "--source" in result.stderr
         # A network whose tab is not open: nothing to read.
-        result = run_cli("period", *PERIOD, *APP, "--source", "arrant", "--yes")
+        result = cli("period", *PERIOD, *APP, "--source", "arrant", "--yes")
         assert result.returncode == 3 and "arrant" in result.stderr
         assert [entry for entry in portal.log[before:] if entry[2].startswith("/polisy")] == []
         assert rows(db_path, "SELECT count(*) AS n FROM policies")[0]["n"] == 0
 
 
-def test_policy_seen_through_two_networks_is_one_row_of_the_last_import(user_context, run_cli, db_path):
+def test_policy_seen_through_two_networks_is_one_row_of_the_last_import(cli, db_path):
     with Skaner2Portal(count=20) as portal:
         shared = portal.shared_numbers(PUNKTA, ARRANT)
         assert len(shared) >= 3
         number = shared[0]
         fake = portal.find(number, PUNKTA)[0]
         assert portal.find(number, ARRANT)[0].extra["id"] != fake.extra["id"]  # another id on another host
-        login(user_context, portal, host=PUNKTA)
-        login(user_context, portal, host=ARRANT)
+        cli.login(portal, host=PUNKTA)
+        cli.login(portal, host=ARRANT)
 
         def systems():
             return {r["number"]: r["source_system"] for r in rows(db_path, "SELECT number, source_system FROM policies")}
 
-        assert run_cli("period", *PERIOD, *APP, "--source", "punkta", "--yes").returncode == 0
+        assert cli("period", *PERIOD, *APP, "--source", "punkta", "--yes").returncode == 0
         # Without --include-stored the common policies are left out, so PUNKTA stays their source.
-        assert run_cli("period", *PERIOD, *APP, "--source", "arrant", "--yes").returncode == 0
+        assert cli("period", *PERIOD, *APP, "--source", "arrant", "--yes").returncode == 0
         every = {key(p) for host in (PUNKTA, ARRANT) for p in portal.policies[host]}
         assert {r["id"] for r in rows(db_path, "SELECT id FROM policies")} == every
         assert {systems()[n] for n in shared} == {"PUNKTA"}
         # Read again through ARRANT: still one row each, now from ARRANT.
-        assert run_cli("period", *PERIOD, *APP, "--source", "arrant", "--yes", "--include-stored").returncode == 0
+        assert cli("period", *PERIOD, *APP, "--source", "arrant", "--yes", "--include-stored").returncode == 0
         assert rows(db_path, "SELECT count(*) AS n FROM policies")[0]["n"] == len(every)
         assert {systems()[n] for n in shared} == {"ARRANT"}
         assert_stored_as_in_the_app(db_path, portal.find(number, ARRANT)[0], "ARRANT")
         # One policy by number through PUNKTA: the row is PUNKTA's again.
-        assert run_cli("policy", number, *APP, "--source", "punkta", "--yes").returncode == 0
+        assert cli("policy", number, *APP, "--source", "punkta", "--yes").returncode == 0
         assert rows(db_path, "SELECT id, source_system FROM policies WHERE number = ?", number) == [
             {"id": key(fake), "source_system": "PUNKTA"}]
         # A refresh reads it where it came from last (PUNKTA), with both tabs open.
         punkta_reads = paths(portal, PUNKTA).count(f"/polisy/{fake.extra['id']}")
         arrant_reads = len(paths(portal, ARRANT))
-        assert run_cli("refresh", number, "--yes").returncode == 0
+        assert cli("refresh", number, "--yes").returncode == 0
         assert paths(portal, PUNKTA).count(f"/polisy/{fake.extra['id']}") == punkta_reads + 1
         assert len(paths(portal, ARRANT)) == arrant_reads
         assert rows(db_path, "SELECT count(*) AS n FROM policies WHERE number = ?", number)[0]["n"] == 1

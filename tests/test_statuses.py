@@ -4,11 +4,7 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -17,7 +13,6 @@ from a21import.model import Client, Installment, Policy
 from a21import.periods import today_in_poland
 from a21import.statuses import is_ended, kind
 
-ROOT = Path(__file__).resolve().parent.parent
 TODAY = today_in_poland()
 
 
@@ -43,27 +38,24 @@ def _policy(number: str, status: str) -> Policy:
                   installments=(Installment(1, TODAY - timedelta(days=3), 50000, False),))
 
 
-def test_renewals_and_due_leave_ended_policies_out_unless_all(tmp_path):
-    path = tmp_path / "agent21.db"
-    db = database.open_db(path)
+def test_renewals_and_due_leave_ended_policies_out_unless_all(cli, db_path):
+    """The real CLI in this process (conftest's `cli`, no tab) on the test's database."""
+    db = database.open_db(db_path)
     for number, status in (("KOS0000001", "Aktywna"), ("KOS0000002", "Rozwiązana"), ("KOS0000003", "Anulowana")):
         database.save_policy(db, _policy(number, status))
     db.close()
-    env = {**os.environ, "A21IMPORT_DB": str(path), "A21IMPORT_LANG": "en", "A21IMPORT_LOG": "off",
-           "COLUMNS": "160", "PYTHONIOENCODING": "utf-8"}
 
-    def cli(*args):
-        result = subprocess.run([sys.executable, "-m", "a21import", *args], capture_output=True, text=True, env=env,
-                                cwd=ROOT, timeout=60)
+    def run(*args):
+        result = cli(*args, env={"A21IMPORT_LOG": "off", "COLUMNS": "160"}, timeout=60)
         assert result.returncode == 0, result.stderr
         return result.stdout
 
     for command in ("renewals", "due"):
-        shown = cli(command)
+        shown = run(command)
         assert "KOS0000001" in shown and "KOS0000002" not in shown and "KOS0000003" not in shown
         assert "2 cancelled or ended policies were left out; --all shows them." in shown
-        everything = cli(command, "--all")
+        everything = run(command, "--all")
         assert all(n in everything for n in ("KOS0000001", "KOS0000002", "KOS0000003"))
         assert "Terminated" in everything and "Cancelled" in everything and "left out" not in everything
-        assert [r.get("number") or r["policy"]["number"] for r in json.loads(cli(command, "--json"))] == [
+        assert [r.get("number") or r["policy"]["number"] for r in json.loads(run(command, "--json"))] == [
             "KOS0000001"]

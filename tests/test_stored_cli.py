@@ -1,5 +1,6 @@
 """The commands over the stored database (policies, show, renewals, due, export, datasette-metadata),
-run as the real CLI in a subprocess on a database written by `db.save_policy`. No browser is needed."""
+run as the real CLI in this process (tests/fixtures/incli.py) on a database written by `db.save_policy`.
+No browser is needed."""
 
 from __future__ import annotations
 
@@ -78,13 +79,13 @@ def stored(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def cli(stored, tmp_path):
-    """Runs `python -m a21import ARGS` on the stored database, in a fresh working folder."""
+def cli(cli, stored, tmp_path, monkeypatch):
+    """Runs `a21import ARGS` in this process (conftest's `cli`, no tab) on the stored database, in a fresh
+    working folder."""
+    monkeypatch.chdir(tmp_path)
 
     def run(*args: str, db: Path | None = None):
-        env = {**os.environ, "A21IMPORT_DB": str(db or stored), "COLUMNS": "250", "PYTHONIOENCODING": "utf-8"}
-        return subprocess.run([sys.executable, "-m", "a21import", *args], check=False, capture_output=True, text=True,
-                              env=env, cwd=tmp_path, timeout=60)
+        return cli(*args, env={"A21IMPORT_DB": str(db or stored), "COLUMNS": "250"}, timeout=60)
 
     return run
 

@@ -4,13 +4,9 @@ guards the terminal, and the model's bounds on sizes and amounts (point 2)."""
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 from datetime import date
 from io import StringIO
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -23,7 +19,6 @@ from a21import.errors import ParseError
 from a21import.model import MAX_AMOUNT_GR, AppContext, Client, Coverage, Installment, ListedPolicy, Policy, Vehicle
 from a21import.text import clean, json_dumps
 
-ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = [
     ("Jan \x1b[31mKowalski\x1b[0m", "Jan Kowalski"),
     ("a\x1b[1A\x1b[2Kb", "ab"),
@@ -109,9 +104,9 @@ def test_a_policy_at_the_bounds_is_stored():
     assert policy.premium_gr == MAX_AMOUNT_GR
 
 
-def test_stored_commands_clean_values_another_program_wrote_into_the_database(tmp_path):
-    path = tmp_path / "agent21.db"
-    db = database.open_db(path)
+def test_stored_commands_clean_values_another_program_wrote_into_the_database(cli, db_path):
+    """The real CLI in this process (conftest's `cli`, no tab) on the test's database."""
+    db = database.open_db(db_path)
     database.save_policy(db, Policy(
         number="909000000001", insurer="ERGO_HESTIA", source_app="hestia", source_system="IHESTIA",
         product_line="other", product="NNW", status="Aktywna", issue_date=date(2026, 11, 2),
@@ -119,15 +114,12 @@ def test_stored_commands_clean_values_another_program_wrote_into_the_database(tm
         holder=Client("person", "Ewa Lis"),
         installments=(Installment(1, date(2026, 11, 20), 12345, False),)))
     db.close()
-    with sqlite3.connect(path) as con:
+    with sqlite3.connect(db_path) as con:
         con.execute("UPDATE clients SET name = ?", ("Ewa\x1b]0;x\x07 Lis\x1b[1A\x1b[2K\u202e",))
         con.execute("UPDATE policies SET product = ?", ("NNW\x9b2J",))
-    env = {**os.environ, "A21IMPORT_DB": str(path), "A21IMPORT_LANG": "en", "A21IMPORT_LOG": "off",
-           "PYTHONIOENCODING": "utf-8", "COLUMNS": "120"}
     for args in (("policies",), ("show", "909000000001"), ("show", "909000000001", "--json"), ("due", "--days", "60"),
                  ("renewals", "--days", "366"), ("policies", "--json")):
-        result = subprocess.run([sys.executable, "-m", "a21import", *args], capture_output=True, text=True,
-                                env=env, cwd=ROOT, timeout=60)
+        result = cli(*args, env={"A21IMPORT_LOG": "off", "COLUMNS": "120"}, timeout=60)
         assert result.returncode in (0, 1), result.stderr
         assert not set(result.stdout + result.stderr) & (CONTROL - {"\n"}), args
         assert "Ewa" in result.stdout, args

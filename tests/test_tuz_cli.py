@@ -1,4 +1,4 @@
-"""The whole path on TUZ SOBOL: the real CLI, the system Chromium, the fixture SOBOL, the database."""
+"""The whole path on TUZ SOBOL: the real CLI in-process, in-process tabs of the fixture SOBOL, the database."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from tests.conftest import login, rows
+from tests.conftest import rows
 from tests.fixtures.tuz_portal import PAGE_SIZE, TuzPortal
 
 pytestmark = pytest.mark.integration
@@ -52,13 +52,13 @@ def period_as_the_app_pages_it(portal, result, db_path):
 AFTER_PERIOD = {"tuz": period_as_the_app_pages_it}
 
 
-def test_broken_policies_and_unknown_series_are_red_and_the_others_stored(user_context, run_cli, db_path):
+def test_broken_policies_and_unknown_series_are_red_and_the_others_stored(cli, db_path):
     with TuzPortal(count=30, unknown_series=("XYZ",)) as portal:
         strange = next(p.number for p in portal.policies if p.number.startswith("XYZ"))
         broken = [p.number for p in portal.policies if p.number != strange][17]
         portal.garbage = {broken}
-        login(user_context, portal)
-        result = run_cli("period", "--app", "tuz", *PERIOD, "--yes")
+        cli.login(portal)
+        result = cli("period", "--app", "tuz", *PERIOD, "--yes")
         assert result.returncode == 1, output(result)
         for number in (broken, strange):
             assert number in result.stdout
@@ -69,33 +69,33 @@ def test_broken_policies_and_unknown_series_are_red_and_the_others_stored(user_c
         assert f"/insured/contracts/{odd_id}" not in requested(portal, "/insured/contracts/")
 
 
-def test_session_expiring_mid_batch_stops_and_keeps_what_was_stored(user_context, run_cli, db_path):
+def test_session_expiring_mid_batch_stops_and_keeps_what_was_stored(cli, db_path):
     # 3 list pages and 10 policy pages succeed; the 14th data request meets the login page.
     with TuzPortal(expire_after=13) as portal:
-        login(user_context, portal)
+        cli.login(portal)
         # One policy at a time: with two in flight, the one read beside the refused request may or may not
         # be stored before the stop, depending on the machine's load.
-        result = run_cli("period", "--app", "tuz", *PERIOD, "--yes", "--concurrency", "1")
+        result = cli("period", "--app", "tuz", *PERIOD, "--yes", "--concurrency", "1")
         assert result.returncode == 3, output(result)
         assert "session has expired" in output(result)
         assert len(stored_numbers(db_path)) == 10
         assert stored_numbers(db_path) < {p.number for p in portal.policies}
 
 
-def test_session_expiring_while_listing_stores_nothing(user_context, run_cli, db_path):
+def test_session_expiring_while_listing_stores_nothing(cli, db_path):
     with TuzPortal(expire_after=1) as portal:
-        login(user_context, portal)
-        result = run_cli("period", "--app", "tuz", *PERIOD, "--yes")
+        cli.login(portal)
+        result = cli("period", "--app", "tuz", *PERIOD, "--yes")
         assert result.returncode == 3, output(result)
         assert "Log in to SOBOL" in output(result)
         assert stored_numbers(db_path) == set()
 
 
-def test_policy_by_number_with_leading_zeros(user_context, run_cli, db_path):
+def test_policy_by_number_with_leading_zeros(cli, db_path):
     with TuzPortal() as portal:
         fake = next(p for p in portal.policies if p.number[3:].startswith("000") and p.installments)
-        login(user_context, portal)
-        result = run_cli("policy", fake.number, "--app", "tuz", "--yes")
+        cli.login(portal)
+        result = cli("policy", fake.number, "--app", "tuz", "--yes")
         assert result.returncode == 0, output(result)
         assert requested(portal, "/insured/contracts") == [
             f"/insured/contracts?number={fake.number}", f"/insured/contracts/{fake.extra['tuz'].data_id}"]
@@ -104,37 +104,37 @@ def test_policy_by_number_with_leading_zeros(user_context, run_cli, db_path):
         assert len(rows(db_path, "SELECT * FROM installments")) == len(fake.installments)
 
 
-def test_failing_and_unknown_numbers_are_red(user_context, run_cli, db_path):
+def test_failing_and_unknown_numbers_are_red(cli, db_path):
     with TuzPortal(count=10) as portal:
         failing = portal.policies[2].number
         portal.fail = {failing}
-        login(user_context, portal)
-        result = run_cli("policy", failing, "--app", "tuz", "--yes")
+        cli.login(portal)
+        result = cli("policy", failing, "--app", "tuz", "--yes")
         assert result.returncode == 1, output(result)
         assert "Wystąpił nieoczekiwany błąd" in result.stdout
 
         unknown = next(f"KOS{n:07d}" for n in range(1, 100) if f"KOS{n:07d}" not in portal.by_number)
-        result = run_cli("policy", unknown, "--app", "tuz", "--yes")
+        result = cli("policy", unknown, "--app", "tuz", "--yes")
         assert result.returncode == 1, output(result)
         assert f"no policy with the number {unknown}" in result.stdout
         assert requested(portal, "/insured/contracts?number=")[-1] == f"/insured/contracts?number={unknown}"
         assert stored_numbers(db_path) == set()
 
 
-def test_malformed_numbers_are_bad_input_and_never_sent(user_context, run_cli, db_path):
+def test_malformed_numbers_are_bad_input_and_never_sent(cli, db_path):
     with TuzPortal(count=5) as portal:
-        login(user_context, portal)
+        cli.login(portal)
         for number, message in (("XYZ1234567", "series XYZ"), ("kos1234567", "seven digits")):
-            result = run_cli("policy", number, "--app", "tuz", "--yes")
+            result = cli("policy", number, "--app", "tuz", "--yes")
             assert result.returncode == 2, output(result)
             assert message in output(result)
         assert requested(portal, "/insured/contracts") == []
 
 
-def test_period_spanning_two_windows(user_context, run_cli, db_path):
+def test_period_spanning_two_windows(cli, db_path):
     with TuzPortal(count=30, issued=(date(2026, 10, 10), date(2026, 11, 16))) as portal:
-        login(user_context, portal)
-        result = run_cli("period", "--app", "tuz", "--from", "10.10.2026", "--to", "16.11.2026", "--yes")
+        cli.login(portal)
+        result = cli("period", "--app", "tuz", "--from", "10.10.2026", "--to", "16.11.2026", "--yes")
         assert result.returncode == 0, output(result)
         assert stored_numbers(db_path) == {p.number for p in portal.policies}
         assert len({path.split("&page")[0] for path in requested(portal, "/insured/contracts?")}) >= 2

@@ -1,4 +1,4 @@
-"""The whole path on UNILINK UniMarket: the real CLI, the system Chromium, the fixture UniMarket
+"""The whole path on UNILINK UniMarket: the real CLI over in-process tabs of the fixture UniMarket
 (GraphQL), the database."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from a21import.insurers.unimarket import INSURER_CODES, POLICIES_QUERY, POLICY_QUERY
-from tests.conftest import login, rows
+from tests.conftest import rows
 from tests.fixtures.unimarket_portal import UnimarketPortal, cursor_of
 from tests.test_unimarket_parse import spec_documents
 
@@ -25,8 +25,8 @@ def output(result) -> str:
     return result.stdout + result.stderr
 
 
-def period(run_cli, *extra):
-    return run_cli("period", "--app", "unimarket", *PERIOD, "--yes", *extra)
+def period(run, *extra):
+    return run("period", "--app", "unimarket", *PERIOD, "--yes", *extra)
 
 
 def detail_requests(portal, number=None):
@@ -72,10 +72,10 @@ def assert_front_end_requests(portal):
     assert sorted(e["variables"]["number"] for e in details) == sorted(p.number for p in portal.policies)
 
 
-def test_window_is_cut_by_the_warsaw_date(user_context, run_cli, db_path):
+def test_window_is_cut_by_the_warsaw_date(cli, db_path):
     with UnimarketPortal() as portal:
-        login(user_context, portal)
-        result = run_cli("period", "--app", "unimarket", "--from", "2026-11-01", "--to", "2026-11-15", "--yes")
+        cli.login(portal)
+        result = cli("period", "--app", "unimarket", "--from", "2026-11-01", "--to", "2026-11-15", "--yes")
         assert result.returncode == 0, output(result)
         inside = {p.number for p in portal.policies if p.issue_date <= date(2026, 11, 15)}
         assert stored_numbers(db_path) == inside
@@ -90,18 +90,18 @@ def test_window_is_cut_by_the_warsaw_date(user_context, run_cli, db_path):
         # The last one, 23:55 in Warsaw on the 16th written at +02:00, only in a window that holds the 16th.
         last = portal.policies[-1]
         assert last.extra["issued_at"].startswith("2026-11-17T00:55") and last.number not in inside
-        result = run_cli("period", "--app", "unimarket", "--from", "2026-11-16", "--to", "2026-11-16", "--yes")
+        result = cli("period", "--app", "unimarket", "--from", "2026-11-16", "--to", "2026-11-16", "--yes")
         assert result.returncode == 0, output(result)
         assert last.number in stored_numbers(db_path)
         assert rows(db_path, "SELECT issue_date FROM policies WHERE number = ?", last.number)[0]["issue_date"] == "2026-11-16"
 
 
-def test_failing_and_broken_policies_are_red_the_others_stored(user_context, run_cli, db_path):
+def test_failing_and_broken_policies_are_red_the_others_stored(cli, db_path):
     with UnimarketPortal(count=30) as portal:
         failing, broken = portal.policies[7].number, portal.policies[20].number
         portal.fail, portal.garbage = {failing}, {broken}
-        login(user_context, portal)
-        result = period(run_cli)
+        cli.login(portal)
+        result = period(cli)
         assert result.returncode == 1, output(result)
         assert stored_numbers(db_path) == {p.number for p in portal.policies} - {failing, broken}
         text = output(result)
@@ -109,7 +109,7 @@ def test_failing_and_broken_policies_are_red_the_others_stored(user_context, run
         assert "Błąd systemu" in text
 
 
-def test_unknown_insurer_and_foreign_currency_are_red(user_context, run_cli, db_path):
+def test_unknown_insurer_and_foreign_currency_are_red(cli, db_path):
     with UnimarketPortal(count=30) as portal:
         unknown, listed_eur, detail_eur, sum_eur = (portal.policies[i].number for i in (2, 11, 23, 27))
         portal.set_insurer(unknown, "Nowe Towarzystwo & Spółka S.A.")
@@ -118,8 +118,8 @@ def test_unknown_insurer_and_foreign_currency_are_red(user_context, run_cli, db_
         portal.set_currency(sum_eur, "sum_insured", "USD")
         if all(c.sum_insured_gr is None for c in portal.policy(sum_eur).coverages):
             portal.set_currency(sum_eur, "coverage_premium", "USD")
-        login(user_context, portal)
-        result = period(run_cli)
+        cli.login(portal)
+        result = period(cli)
         assert result.returncode == 1, output(result)
         red = {unknown, listed_eur, detail_eur, sum_eur}
         assert stored_numbers(db_path) == {p.number for p in portal.policies} - red
@@ -130,11 +130,11 @@ def test_unknown_insurer_and_foreign_currency_are_red(user_context, run_cli, db_
         assert detail_requests(portal, unknown) == [] and detail_requests(portal, listed_eur) == []
 
 
-def test_expired_session_mid_batch_keeps_what_was_imported(user_context, run_cli, db_path):
+def test_expired_session_mid_batch_keeps_what_was_imported(cli, db_path):
     # Two list pages, then five details; the sixth detail meets UNAUTHENTICATED.
     with UnimarketPortal(expire_after=7) as portal:
-        login(user_context, portal)
-        result = period(run_cli)
+        cli.login(portal)
+        result = period(cli)
         assert result.returncode == 3, output(result)
         assert "Sesja wygasła" in output(result) or "expired" in output(result)
         kept = stored_numbers(db_path)
@@ -143,48 +143,48 @@ def test_expired_session_mid_batch_keeps_what_was_imported(user_context, run_cli
         assert len(detail_requests(portal)) < 60
 
 
-def test_expired_session_while_listing_stops_before_importing(user_context, run_cli, db_path):
+def test_expired_session_while_listing_stops_before_importing(cli, db_path):
     with UnimarketPortal(expire_after=1) as portal:
-        login(user_context, portal)
-        result = period(run_cli)
+        cli.login(portal)
+        result = period(cli)
         assert result.returncode == 3, output(result)
         assert stored_numbers(db_path) == set()
         assert detail_requests(portal) == []
 
 
-def test_policy_by_number(user_context, run_cli, db_path):
+def test_policy_by_number(cli, db_path):
     with UnimarketPortal() as portal:
-        login(user_context, portal)
+        cli.login(portal)
         fake = next(p for p in portal.policies if "/" in p.number and p.vehicle is not None)
-        result = run_cli("policy", fake.number, "--app", "unimarket", "--yes")
+        result = cli("policy", fake.number, "--app", "unimarket", "--yes")
         assert result.returncode == 0, output(result)
         row = rows(db_path, "SELECT * FROM policies")[0]
         assert row["id"] == f"{INSURER_CODES[fake.insurer]}:{fake.number}"
         assert (row["premium_gr"], row["issue_date"]) == (fake.premium_gr, fake.issue_date.isoformat())
         assert len(detail_requests(portal, fake.number)) == 1  # look-up and detail are one request
         assert len(rows(db_path, "SELECT * FROM installments WHERE policy_id = ?", row["id"])) == len(fake.installments)
-        result = run_cli("refresh", fake.number, "--yes")
+        result = cli("refresh", fake.number, "--yes")
         assert result.returncode == 0, output(result)
         assert len(detail_requests(portal, fake.number)) == 2
         assert len(rows(db_path, "SELECT * FROM policies")) == 1
 
 
-def test_unknown_number(user_context, run_cli, db_path):
+def test_unknown_number(cli, db_path):
     with UnimarketPortal() as portal:
-        login(user_context, portal)
-        result = run_cli("policy", "9999/2026/999999", "--app", "unimarket", "--yes")
+        cli.login(portal)
+        result = cli("policy", "9999/2026/999999", "--app", "unimarket", "--yes")
         assert result.returncode == 1, output(result)
         assert "9999/2026/999999" in output(result)
         assert detail_requests(portal, "9999/2026/999999")
         assert stored_numbers(db_path) == set()
 
 
-def test_failing_policy_by_number_is_red(user_context, run_cli, db_path):
+def test_failing_policy_by_number_is_red(cli, db_path):
     with UnimarketPortal() as portal:
         number = portal.policies[5].number
         portal.fail = {number}
-        login(user_context, portal)
-        result = run_cli("policy", number, "--app", "unimarket", "--yes")
+        cli.login(portal)
+        result = cli("policy", number, "--app", "unimarket", "--yes")
         assert result.returncode == 1, output(result)
         assert "Błąd systemu" in output(result)
         assert stored_numbers(db_path) == set()
