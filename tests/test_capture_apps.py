@@ -168,9 +168,10 @@ def leaks(text: str, values: set[str], registrations: set[str]) -> list[tuple[st
     """Each (value, its form) that stands in `text` as a whole word, in any encoding; registrations also
     with their spaces (the app writes `GD 4F218`, the model `GD4F218`)."""
     found = []
+    lowered = text.lower()  # a form not even in the lower-cased text cannot match: the word check only where it is
     for value in values:
         for form in encodings(value):
-            if re.search(rf"(?<![\w@.]){re.escape(form)}(?![\w@])", text, re.IGNORECASE):
+            if form.lower() in lowered and re.search(rf"(?<![\w@.]){re.escape(form)}(?![\w@])", text, re.IGNORECASE):
                 found.append((value, form))
     unspaced = re.sub(r"\s|&nbsp;|%20|\+", "", text).upper()
     found += [(r, r) for r in registrations if r.upper() in unspaced]

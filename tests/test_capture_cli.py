@@ -18,7 +18,6 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from tests.conftest import login
 from tests.fixtures.hestia_portal import HestiaPortal
 from tests.test_hestia_cli import PERIOD, ihestia_policies
 
@@ -129,13 +128,13 @@ def test_period_with_failures_writes_private_bundles_without_any_personal_data(c
         assert any("'Okres ubezpieczenia'" in r and "It was the answer to /polisa/" in r for r in reasons)
 
 
-def test_a_red_policy_is_captured_shown_and_replayed_with_the_same_reason(user_context, run_cli, tmp_path):
+def test_a_red_policy_is_captured_shown_and_replayed_with_the_same_reason(cli, tmp_path):
     with DriftPortal() as portal:
         number = ihestia_policies(portal)[0].number
         portal.drift = {f"/polisa/{number}": unknown_error_page}
-        login(user_context, portal)
+        cli.login(portal)
         folder = tmp_path / "out"
-        result = run_cli("policy", number, "--yes", env={"A21IMPORT_CAPTURE": str(folder)})
+        result = cli("policy", number, "--yes", env={"A21IMPORT_CAPTURE": str(folder)})
         assert result.returncode == 1, result.stdout + result.stderr
         (bundle,) = bundles(folder)
         manifest = json.loads(zipfile.ZipFile(bundle).read("bundle.json"))
@@ -144,29 +143,29 @@ def test_a_red_policy_is_captured_shown_and_replayed_with_the_same_reason(user_c
         assert manifest["reason"] == (
             f"The policy page has no policy data table (it may be cut short). {CHANGED} It was the answer to "
             f"/polisa/{number}.")
-        shown = run_cli("capture", "show", str(bundle))
+        shown = cli("capture", "show", str(bundle))
         assert shown.returncode == 0, shown.stderr
         assert manifest["reason"] in " ".join(shown.stdout.split())
         assert f"/polisa/{number}" in shown.stdout and "DOM" in shown.stdout
-        replayed = run_cli("capture", "replay", str(bundle))
+        replayed = cli("capture", "replay", str(bundle))
         assert replayed.returncode == 1
         assert " ".join(replayed.stderr.split()) == manifest["reason"]
 
 
-def test_refresh_captures_the_look_up_and_the_read(user_context, run_cli, tmp_path):
+def test_refresh_captures_the_look_up_and_the_read(cli, tmp_path):
     with DriftPortal() as portal:
         number = ihestia_policies(portal)[1].number
-        login(user_context, portal)
-        assert run_cli("policy", number, "--yes").returncode == 0
+        cli.login(portal)
+        assert cli("policy", number, "--yes").returncode == 0
         portal.drift = {"/raty": hide_paid_column}
         folder = tmp_path / "refresh"
-        result = run_cli("refresh", number, "--yes", "--capture", str(folder))
+        result = cli("refresh", number, "--yes", "--capture", str(folder))
         assert result.returncode == 1, result.stdout + result.stderr
         (bundle,) = bundles(folder)
         manifest = json.loads(zipfile.ZipFile(bundle).read("bundle.json"))
         assert manifest["mode"] == "refresh"
         assert [r["path"] for r in manifest["requests"]] == [f"/polisa/{number}", f"/polisa/{number}/raty"]
-        replayed = run_cli("capture", "replay", str(bundle))
+        replayed = cli("capture", "replay", str(bundle))
         assert replayed.returncode == 1
         assert "without the column 'Zapłacono'" in replayed.stderr
 

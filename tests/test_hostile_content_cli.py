@@ -39,7 +39,7 @@ def assert_no_control(*texts: str) -> None:
         assert not found, f"control characters reached the output: {found!r}"
 
 
-def test_escape_sequences_and_controls_never_reach_the_terminal_json_log_or_database(user_context, run_cli,
+def test_escape_sequences_and_controls_never_reach_the_terminal_json_log_or_database(user_context, run_cli, cli,
                                                                                      db_path):
     with HestiaPortal() as portal:
         first, second, third, failing = ihestia(portal)[:4]
@@ -77,10 +77,10 @@ def test_escape_sequences_and_controls_never_reach_the_terminal_json_log_or_data
         number = first.number
         for args in (("policies",), ("show", number), ("show", number, "--json"), ("renewals", "--days", "366"),
                      ("due", "--days", "366"), ("policies", "--json")):
-            shown = run_cli(*args)
+            shown = cli(*args)  # the stored-policy commands need no browser: in this process
             assert shown.returncode in (0, 1), shown.stderr
             assert_no_control(shown.stdout, shown.stderr)
-        assert "Kowalskiklikanna" in run_cli("show", number).stdout
+        assert "Kowalskiklikanna" in cli("show", number).stdout
         assert_no_control((db_path.parent / "a21import.log").read_text(encoding="utf-8"))
 
 
