@@ -110,9 +110,12 @@ def said(output: str) -> str:
 
 
 def cli(*args: str, input: str | None = None, lang: str = "en") -> subprocess.CompletedProcess:
-    """The real CLI, in this process (tests/fixtures/incli.py): these commands need no browser."""
-    scratch = Path(os.environ.get("TMPDIR", "/tmp")) / f"a21import-agency-{os.getpid()}.db"  # each gives its --db
-    return run_cli_in_process([], *args, db_path=scratch, input=input, env={"A21IMPORT_LANG": lang, "COLUMNS": "80"})
+    """The real CLI, in this process (tests/fixtures/incli.py): these commands need no browser. Each gives its
+    --db; the log goes to a scratch folder."""
+    scratch = Path(os.environ.get("TMPDIR", "/tmp")) / f"a21import-agency-{os.getpid()}"
+    scratch.mkdir(exist_ok=True)
+    return run_cli_in_process([], *args, db_path=scratch / "unused.db", input=input,
+                              env={"A21IMPORT_LANG": lang, "COLUMNS": "80", "A21IMPORT_DB": None})
 
 
 # -- init, add-user, users ---------------------------------------------------------------------------------

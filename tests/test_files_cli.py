@@ -18,11 +18,11 @@ NUMBER = "909123456789"
 @pytest.fixture
 def cli(cli, tmp_path, monkeypatch):
     """`a21import ARGS` in this process (conftest's `cli`, no tab), in tmp_path, the database only from --db
-    (an empty A21IMPORT_DB is no value to Click) and the log in tmp_path."""
+    and the log in tmp_path."""
     monkeypatch.chdir(tmp_path)
 
     def run(*args: str, env: dict[str, str] | None = None):
-        return cli(*args, env={"A21IMPORT_DB": "", "A21IMPORT_LOG": str(tmp_path / "a21import.log"), **(env or {})},
+        return cli(*args, env={"A21IMPORT_DB": None, "A21IMPORT_LOG": str(tmp_path / "a21import.log"), **(env or {})},
                    timeout=60)
 
     return run
