@@ -35,8 +35,8 @@ from a21import.insurers.proama import (
     parse_vehicle,
 )
 from a21import.model import Client, Coverage, Installment, ListedPolicy, Vehicle
-from tests.fixtures.inprocess import PortalTab
-from tests.fixtures.proama_portal import API, AUTH_KEY, ProamaPortal
+from tests.fixtures.inprocess import ProAgentShellTab
+from tests.fixtures.proama_portal import AUTH_KEY, ProamaPortal
 
 DATA = Path(__file__).resolve().parent / "data" / "proama"
 
@@ -295,20 +295,14 @@ def test_lookup_without_the_flag_is_a_parse_error():
 
 
 # -- the reader over the fixture portal, in-process -----------------------------------------------
-class ProAgentTab(PortalTab):
-    """ProAgent's tab: its login script keeps the API's answer in sessionStorage, which the adapter reads."""
-
-    def log_in(self):
-        # What the login page's script does: POST the fields as JSON, keep the answer, go to the shell.
-        answer = self._open(f"{API}/sesja", method="POST", json=self.portal.LOGIN_FIELDS)
-        assert answer.status_code == 200
-        self.session_storage[AUTH_KEY] = answer.get_data(as_text=True)
-        self.url = f"http://{self.host}/"
+class ProAgentTab(ProAgentShellTab):
+    """ProAgent's tab as the in-process CLI's (the login script's answer kept in sessionStorage), but no script
+    rendered the shell: the adapter finds the token and no agent's name."""
 
     async def evaluate(self, expression, arg=None):
         self.evaluated.append(expression)
         assert arg == AUTH_KEY and "sessionStorage" in expression
-        return {"auth": self.session_storage.get(arg), "agent": None}  # no script rendered the shell
+        return {"auth": self.session_storage.get(arg), "agent": None}
 
 
 class Rewriting(ProAgentTab):
